@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/rogpeppe/go-internal/diff"
+)
+
+type generateFlags struct {
+	planFlags
+	output string
+	format string
+	check  string
+}
+
+func generateCommand() *command {
+	return &command{
+		name:    "generate",
+		usage:   "generate [flags]",
+		summary: "Write the pipeline YAML (or JSON) for the spec to stdout, or to a file.",
+		example: `  # In a pipeline's first step:
+  bkgen generate | buildkite-agent pipeline upload
+
+  # Preview the whole pipeline, everything counted as changed:
+  bkgen generate --all
+
+  # Fail CI when a committed pipeline is stale:
+  bkgen generate --all --check .buildkite/pipeline.generated.yml`,
+		flags: func(fs *flag.FlagSet) any {
+			f := &generateFlags{}
+			f.register(fs)
+			fs.StringVar(&f.output, "output", "", "write to `FILE` atomically instead of stdout")
+			fs.StringVar(&f.output, "o", "", "write to `FILE` atomically instead of stdout")
+			fs.StringVar(&f.format, "format", "yaml", "output `FORMAT`: yaml or json")
+			fs.StringVar(&f.check, "check", "", "compare with `FILE`: print a unified diff and exit 1 when they differ")
+			return f
+		},
+		run: func(ctx *cmdContext, v any, args []string) int {
+			f := v.(*generateFlags)
+			if len(args) > 0 {
+				fmt.Fprintf(ctx.io.err, "bkgen generate: unexpected argument %q (flags go before arguments)\n", args[0])
+				return exitUsage
+			}
+			if f.format != "yaml" && f.format != "json" {
+				fmt.Fprintf(ctx.io.err, "bkgen generate: --format must be yaml or json, not %q\n", f.format)
+				return exitUsage
+			}
+			if f.check != "" && f.output != "" {
+				fmt.Fprintln(ctx.io.err, "bkgen generate: --check compares and writes nothing; drop --output")
+				return exitUsage
+			}
+			p, status := ctx.plan(&f.planFlags)
+			if p == nil {
+				return status
+			}
+			out, err := p.result.Pipeline.YAML()
+			if f.format == "json" {
+				out, err = p.result.Pipeline.JSON()
+			}
+			if err != nil {
+				fmt.Fprintf(ctx.io.err, "bkgen generate: %v\n", err)
+				return exitUsage
+			}
+			switch {
+			case f.check != "":
+				return ctx.check(f.path(f.check), out)
+			case f.output != "":
+				if err := writeFileAtomic(f.path(f.output), out); err != nil {
+					fmt.Fprintf(ctx.io.err, "bkgen generate: %v\n", err)
+					return exitUsage
+				}
+			default:
+				ctx.io.out.Write(out)
+			}
+			return exitOK
+		},
+	}
+}
+
+// check compares the generated pipeline with a committed file.
+func (ctx *cmdContext) check(file string, generated []byte) int {
+	committed, err := os.ReadFile(file)
+	if err != nil {
+		fmt.Fprintf(ctx.io.err, "bkgen generate: --check: %v\n", err)
+		return exitUsage
+	}
+	if bytes.Equal(committed, generated) {
+		return exitOK
+	}
+	ctx.io.out.Write(diff.Diff(file, committed, "generated", generated))
+	fmt.Fprintf(ctx.io.err, "bkgen: %s is stale: regenerate it with the same flags and -o %s\n", file, file)
+	return exitProblems
+}
+
+// writeFileAtomic writes data to a temporary file beside name and renames it
+// into place, so readers see the old file or the new one, never a part.
+func writeFileAtomic(name string, data []byte) error {
+	dir := filepath.Dir(name)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bkgen/bkgen/internal/pipetest"
+	"github.com/bkgen/bkgen/lint"
+	"github.com/bkgen/bkgen/spec"
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in golden/ from examples/")
+
+// example is one directory of examples/: a small repository with a spec, and
+// optionally an env file (BUILDKITE_* values) and an args file (the flags
+// bkgen generate runs with; --all when absent).
+type example struct {
+	name, dir string
+	env       map[string]string
+	args      []string
+}
+
+func examples(t *testing.T) []example {
+	t.Helper()
+	specs, err := filepath.Glob("../../examples/*/.buildkite/bkgen.yml")
+	if err != nil || len(specs) == 0 {
+		t.Fatalf("no examples found: %v", err)
+	}
+	var out []example
+	for _, s := range specs {
+		dir := filepath.Dir(filepath.Dir(s))
+		ex := example{name: filepath.Base(dir), dir: dir, env: map[string]string{}, args: []string{"--all"}}
+		if src, err := os.ReadFile(filepath.Join(dir, "env")); err == nil {
+			if ex.env, err = envFromFile(string(src)); err != nil {
+				t.Fatalf("%s/env: %v", dir, err)
+			}
+		}
+		if src, err := os.ReadFile(filepath.Join(dir, "args")); err == nil {
+			ex.args = strings.Fields(string(src))
+		}
+		out = append(out, ex)
+	}
+	return out
+}
+
+// generate runs bkgen generate in-process on an example.
+func (ex example) generate(t *testing.T) []byte {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	args := append([]string{"generate", "-C", ex.dir}, ex.args...)
+	getenv := func(k string) string { return ex.env[k] }
+	if status := run(args, &stdio{in: strings.NewReader(""), out: &stdout, err: &stderr}, getenv); status != exitOK {
+		t.Fatalf("bkgen %s: exit %d\n%s", strings.Join(args, " "), status, stderr.String())
+	}
+	return stdout.Bytes()
+}
+
+// TestGoldens generates every example and compares it with golden/NAME.yml;
+// go test ./cmd/bkgen -update rewrites them (read them before committing).
+func TestGoldens(t *testing.T) {
+	for _, ex := range examples(t) {
+		t.Run(ex.name, func(t *testing.T) {
+			got := ex.generate(t)
+			golden := filepath.Join("..", "..", "golden", ex.name+".yml")
+			if *update {
+				if err := os.WriteFile(golden, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/bkgen -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("%s is stale (-want +got):\n%s", golden, diff)
+			}
+			pipetest.Check(t, golden, got)
+			// bkgen's own lint, warnings included, has nothing to say.
+			for _, p := range lint.Pipeline(golden, got) {
+				t.Errorf("lint: %s", p)
+			}
+			// Same input, same bytes.
+			if again := ex.generate(t); !bytes.Equal(got, again) {
+				t.Errorf("two runs gave different output")
+			}
+		})
+	}
+}
+
+// TestConsumerCommandsAreVerbatim runs upload-time interpolation, as the agent
+// does, over every golden and checks that each consumer runs exactly the
+// command its spec wrote: every $ escaped, nothing lost to quoting.
+func TestConsumerCommandsAreVerbatim(t *testing.T) {
+	for _, ex := range examples(t) {
+		t.Run(ex.name, func(t *testing.T) {
+			src, err := os.ReadFile(filepath.Join(ex.dir, ".buildkite", "bkgen.yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := spec.Load("bkgen.yml", src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden, err := os.ReadFile(filepath.Join("..", "..", "golden", ex.name+".yml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps := pipetest.Commands(t, golden)
+			for _, im := range s.Images {
+				for _, c := range im.Consumers {
+					key := im.Name + "-" + c.Name
+					step, ok := steps[key]
+					if !ok {
+						if !strings.Contains(strings.Join(ex.args, " "), "--skipped omit") {
+							t.Errorf("no step %s", key)
+						}
+						continue
+					}
+					if got := consumerScript(step.Command); got != c.Command {
+						t.Errorf("%s runs %q, want the spec's %q", key, got, c.Command)
+					}
+				}
+			}
+		})
+	}
+}
+
+// consumerScript extracts what a consumer step runs inside its image: the
+// body of the quoted heredoc handed to the container's shell, or, for steps
+// that run in the image directly (hosted agents' image attribute), the
+// whole command.
+func consumerScript(command string) string {
+	start := strings.Index(command, "<<'")
+	if start < 0 {
+		return command
+	}
+	rest := command[start+3:]
+	end := strings.Index(rest, "'\n")
+	if end < 0 {
+		return ""
+	}
+	delim := rest[:end]
+	body := rest[end+2:]
+	close := strings.Index(body, "\n"+delim+"\n")
+	if close < 0 {
+		return ""
+	}
+	return body[:close]
+}
+
+// envFromFile parses KEY=VALUE lines (blank lines and # comments ignored),
+// as the examples' env files hold them.
+func envFromFile(src string) (map[string]string, error) {
+	env := map[string]string{}
+	for i, line := range strings.Split(src, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("line %d: expected KEY=VALUE", i+1)
+		}
+		env[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return env, nil
+}

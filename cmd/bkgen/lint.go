@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/bkgen/bkgen/lint"
+	"github.com/bkgen/bkgen/spec"
+)
+
+type lintFlags struct {
+	planFlags
+	strict bool
+}
+
+func lintCommand() *command {
+	return &command{
+		name:  "lint",
+		usage: "lint [flags] [FILE...]",
+		summary: "Check the spec (every error, plus if_changed patterns that cannot work), or any Buildkite pipeline files named. " +
+			"Exit 1 on an error, or on a warning with --strict.",
+		example: `  # The spec:
+  bkgen lint
+
+  # Any pipeline files, bkgen's or not:
+  bkgen lint .buildkite/pipeline.yml .buildkite/deploy.yml
+
+  # A generated pipeline, warnings included:
+  bkgen generate --all | bkgen lint --strict -`,
+		flags: func(fs *flag.FlagSet) any {
+			f := &lintFlags{}
+			fs.StringVar(&f.dir, "C", ".", "run as if bkgen was started in `DIR` (the repository root)")
+			fs.StringVar(&f.specPath, "spec", defaultSpec, "the spec `FILE`, relative to the repository root")
+			fs.StringVar(&f.specPath, "f", defaultSpec, "the spec `FILE`, relative to the repository root")
+			fs.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
+			return f
+		},
+		run: func(ctx *cmdContext, v any, args []string) int {
+			f := v.(*lintFlags)
+			var problems []lint.Problem
+			if len(args) == 0 {
+				var status int
+				problems, status = ctx.lintSpec(&f.planFlags)
+				if status != exitOK {
+					return status
+				}
+			}
+			for _, name := range args {
+				src, err := ctx.readInput(f.path(name))
+				if err != nil {
+					fmt.Fprintf(ctx.io.err, "bkgen lint: %v\n", err)
+					return exitUsage
+				}
+				problems = append(problems, lint.Pipeline(name, src)...)
+			}
+			return ctx.reportProblems(problems, f.strict)
+		},
+	}
+}
+
+func (ctx *cmdContext) readInput(name string) ([]byte, error) {
+	if name == "-" {
+		var buf bytes.Buffer
+		_, err := buf.ReadFrom(ctx.io.in)
+		return buf.Bytes(), err
+	}
+	return os.ReadFile(name)
+}
+
+// lintSpec checks the spec: its errors as generate reports them, plus
+// warnings about if_changed patterns that cannot do what they seem to.
+func (ctx *cmdContext) lintSpec(f *planFlags) ([]lint.Problem, int) {
+	src, err := os.ReadFile(f.path(f.specPath))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(ctx.io.err, "bkgen lint: no spec at %s (use -f to name another file, or name pipeline files to lint)\n", f.path(f.specPath))
+		} else {
+			fmt.Fprintf(ctx.io.err, "bkgen lint: %v\n", err)
+		}
+		return nil, exitUsage
+	}
+	s, err := spec.Load(f.specPath, src)
+	var errs spec.Errors
+	if errors.As(err, &errs) {
+		var problems []lint.Problem
+		for _, e := range errs {
+			problems = append(problems, lint.Problem{File: e.File, Line: e.Pos.Line, Col: e.Pos.Col, Severity: lint.Error, Msg: e.Msg})
+		}
+		return problems, exitOK
+	} else if err != nil {
+		fmt.Fprintf(ctx.io.err, "bkgen lint: %v\n", err)
+		return nil, exitUsage
+	}
+	return lint.SpecWarnings(s, trackedFiles(f.dir)), exitOK
+}
+
+// trackedFiles lists the files git tracks, relative to the top level (what
+// if_changed patterns match), or nil when git cannot say.
+func trackedFiles(dir string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "-z", "--full-name")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil
+	}
+	files := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
+	if len(files) == 1 && files[0] == "" {
+		return []string{}
+	}
+	return files
+}
+
+// reportProblems prints problems grouped by file, in order, with a count on
+// stderr, and gives lint's exit status.
+func (ctx *cmdContext) reportProblems(problems []lint.Problem, strict bool) int {
+	var errorsN, warnings int
+	files := map[string]bool{}
+	for _, p := range problems {
+		fmt.Fprintln(ctx.io.out, p)
+		files[p.File] = true
+		if p.Severity == lint.Error {
+			errorsN++
+		} else {
+			warnings++
+		}
+	}
+	if len(problems) == 0 {
+		return exitOK
+	}
+	fmt.Fprintf(ctx.io.err, "bkgen lint: %s, %s in %s\n", count(errorsN, "error"), count(warnings, "warning"), count(len(files), "file"))
+	if errorsN > 0 || (strict && warnings > 0) {
+		return exitProblems
+	}
+	return exitOK
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

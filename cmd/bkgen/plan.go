@@ -1,0 +1,274 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/bkgen/bkgen/changes"
+	"github.com/bkgen/bkgen/contentkey"
+	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/preview"
+	"github.com/bkgen/bkgen/spec"
+)
+
+// planFlags are the flags of every command that makes a pipeline.
+type planFlags struct {
+	dir             string
+	specPath        string
+	changedFiles    string
+	diffBase        string
+	all             bool
+	ifChanged       string
+	skipped         string
+	verifyRegistry  bool
+	registryTimeout time.Duration
+	quiet           bool
+}
+
+const defaultSpec = ".buildkite/bkgen.yml"
+
+func (f *planFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dir, "C", ".", "run as if bkgen was started in `DIR` (the repository root)")
+	fs.StringVar(&f.specPath, "spec", defaultSpec, "the spec `FILE`, relative to the repository root")
+	fs.StringVar(&f.specPath, "f", defaultSpec, "the spec `FILE`, relative to the repository root")
+	fs.StringVar(&f.changedFiles, "changed-files", "", "read the changed paths from `FILE`, one a line (- reads stdin); also $BUILDKITE_CHANGED_FILES_PATH")
+	fs.StringVar(&f.diffBase, "diff-base", "", "compare HEAD with the merge-base of `REF`; also $BUILDKITE_GIT_DIFF_BASE")
+	fs.BoolVar(&f.all, "all", false, "treat every path as changed")
+	fs.StringVar(&f.ifChanged, "if-changed", string(generator.EvaluateHere), "`generate`: evaluate if_changed here; agent: emit if_changed for the agent")
+	fs.StringVar(&f.skipped, "skipped", string(generator.SkipStep), "steps that need not run: `skip` keeps them with skip: REASON; omit leaves them out")
+	fs.BoolVar(&f.verifyRegistry, "verify-registry", false, "look content tags up in the registries now, and leave out builds of images already there")
+	fs.DurationVar(&f.registryTimeout, "registry-timeout", 10*time.Second, "with --verify-registry, give up on one lookup after `DURATION` (and keep its build step)")
+	fs.BoolVar(&f.quiet, "quiet", false, "do not report the decisions on stderr")
+	fs.BoolVar(&f.quiet, "q", false, "do not report the decisions on stderr")
+}
+
+func (f *planFlags) validate() error {
+	switch generator.IfChangedMode(f.ifChanged) {
+	case generator.EvaluateHere, generator.EvaluateAgent:
+	default:
+		return fmt.Errorf("--if-changed must be generate or agent, not %q", f.ifChanged)
+	}
+	switch generator.SkippedMode(f.skipped) {
+	case generator.SkipStep, generator.OmitStep:
+	default:
+		return fmt.Errorf("--skipped must be skip or omit, not %q", f.skipped)
+	}
+	if f.all && (f.changedFiles != "" || f.diffBase != "") {
+		return errors.New("--all cannot be combined with --changed-files or --diff-base")
+	}
+	return nil
+}
+
+// planned is a generated pipeline with what went into it.
+type planned struct {
+	spec    *spec.Spec
+	result  *generator.Result
+	changes preview.Changes
+}
+
+// plan loads the spec, works out what changed and generates the pipeline.
+// Problems are reported on stderr; the status is exitUsage for a bad spec.
+func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
+	if err := f.validate(); err != nil {
+		fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
+		return nil, exitUsage
+	}
+	s, status := ctx.loadSpec(f)
+	if s == nil {
+		return nil, status
+	}
+	bg := context.Background()
+	tags, err := contentkey.Compute(bg, f.dir, keyInputs(s))
+	if err != nil {
+		fmt.Fprintf(ctx.io.err, "bkgen: computing content tags: %v\n", err)
+		return nil, exitUsage
+	}
+	changed, found, prefix := ctx.changes(bg, f)
+	in := generator.Input{
+		Spec:        s,
+		Env:         buildkiteEnv(ctx.getenv),
+		Changes:     changed,
+		ContentTags: tags,
+		PathPrefix:  prefix,
+		IfChanged:   generator.IfChangedMode(f.ifChanged),
+		Skipped:     generator.SkippedMode(f.skipped),
+	}
+	if f.verifyRegistry {
+		if in.InRegistry, err = ctx.verifyRegistry(bg, in, f.registryTimeout); err != nil {
+			ctx.printError(err)
+			return nil, exitUsage
+		}
+	}
+	res, err := generator.Generate(in)
+	if err != nil {
+		ctx.printError(err)
+		return nil, exitUsage
+	}
+	p := &planned{spec: s, result: res, changes: found}
+	for _, n := range res.Notes {
+		fmt.Fprintf(ctx.io.err, "bkgen: warning: %s\n", n)
+	}
+	if !f.quiet {
+		ctx.report(p)
+	}
+	return p, exitOK
+}
+
+// report writes how the changes were found and every decision to stderr,
+// where they never mix with a pipeline on stdout.
+func (ctx *cmdContext) report(p *planned) {
+	w := ctx.io.err
+	c := p.changes
+	if c.All {
+		fmt.Fprintf(w, "bkgen: every path counts as changed: %s\n", c.Reason)
+	} else {
+		fmt.Fprintf(w, "bkgen: %d changed files: %s\n", c.Count, c.Reason)
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(w, "bkgen: note: %s\n", n)
+	}
+	for _, im := range p.result.Decisions.Images {
+		fmt.Fprintf(w, "bkgen: image %s: %s (%s)\n", im.Name, im.Action, im.Reason)
+	}
+	for _, s := range p.result.Decisions.Steps {
+		state := "runs"
+		if !s.Run {
+			state = "skipped"
+		}
+		fmt.Fprintf(w, "bkgen: step %s %s: %s\n", s.Key, state, s.Reason)
+	}
+}
+
+// changes works out which paths changed, how that was found, and where the
+// spec's root sits in the repository (paths from git are relative to its
+// top level).
+func (ctx *cmdContext) changes(bg context.Context, f *planFlags) (generator.Changes, preview.Changes, string) {
+	if f.all || generator.IfChangedMode(f.ifChanged) == generator.EvaluateAgent {
+		reason := "--all"
+		if !f.all {
+			reason = "--if-changed agent: the agent evaluates if_changed when the pipeline is uploaded"
+		}
+		return generator.Changes{All: true, Reason: reason}, preview.Changes{All: true, Reason: reason}, ""
+	}
+	var finder changes.LastPassedFinder
+	var notes []string
+	if token := ctx.getenv("BUILDKITE_API_TOKEN"); token != "" {
+		fd, err := changes.NewBuildkiteFinder(token, ctx.getenv("BUILDKITE_ORGANIZATION_SLUG"), ctx.getenv("BUILDKITE_PIPELINE_SLUG"), "", 10*time.Second)
+		if err != nil {
+			notes = append(notes, "not asking Buildkite for the last passed build: "+err.Error())
+		} else {
+			finder = fd
+		}
+	}
+	res := changes.Detect(bg, changes.Options{
+		Dir:              f.dir,
+		ChangedFilesPath: f.path(f.changedFiles),
+		Stdin:            ctx.io.in,
+		DiffBase:         f.diffBase,
+		Getenv:           ctx.getenv,
+		Builds:           finder,
+	})
+	prefix := ""
+	if res.Method != changes.MethodChangedFiles && !res.All {
+		if _, p, err := changes.Root(bg, f.dir, ""); err == nil {
+			prefix = p
+		}
+	}
+	found := preview.Changes{
+		All: res.All, Method: res.Method, Ref: res.Ref, Base: res.Base, Reason: res.Reason,
+		Notes: append(notes, res.Notes...), Count: len(res.Files),
+	}
+	return generator.Changes{All: res.All, Paths: res.Files, Reason: res.Reason}, found, prefix
+}
+
+// path resolves a file named on the command line: like git -C, -C DIR makes
+// every relative path relative to DIR.
+func (f *planFlags) path(name string) string {
+	if name == "" || name == "-" || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(f.dir, name)
+}
+
+// loadSpec reads and validates the spec, printing every problem.
+func (ctx *cmdContext) loadSpec(f *planFlags) (*spec.Spec, int) {
+	file := f.specPath
+	path := f.path(file)
+	src, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintf(ctx.io.err, "bkgen: no spec at %s (use -f to name another file)\n", path)
+		} else {
+			fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
+		}
+		return nil, exitUsage
+	}
+	s, err := spec.Load(file, src)
+	if err != nil {
+		ctx.printError(err)
+		return nil, exitUsage
+	}
+	return s, exitOK
+}
+
+func (ctx *cmdContext) printError(err error) {
+	var errs spec.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(ctx.io.err, e)
+		}
+		return
+	}
+	fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
+}
+
+// keyInputs is what decides each image's bytes, for its content tag.
+func keyInputs(s *spec.Spec) []contentkey.Image {
+	var out []contentkey.Image
+	for _, im := range s.Images {
+		args := map[string]string{}
+		for _, kv := range im.Args {
+			args[kv.Key] = kv.Value
+		}
+		out = append(out, contentkey.Image{
+			Name:       im.Name,
+			Context:    im.Context,
+			Dockerfile: im.Dockerfile,
+			Args:       args,
+			Target:     im.Target,
+			Platforms:  im.Platforms,
+			SecretIDs:  im.Secrets,
+			DependsOn:  im.DependsOn,
+		})
+	}
+	return out
+}
+
+// buildkiteEnv collects the BUILDKITE_* variables the generator may use.
+func buildkiteEnv(getenv func(string) string) map[string]string {
+	env := map[string]string{}
+	for _, k := range envNames {
+		if v := getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// envNames are the variables bkgen reads; listed, not scanned, so a run
+// depends on nothing it does not name.
+var envNames = func() []string {
+	names := []string{
+		"BUILDKITE_ORGANIZATION_SLUG", "BUILDKITE_PIPELINE_SLUG", "BUILDKITE_BRANCH",
+		"BUILDKITE_PIPELINE_DEFAULT_BRANCH", "BUILDKITE_PULL_REQUEST", "BUILDKITE_PULL_REQUEST_BASE_BRANCH",
+		"BUILDKITE_BUILD_NUMBER", "BUILDKITE_COMMIT", "BUILDKITE_HOSTED_REGISTRY_URL",
+	}
+	sort.Strings(names)
+	return names
+}()

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/registry"
+)
+
+// verifyRegistry looks every image's content tag up (--verify-registry), with
+// the credentials the job already has: the docker config, plus a Buildkite
+// OIDC token when running in a job. Any doubt keeps the build step.
+func (ctx *cmdContext) verifyRegistry(bg context.Context, in generator.Input, timeout time.Duration) (map[string]generator.RegistryCheck, error) {
+	refs, err := generator.ContentRefs(in)
+	if err != nil {
+		return nil, err
+	}
+	checks := map[string]generator.RegistryCheck{}
+	var names, lookups []string
+	for _, im := range in.Spec.Images {
+		ref, ok := refs[im.Name]
+		if !ok {
+			checks[im.Name] = generator.RegistryCheck{Reason: "could not check: BUILDKITE_HOSTED_REGISTRY_URL is not set — keeping the build step"}
+			continue
+		}
+		names = append(names, im.Name)
+		lookups = append(lookups, ref)
+	}
+	c := &registry.Checker{Timeout: timeout}
+	if registry.InBuildkiteJob(ctx.getenv) {
+		c.OIDCToken = registry.AgentOIDCToken("")
+	}
+	// However slow the registries, generation finishes: past this, every
+	// unfinished lookup is unknown and keeps its build step.
+	bg, cancel := context.WithTimeout(bg, time.Minute)
+	defer cancel()
+	for i, r := range c.Lookup(bg, lookups) {
+		checks[names[i]] = generator.RegistryCheck{Present: r.State == registry.Present, Reason: r.Reason}
+	}
+	return checks, nil
+}

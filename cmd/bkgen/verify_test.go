@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bkgen/bkgen/internal/pipetest"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// TestVerifyRegistry runs bkgen generate --verify-registry against
+// go-containerregistry's registry on loopback, as the hosted agents'
+// registry (its URL is the one thing a spec lets point anywhere): an image
+// whose content tag is there loses its build step; one whose tag is not,
+// and any doubt (an error, a slow registry), keeps it.
+func TestVerifyRegistry(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(".buildkite/bkgen.yml", `version: 1
+registries:
+  internal: {provider: hosted}
+defaults: {scan: false}
+images:
+  present:
+    context: present
+    consumers: {test: {command: make test}}
+  absent:
+    context: absent
+`)
+	write("present/Dockerfile", "FROM alpine:3.21\n")
+	write("absent/Dockerfile", "FROM alpine:3.22\n")
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials but ours
+
+	generate := func(t *testing.T, host string, extra ...string) (string, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		env := map[string]string{"BUILDKITE_HOSTED_REGISTRY_URL": host}
+		args := append([]string{"generate", "-C", dir, "--all", "--verify-registry"}, extra...)
+		if status := run(args, &stdio{in: strings.NewReader(""), out: &out, err: &errb}, func(k string) string { return env[k] }); status != exitOK {
+			t.Fatalf("exit %d: %s", status, errb.String())
+		}
+		pipetest.Check(t, "pipeline", out.Bytes())
+		return out.String(), errb.String()
+	}
+
+	// Find the content tag bkgen wants, then push an image under it.
+	upstream := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer upstream.Close()
+	host := strings.TrimPrefix(upstream.URL, "http://")
+	first, _ := generate(t, host)
+	tag := regexp.MustCompile(`image: \$\{BUILDKITE_HOSTED_REGISTRY_URL\}/present:(bk-[0-9a-f]{16})`).FindStringSubmatch(first)
+	if tag == nil {
+		t.Fatalf("no content tag for present in:\n%s", first)
+	}
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host + "/present:" + tag[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("present is reused, absent is built", func(t *testing.T) {
+		out, stderr := generate(t, host)
+		if !regexp.MustCompile(`(?m)^  - key: build-present\n    label: .*\n    skip: found `).MatchString(out) {
+			t.Errorf("build-present is not skipped:\n%s", out)
+		}
+		if strings.Contains(out, "key: build-absent\n    label: ':docker: Build absent'\n    skip:") {
+			t.Errorf("build-absent is skipped:\n%s", out)
+		}
+		if !strings.Contains(stderr, "bkgen: image present: reuse (found ") || !strings.Contains(stderr, "bkgen: image absent: build (inputs changed: every path counts as changed; not in the registry (404") {
+			t.Errorf("stderr does not give the reasons:\n%s", stderr)
+		}
+		// The consumer still runs, on the content tag.
+		if !strings.Contains(out, "  - key: present-test\n") || strings.Contains(out, "key: present-test\n    label: present test\n    depends_on: build-present\n    skip:") {
+			t.Errorf("present-test does not run:\n%s", out)
+		}
+	})
+
+	t.Run("errors keep the build", func(t *testing.T) {
+		failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "boom", http.StatusInternalServerError)
+		}))
+		defer failing.Close()
+		out, stderr := generate(t, strings.TrimPrefix(failing.URL, "http://"))
+		if strings.Contains(out, "skip:") {
+			t.Errorf("a step is skipped though the registry failed:\n%s", out)
+		}
+		if !strings.Contains(stderr, "could not check") || !strings.Contains(stderr, "keeping the build step") {
+			t.Errorf("stderr does not say why:\n%s", stderr)
+		}
+	})
+
+	t.Run("a slow registry keeps the build", func(t *testing.T) {
+		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(30 * time.Second):
+			case <-r.Context().Done():
+			}
+		}))
+		defer slow.Close()
+		start := time.Now()
+		out, stderr := generate(t, strings.TrimPrefix(slow.URL, "http://"), "--registry-timeout", "300ms")
+		if strings.Contains(out, "skip:") {
+			t.Errorf("a step is skipped though the registry never answered:\n%s", out)
+		}
+		if !strings.Contains(stderr, "timed out") {
+			t.Errorf("stderr does not say it timed out:\n%s", stderr)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("took %s", took)
+		}
+	})
+}

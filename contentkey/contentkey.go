@@ -1,0 +1,301 @@
+package contentkey
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/moby/patternmatcher"
+)
+
+// Version is the version of the key format; see the package documentation.
+const Version = 1
+
+// Image is one image to key: where its inputs are and how it is built.
+type Image struct {
+	Name       string
+	Context    string            // slash path relative to Root ("." or "" for Root itself)
+	Dockerfile string            // slash path relative to Root; "" means <Context>/Dockerfile
+	Args       map[string]string // build args
+	Target     string
+	Platforms  []string
+	SecretIDs  []string // ids only: a secret's value never reaches the key
+	DependsOn  []string // names of other images in the same call
+}
+
+// Options tunes ComputeWith. Every field but Root has a sensible zero value.
+type Options struct {
+	// Root is the repository root: every path of an Image is relative to it.
+	// It may be a git checkout, a directory inside one, or not in git at all.
+	Root string
+
+	// Git is the git binary to run; "" means "git" from $PATH, and then no
+	// git at all means hashing every file from disk.
+	Git string
+
+	// NoGit hashes every file from disk even when Root is in a git checkout,
+	// as if git were not there. The keys are the same (in SHA-1
+	// repositories); it is only slower. Meant for checking the fast path.
+	NoGit bool
+}
+
+// Compute returns the content tag of every image, keyed by name. Images are
+// keyed after the images they depend on; unknown names or cycles are errors.
+// Root is the repository root (the directory the spec's paths are relative
+// to); it may be a subdirectory of a git checkout, or not in git at all.
+func Compute(ctx context.Context, root string, images []Image) (map[string]string, error) {
+	return ComputeWith(ctx, Options{Root: root}, images)
+}
+
+// ComputeWith is Compute with options.
+func ComputeWith(ctx context.Context, opts Options, images []Image) (map[string]string, error) {
+	order, err := dependencyOrder(images)
+	if err != nil {
+		return nil, err
+	}
+	builds := make([]build, len(images))
+	contexts := make([]string, len(images))
+	for i, img := range images {
+		if builds[i], err = newBuild(opts.Root, img); err != nil {
+			return nil, fmt.Errorf("image %q: %w", img.Name, err)
+		}
+		contexts[i] = builds[i].context
+	}
+
+	// One look at the files serves every image.
+	tree, err := scan(ctx, opts, contexts)
+	if err != nil {
+		return nil, err
+	}
+	for i := range builds {
+		if err := builds[i].readDockerfiles(tree.format); err != nil {
+			return nil, fmt.Errorf("image %q: %w", images[i].Name, err)
+		}
+	}
+	if err := selectFiles(ctx, tree, builds); err != nil {
+		return nil, err
+	}
+	if err := tree.hash(ctx, builds); err != nil {
+		return nil, err
+	}
+
+	// Everything but the tags of dependencies is encoded in parallel; those
+	// are added in dependency order.
+	encoders := make([]*encoder, len(builds))
+	err = forEach(ctx, len(builds), runtime.GOMAXPROCS(0), func(i int) error {
+		encoders[i] = builds[i].encode(tree)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	tags := make(map[string]string, len(images))
+	for _, i := range order {
+		e := encoders[i]
+		for _, dep := range sortedSet(images[i].DependsOn) {
+			e.record("depends", dep, tags[dep])
+		}
+		tags[images[i].Name] = "bk-" + hex.EncodeToString(e.sum()[:8])
+	}
+	return tags, nil
+}
+
+// A build is an image being keyed: its cleaned paths and what is found
+// for it.
+type build struct {
+	img        Image
+	root       string
+	context    string // clean slash path relative to root
+	dockerfile string // clean slash path relative to root
+
+	dockerfileID string                         // blob id of the Dockerfile
+	ignore       *patternmatcher.PatternMatcher // .dockerignore, nil when there is none
+	files        []int                          // indexes into the tree's files the build sends
+}
+
+func newBuild(root string, img Image) (build, error) {
+	b := build{img: img, root: root}
+	var err error
+	if b.context, err = cleanPath(img.Context); err != nil {
+		return b, fmt.Errorf("context: %w", err)
+	}
+	if fi, err := os.Stat(b.osPath(b.context)); err != nil {
+		return b, fmt.Errorf("context %s: %w", b.context, err)
+	} else if !fi.IsDir() {
+		return b, fmt.Errorf("context %s: not a directory", b.context)
+	}
+	dockerfile := img.Dockerfile
+	if dockerfile == "" {
+		dockerfile = path.Join(b.context, "Dockerfile")
+	}
+	if b.dockerfile, err = cleanPath(dockerfile); err != nil {
+		return b, fmt.Errorf("dockerfile: %w", err)
+	}
+	return b, nil
+}
+
+// cleanPath checks that p is a slash path that stays inside the root.
+func cleanPath(p string) (string, error) {
+	if p == "" {
+		return ".", nil
+	}
+	c := path.Clean(p)
+	if path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") {
+		return "", fmt.Errorf("%q is not a path inside the root", p)
+	}
+	return c, nil
+}
+
+func (b *build) osPath(p string) string {
+	return filepath.Join(b.root, filepath.FromSlash(p))
+}
+
+// readDockerfiles reads the Dockerfile and the ignore file that applies:
+// BuildKit prefers <Dockerfile>.dockerignore next to the Dockerfile to the
+// context's .dockerignore.
+func (b *build) readDockerfiles(format objectFormat) error {
+	data, err := os.ReadFile(b.osPath(b.dockerfile))
+	if err != nil {
+		return fmt.Errorf("dockerfile: %w", err)
+	}
+	b.dockerfileID = format.blobID(data)
+
+	for _, name := range []string{b.dockerfile + ".dockerignore", path.Join(b.context, ".dockerignore")} {
+		matcher, err := readIgnoreFile(b.osPath(name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		b.ignore = matcher
+		return nil
+	}
+	return nil
+}
+
+// encode starts the build's encoding, as the package documentation
+// describes it, with every record but the dependencies'.
+func (b *build) encode(tree *tree) *encoder {
+	e := &encoder{h: sha256.New()}
+	e.record("bkgen-contentkey", strconv.Itoa(Version))
+	e.record("objects", string(tree.format))
+	e.record("dockerfile", b.dockerfileID)
+	e.record("target", b.img.Target)
+	for _, p := range sortedSet(b.img.Platforms) {
+		e.record("platform", p)
+	}
+	for _, name := range slices.Sorted(maps.Keys(b.img.Args)) {
+		e.record("arg", name, b.img.Args[name])
+	}
+	for _, id := range sortedSet(b.img.SecretIDs) {
+		e.record("secret", id)
+	}
+	prefix := len(contextPrefix(b.context))
+	for _, i := range b.files {
+		f := &tree.files[i]
+		e.record("file", f.path[prefix:], f.mode.String(), f.oid)
+	}
+	return e
+}
+
+func sortedSet(s []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(s)))
+}
+
+// An encoder writes records of length-prefixed fields into a hash, buffered
+// because a context makes thousands of small records.
+type encoder struct {
+	h   hash.Hash
+	buf []byte
+}
+
+func (e *encoder) record(fields ...string) {
+	for i, f := range fields {
+		if i > 0 {
+			e.buf = append(e.buf, ' ')
+		}
+		e.buf = strconv.AppendInt(e.buf, int64(len(f)), 10)
+		e.buf = append(e.buf, ':')
+		e.buf = append(e.buf, f...)
+	}
+	e.buf = append(e.buf, '\n')
+	if len(e.buf) >= 32<<10 {
+		e.h.Write(e.buf)
+		e.buf = e.buf[:0]
+	}
+}
+
+func (e *encoder) sum() []byte {
+	e.h.Write(e.buf)
+	return e.h.Sum(nil)
+}
+
+// dependencyOrder checks names and dependencies and returns the indexes of
+// images so that every image comes after the images it depends on.
+func dependencyOrder(images []Image) ([]int, error) {
+	byName := make(map[string]int, len(images))
+	for i, img := range images {
+		if img.Name == "" {
+			return nil, fmt.Errorf("image %d has no name", i)
+		}
+		if _, dup := byName[img.Name]; dup {
+			return nil, fmt.Errorf("image %q is listed twice", img.Name)
+		}
+		byName[img.Name] = i
+	}
+	for _, img := range images {
+		for _, dep := range img.DependsOn {
+			if _, ok := byName[dep]; !ok {
+				return nil, fmt.Errorf("image %q depends on unknown image %q", img.Name, dep)
+			}
+		}
+	}
+
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := make([]int, len(images))
+	order := make([]int, 0, len(images))
+	var chain []string // the images being visited, to name a cycle
+	var visit func(i int) error
+	visit = func(i int) error {
+		switch state[i] {
+		case done:
+			return nil
+		case visiting:
+			cycle := append(chain[slices.Index(chain, images[i].Name):], images[i].Name)
+			return fmt.Errorf("images depend on each other in a cycle: %s", strings.Join(cycle, " -> "))
+		}
+		state[i] = visiting
+		chain = append(chain, images[i].Name)
+		for _, dep := range images[i].DependsOn {
+			if err := visit(byName[dep]); err != nil {
+				return err
+			}
+		}
+		chain = chain[:len(chain)-1]
+		state[i] = done
+		order = append(order, i)
+		return nil
+	}
+	for i := range images {
+		if err := visit(i); err != nil {
+			return nil, err
+		}
+	}
+	return order, nil
+}

@@ -1,0 +1,79 @@
+// Package contentkey computes the content tag of container images: a short
+// name that changes exactly when the inputs of an image's build change, so
+// that an image is never rebuilt while its inputs stay the same and a
+// consumer never runs an image built from other inputs.
+//
+// # What goes into a key
+//
+// The key of an image covers:
+//
+//   - the bytes of its Dockerfile;
+//   - every file of its build context that .dockerignore lets through, as
+//     Docker (BuildKit) decides it: the patterns of <Dockerfile>.dockerignore
+//     next to the Dockerfile, or else of <context>/.dockerignore, read with
+//     ignorefile.ReadAll and matched with moby/patternmatcher the way
+//     BuildKit walks a context (each path against its parent directory's
+//     results). A file counts with its path relative to the context, its mode
+//     as git normalises it (100644, 100755 when the owner may execute it,
+//     120000 for a symlink, whose content is its target) and its git blob id;
+//   - the build args, target, platforms and secret ids (never their values);
+//   - the content tags of the images it depends on;
+//   - the version of this format.
+//
+// Nothing else changes it: not mtimes, owners or permission bits other than
+// the owner's execute bit, not the order of anything, not files outside the
+// context or excluded by .dockerignore. Untracked and git-ignored files in
+// the context count, because Docker sends them.
+//
+// Two things Docker sends are deliberately left out, because git has no
+// notion of them and a key must not depend on whether git was asked:
+// directories themselves (an empty directory does not count), and anything
+// named .git. A repository's .git changes with every commit and would change
+// the key of every context holding it on every commit; an image that really
+// needs its history is better given the commit as a build arg.
+//
+// # How files are read
+//
+// The context directories are walked once for all images, reading
+// directories only. In a git checkout, one "git ls-files --stage" and one
+// "git diff-files" (which judges modification by the index's stat cache, as
+// git status does) serve every image: a tracked file that git reports
+// unmodified is keyed by the blob id in the index, without being read.
+// Every other file an image sends is hashed from disk into the blob id git
+// would give it, "blob <size>\x00<content>" under SHA-1, or SHA-256 in a
+// repository whose objectFormat is sha256: untracked and git-ignored files
+// (found by the walk, which also sees into nested repositories and
+// submodules that "git ls-files --others" would list as one entry), modified
+// ones, assume-unchanged and skip-worktree ones (git no longer looks at
+// them), those of submodules and nested repositories, and everything
+// outside a checkout or when git cannot be run. Both ways give the same id,
+// so keys depend neither on which way a file was read nor on whether the
+// tree is a git checkout at all (with SHA-1, git's default).
+//
+// # Key format, version 1
+//
+// A tag is "bk-" followed by 16 lowercase hex digits: the first 8 bytes of
+// the SHA-256 of the image's encoding. The encoding is a sequence of
+// records, each a label and its values as fields, separated by one space
+// and ended by a newline, where every field, label included, is written as
+// its length in bytes in decimal, a colon and the bytes themselves (so any
+// byte may appear in a value):
+//
+//	"bkgen-contentkey" "1"              format name and version
+//	"objects" FORMAT                    "sha1" or "sha256": how ids were made
+//	"dockerfile" ID                     blob id of the Dockerfile's bytes
+//	"target" TARGET                     "" when there is none
+//	"platform" PLATFORM                 one per platform, sorted, no repeats
+//	"arg" NAME VALUE                    one per build arg, sorted by name
+//	"secret" ID                         one per secret id, sorted, no repeats
+//	"file" PATH MODE ID                 one per file, sorted by path (bytes)
+//	"depends" NAME TAG                  one per dependency, sorted by name
+//
+// For example the record of a file is
+//
+//	4:file 10:src/main.go 6:100644 40:<40 hex digits>
+//
+// followed by a newline. PATH is relative to the context, with slashes;
+// MODE is the octal git mode; ids are lowercase hex. Any change to what goes
+// into a key, or to how it is encoded, must change the version.
+package contentkey

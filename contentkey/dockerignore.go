@@ -1,0 +1,78 @@
+package contentkey
+
+import (
+	"os"
+	"path"
+
+	"github.com/moby/patternmatcher"
+	"github.com/moby/patternmatcher/ignorefile"
+)
+
+// readIgnoreFile reads a .dockerignore file as Docker does. It returns nil
+// when the file has no patterns, and an error wrapping os.ErrNotExist when
+// there is no such file.
+func readIgnoreFile(name string) (*patternmatcher.PatternMatcher, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	patterns, err := ignorefile.ReadAll(f)
+	if err != nil || len(patterns) == 0 {
+		return nil, err
+	}
+	return patternmatcher.New(patterns)
+}
+
+// An ignoreMatcher decides which files of a context .dockerignore excludes,
+// the way BuildKit does while it walks the context: a path is matched with
+// the results of its parent directory, which can differ from matching the
+// full path alone when a "!" exception and a directory pattern interleave.
+// Directories are matched once each, however many files they hold.
+type ignoreMatcher struct {
+	pm   *patternmatcher.PatternMatcher
+	dirs map[string]dirMatch
+}
+
+type dirMatch struct {
+	excluded bool
+	info     patternmatcher.MatchInfo
+}
+
+func newIgnoreMatcher(pm *patternmatcher.PatternMatcher) *ignoreMatcher {
+	return &ignoreMatcher{pm: pm, dirs: map[string]dirMatch{}}
+}
+
+// excludes reports whether .dockerignore keeps the file at rel (a slash
+// path relative to the context) out of the context.
+func (m *ignoreMatcher) excludes(rel string) (bool, error) {
+	parent, err := m.dir(path.Dir(rel))
+	if err != nil {
+		return false, err
+	}
+	if parent.excluded && !m.pm.Exclusions() {
+		return true, nil // nothing can bring a file of an excluded directory back
+	}
+	excluded, _, err := m.pm.MatchesUsingParentResults(rel, parent.info)
+	return excluded, err
+}
+
+func (m *ignoreMatcher) dir(dir string) (dirMatch, error) {
+	if dir == "." {
+		return dirMatch{}, nil
+	}
+	if d, ok := m.dirs[dir]; ok {
+		return d, nil
+	}
+	parent, err := m.dir(path.Dir(dir))
+	if err != nil {
+		return dirMatch{}, err
+	}
+	excluded, info, err := m.pm.MatchesUsingParentResults(dir, parent.info)
+	if err != nil {
+		return dirMatch{}, err
+	}
+	d := dirMatch{excluded: excluded, info: info}
+	m.dirs[dir] = d
+	return d, nil
+}

@@ -1,0 +1,241 @@
+package contentkey
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// fileMode is a file's mode as git records it.
+type fileMode uint32
+
+const (
+	modeRegular    fileMode = 0o100644
+	modeExecutable fileMode = 0o100755
+	modeSymlink    fileMode = 0o120000
+)
+
+func (m fileMode) String() string {
+	switch m {
+	case modeRegular:
+		return "100644"
+	case modeExecutable:
+		return "100755"
+	case modeSymlink:
+		return "120000"
+	}
+	return fmt.Sprintf("%o", uint32(m))
+}
+
+// A file is a regular file or symlink found in a context directory.
+type file struct {
+	path string   // slash path relative to the root
+	mode fileMode // until oid is known, only symlink or not
+	oid  string   // hex blob id, "" until known
+}
+
+// A tree is every file under the context directories of one Compute call,
+// shared by all its images.
+type tree struct {
+	root   string
+	format objectFormat
+	files  []file // sorted by path
+}
+
+// scan lists the files under the context directories and takes the blob id
+// of every clean tracked one from git.
+func scan(ctx context.Context, opts Options, contexts []string) (*tree, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops git when the walk fails
+
+	dirs := outermost(contexts)
+	repo, err := openRepo(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	t := &tree{root: opts.Root, format: sha1Format}
+	type tracked struct {
+		files []file
+		err   error
+	}
+	fromGit := make(chan tracked, 1)
+	if repo != nil {
+		t.format = repo.format
+		// git reads the index and stats tracked files while we walk.
+		go func() {
+			files, err := repo.cleanFiles(ctx, dirs)
+			fromGit <- tracked{files, err}
+		}()
+	}
+
+	if t.files, err = walk(ctx, opts.Root, dirs); err != nil {
+		return nil, err
+	}
+	if repo != nil {
+		g := <-fromGit
+		if g.err != nil {
+			return nil, g.err
+		}
+		t.adopt(g.files)
+	}
+	return t, nil
+}
+
+// outermost returns the directories of dirs that are not inside another,
+// sorted: walking those walks every context once.
+func outermost(dirs []string) []string {
+	set := make(map[string]bool, len(dirs))
+	for _, d := range dirs {
+		set[d] = true
+	}
+	var out []string
+	for d := range set {
+		inside := false
+		for p := d; p != "." && !inside; {
+			p = path.Dir(p)
+			inside = set[p]
+		}
+		if !inside {
+			out = append(out, d)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// adopt takes the mode and blob id of the walked files git knows clean.
+// Both lists are sorted by path.
+func (t *tree) adopt(clean []file) {
+	j := 0
+	for i := range t.files {
+		f := &t.files[i]
+		for j < len(clean) && clean[j].path < f.path {
+			j++
+		}
+		if j == len(clean) {
+			return
+		}
+		// A file turned into a symlink (or back) since git last looked is
+		// hashed from disk.
+		if c := clean[j]; c.path == f.path && (c.mode == modeSymlink) == (f.mode == modeSymlink) {
+			f.mode, f.oid = c.mode, c.oid
+		}
+	}
+}
+
+// under returns the range of files in the context directory dir.
+func (t *tree) under(dir string) (lo, hi int) {
+	if dir == "." {
+		return 0, len(t.files)
+	}
+	prefix := dir + "/"
+	lo = sort.Search(len(t.files), func(i int) bool { return t.files[i].path >= prefix })
+	hi = lo + sort.Search(len(t.files)-lo, func(i int) bool { return !strings.HasPrefix(t.files[lo+i].path, prefix) })
+	return lo, hi
+}
+
+func contextPrefix(dir string) string {
+	if dir == "." {
+		return ""
+	}
+	return dir + "/"
+}
+
+// selectFiles finds the files each build sends: those of its context that
+// its .dockerignore lets through.
+func selectFiles(ctx context.Context, t *tree, builds []build) error {
+	return forEach(ctx, len(builds), runtime.GOMAXPROCS(0), func(i int) error {
+		b := &builds[i]
+		lo, hi := t.under(b.context)
+		if b.ignore == nil {
+			b.files = make([]int, 0, hi-lo)
+			for j := lo; j < hi; j++ {
+				b.files = append(b.files, j)
+			}
+			return nil
+		}
+		m := newIgnoreMatcher(b.ignore)
+		prefix := len(contextPrefix(b.context))
+		for j := lo; j < hi; j++ {
+			excluded, err := m.excludes(t.files[j].path[prefix:])
+			if err != nil {
+				return fmt.Errorf("image %q: .dockerignore: %w", b.img.Name, err)
+			}
+			if !excluded {
+				b.files = append(b.files, j)
+			}
+		}
+		return nil
+	})
+}
+
+// hash reads the files the builds send whose blob id git did not supply.
+func (t *tree) hash(ctx context.Context, builds []build) error {
+	var todo []int
+	seen := make([]bool, len(t.files)) // a file may be in several contexts
+	for _, b := range builds {
+		for _, i := range b.files {
+			if !seen[i] && t.files[i].oid == "" {
+				seen[i] = true
+				todo = append(todo, i)
+			}
+		}
+	}
+
+	// Reading files waits on the disk about as much as on the CPU.
+	workers := 4 * runtime.GOMAXPROCS(0)
+	hashers := make(chan *hasher, workers)
+	for range workers {
+		hashers <- t.format.newHasher()
+	}
+	return forEach(ctx, len(todo), workers, func(k int) error {
+		h := <-hashers
+		defer func() { hashers <- h }()
+		f := &t.files[todo[k]]
+		mode, oid, err := h.hashFile(filepath.Join(t.root, filepath.FromSlash(f.path)), f.mode == modeSymlink)
+		if err != nil {
+			return err
+		}
+		f.mode, f.oid = mode, oid
+		return nil
+	})
+}
+
+// forEach calls fn(0) to fn(n-1) from up to workers goroutines and returns
+// the first error, after which it starts no more calls.
+func forEach(ctx context.Context, n, workers int, fn func(i int) error) error {
+	var (
+		next     atomic.Int64
+		failed   atomic.Bool
+		once     sync.Once
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range min(workers, n) {
+		wg.Go(func() {
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				err := ctx.Err()
+				if err == nil {
+					err = fn(i)
+				}
+				if err != nil {
+					once.Do(func() { firstErr = err })
+					failed.Store(true)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return firstErr
+}

@@ -1,0 +1,413 @@
+package generator
+
+import (
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/bkgen/bkgen/glob"
+	"github.com/bkgen/bkgen/spec"
+)
+
+// BuildAction is what happens to an image in this build.
+type BuildAction string
+
+const (
+	Build BuildAction = "build" // its inputs changed: build and push it
+	Guard BuildAction = "guard" // unchanged, but needed: the step checks the content tag and builds only if it is missing
+	Reuse BuildAction = "reuse" // --verify-registry found the content tag: no build step
+	Skip  BuildAction = "skip"  // unchanged and nothing needs it
+)
+
+// ImageDecision is why an image is built, guarded, reused or skipped.
+type ImageDecision struct {
+	Name    string
+	Ref     string // repository:content-tag
+	Changed bool   // its inputs changed
+	Why     string // the decisive evidence for Changed
+	Action  BuildAction
+	Reason  string // why Action
+}
+
+// StepDecision is why a step runs or not.
+type StepDecision struct {
+	Key    string
+	Image  string
+	Kind   string // build, manifest, scan, consumer
+	Run    bool
+	Reason string
+}
+
+// Decisions is every image's and step's decision, in pipeline order: what
+// stderr reports and `bkgen preview` shows.
+type Decisions struct {
+	Images []*ImageDecision
+	Steps  []*StepDecision
+}
+
+// Image returns the decision for the named image.
+func (d *Decisions) Image(name string) *ImageDecision {
+	for _, im := range d.Images {
+		if im.Name == name {
+			return im
+		}
+	}
+	return nil
+}
+
+// Step returns the decision for the step with the given key.
+func (d *Decisions) Step(key string) *StepDecision {
+	for _, s := range d.Steps {
+		if s.Key == key {
+			return s
+		}
+	}
+	return nil
+}
+
+// decider evaluates if_changed rules against the changed paths.
+type decider struct {
+	in    Input
+	index *glob.Index
+}
+
+func newDecider(in Input) *decider {
+	d := &decider{in: in}
+	if !in.Changes.All {
+		d.index = glob.NewIndex(in.Changes.Paths)
+	}
+	return d
+}
+
+// evaluate says whether a rule matches, with the evidence either way.
+func (d *decider) evaluate(r glob.Rule) (bool, string) {
+	if d.index == nil {
+		return true, "every path counts as changed"
+	}
+	res := d.index.Evaluate(r)
+	switch {
+	case res.Matched:
+		return true, fmt.Sprintf("%s matched %s", res.Path, res.Include)
+	case res.ExcludedPath != "":
+		return false, fmt.Sprintf("%s matched but is excluded by %s", res.ExcludedPath, res.ExcludedBy)
+	case d.index.Len() == 0:
+		return false, "no path changed"
+	}
+	return false, "no changed path matched " + patternList(r.Include)
+}
+
+func patternList(ps []*glob.Pattern) string {
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+// rule compiles an if_changed the spec loader has already checked.
+func rule(ic *spec.IfChanged) glob.Rule {
+	var r glob.Rule
+	for _, p := range ic.Include {
+		r.Include = append(r.Include, mustCompile(p.Text))
+	}
+	for _, p := range ic.Exclude {
+		r.Exclude = append(r.Exclude, mustCompile(p.Text))
+	}
+	return r
+}
+
+func mustCompile(pattern string) *glob.Pattern {
+	p, err := glob.Compile(pattern)
+	if err != nil {
+		panic(fmt.Sprintf("pattern %q passed the spec loader but does not compile: %v", pattern, err))
+	}
+	return p
+}
+
+// imageInputs is an image's if_changed, or, without one, its context and its
+// Dockerfile, as patterns relative to the repository root.
+func (d *decider) imageInputs(im *spec.Image) *spec.IfChanged {
+	if im.IfChanged != nil {
+		return im.IfChanged
+	}
+	prefix := d.in.PathPrefix
+	var ic spec.IfChanged
+	ctx := path.Join(prefix, im.Context)
+	if ctx == "." {
+		ic.Include = append(ic.Include, spec.Pattern{Text: "**"})
+	} else {
+		ic.Include = append(ic.Include, spec.Pattern{Text: escapeGlob(ctx) + "/**"})
+	}
+	df := path.Join(prefix, im.Dockerfile)
+	if ctx != "." && !strings.HasPrefix(df, ctx+"/") {
+		ic.Include = append(ic.Include, spec.Pattern{Text: escapeGlob(df)})
+	}
+	return &ic
+}
+
+// escapeGlob makes a path match only itself.
+func escapeGlob(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if strings.ContainsRune(`*?[]{}\,`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// decide works out, for every image and step, whether it runs and why.
+func (d *decider) decide(s *spec.Spec) *Decisions {
+	out := &Decisions{}
+	byName := map[string]*ImageDecision{}
+	consumersRun := map[string][]string{} // image -> keys of its consumers that run
+	var consumerSteps []*StepDecision
+	for _, im := range s.Images {
+		id := &ImageDecision{Name: im.Name}
+		id.Changed, id.Why = d.evaluate(rule(d.imageInputs(im)))
+		for _, dep := range im.DependsOn {
+			if !id.Changed && byName[dep].Changed {
+				id.Changed, id.Why = true, "depends on "+dep+", which changed"
+			}
+		}
+		byName[im.Name] = id
+		out.Images = append(out.Images, id)
+		for _, c := range im.Consumers {
+			sd := &StepDecision{Key: im.Name + "-" + c.Name, Image: im.Name, Kind: "consumer"}
+			switch {
+			case c.IfChanged == nil:
+				sd.Run, sd.Reason = true, "no if_changed: always runs"
+			default:
+				matched, why := d.evaluate(rule(c.IfChanged))
+				switch {
+				case matched:
+					sd.Run, sd.Reason = true, why
+				case id.Changed:
+					sd.Run, sd.Reason = true, "image "+im.Name+" changed: "+id.Why
+				default:
+					sd.Reason = why
+				}
+			}
+			if sd.Run {
+				consumersRun[im.Name] = append(consumersRun[im.Name], sd.Key)
+			}
+			consumerSteps = append(consumerSteps, sd)
+		}
+	}
+	// An image is needed when it changed, when a consumer runs in it, or when
+	// the build of an image on top of it runs. Dependents come later in the
+	// spec's order, so walk it backwards.
+	needed := map[string]string{}
+	for i := len(s.Images) - 1; i >= 0; i-- {
+		im := s.Images[i]
+		id := byName[im.Name]
+		switch {
+		case id.Changed:
+			id.Action, id.Reason = Build, "inputs changed: "+id.Why
+		case len(consumersRun[im.Name]) > 0:
+			id.Action, id.Reason = Guard, "inputs unchanged, but "+consumersRun[im.Name][0]+" runs in it"
+		case needed[im.Name] != "":
+			id.Action, id.Reason = Guard, "inputs unchanged, but "+needed[im.Name]+" is built on it"
+		default:
+			id.Action, id.Reason = Skip, "unchanged, and nothing runs in it: "+id.Why
+		}
+		if check, ok := d.in.InRegistry[im.Name]; ok && id.Action != Skip {
+			if check.Present {
+				id.Action, id.Reason = Reuse, check.Reason
+			} else {
+				id.Reason += "; " + check.Reason
+			}
+		}
+		if id.Action == Guard {
+			id.Reason += "; the step builds only if its content tag is missing"
+		}
+		if id.Action == Build || id.Action == Guard {
+			for _, dep := range im.DependsOn {
+				if needed[dep] == "" {
+					needed[dep] = im.Name
+				}
+			}
+		}
+	}
+	for _, im := range s.Images {
+		id := byName[im.Name]
+		run := id.Action == Build || id.Action == Guard
+		add := func(key, kind, reason string) {
+			out.Steps = append(out.Steps, &StepDecision{Key: key, Image: im.Name, Kind: kind, Run: run, Reason: reason})
+		}
+		if im.MultiArch == spec.Native {
+			for _, p := range im.Platforms {
+				add("build-"+im.Name+"-"+spec.ArchSlug(p, im.Platforms), "build", id.Reason)
+			}
+			add("manifest-"+im.Name, "manifest", id.Reason)
+		} else {
+			add("build-"+im.Name, "build", id.Reason)
+		}
+		if im.Scan != nil {
+			reason := id.Reason
+			if run {
+				reason = "scans what " + finalKey(im) + " pushes"
+			}
+			add("scan-"+im.Name, "scan", reason)
+		}
+		for _, c := range consumerSteps {
+			if c.Image == im.Name {
+				out.Steps = append(out.Steps, c)
+			}
+		}
+	}
+	return out
+}
+
+// skipReason is the reason put in a step's skip attribute, which Buildkite
+// limits to 70 characters.
+func skipReason(reason string) string {
+	const limit = 70
+	r := []rune(reason)
+	if len(r) <= limit {
+		return reason
+	}
+	return string(r[:limit-1]) + "…"
+}
+
+// apply marks the steps that need not run with skip, or leaves them out and
+// rewrites every depends_on on them to what they depended on, so the graph
+// stays whole.
+func (p *Pipeline) apply(d *Decisions, mode SkippedMode) {
+	if mode == SkipStep {
+		for _, s := range p.Steps {
+			if sd := d.Step(s.Key); sd != nil && !sd.Run {
+				s.Skip = skipReason(sd.Reason)
+			}
+		}
+		return
+	}
+	dropped := map[string][]string{} // key -> what it depended on
+	var kept []*Step
+	for _, s := range p.Steps {
+		if sd := d.Step(s.Key); sd != nil && !sd.Run {
+			dropped[s.Key] = s.DependsOn
+			continue
+		}
+		kept = append(kept, s)
+	}
+	var resolve func(key string, seen map[string]bool, out *[]string)
+	resolve = func(key string, seen map[string]bool, out *[]string) {
+		deps, gone := dropped[key]
+		if !gone {
+			if !seen[key] {
+				seen[key] = true
+				*out = append(*out, key)
+			}
+			return
+		}
+		for _, dep := range deps {
+			resolve(dep, seen, out)
+		}
+	}
+	for _, s := range kept {
+		var deps []string
+		seen := map[string]bool{}
+		for _, dep := range s.DependsOn {
+			resolve(dep, seen, &deps)
+		}
+		s.DependsOn = deps
+	}
+	p.Steps = kept
+}
+
+// leaveToAgent emits if_changed for the agent to evaluate at upload, where
+// the agent can honour it without breaking what bkgen guarantees: a consumer
+// carries its own patterns plus its image's inputs (those of the images it
+// is built on included), since it also runs when its image changed; an
+// image's steps carry its inputs only when nothing else needs the image
+// (otherwise they always run, the guard keeping an unchanged image cheap).
+// Exclude patterns cannot be merged that way: such a consumer keeps its own
+// patterns, and a note says what the agent will not see.
+func (g *gen) leaveToAgent(p *Pipeline, d *decider) []string {
+	var notes []string
+	needed := map[string]bool{}
+	for _, im := range g.in.Spec.Images {
+		if len(im.Consumers) > 0 {
+			needed[im.Name] = true
+		}
+		for _, dep := range im.DependsOn {
+			needed[dep] = true
+		}
+	}
+	byKey := map[string]*Step{}
+	for _, s := range p.Steps {
+		byKey[s.Key] = s
+	}
+	for _, im := range g.in.Spec.Images {
+		inputs, mergeable := d.allInputs(im, g.in.Spec)
+		for _, c := range im.Consumers {
+			if c.IfChanged == nil {
+				continue
+			}
+			ic := *c.IfChanged
+			if mergeable && len(ic.Exclude) == 0 {
+				ic.Include = union(ic.Include, inputs)
+			} else {
+				notes = append(notes, fmt.Sprintf("%s-%s: the agent sees only its own if_changed; it will not also run when image %s changes (exclude patterns cannot be merged)", im.Name, c.Name, im.Name))
+			}
+			byKey[im.Name+"-"+c.Name].IfChanged = &ic
+		}
+		if needed[im.Name] {
+			continue
+		}
+		own := d.imageInputs(im)
+		ic := *own
+		if mergeable {
+			ic.Include = union(nil, inputs)
+		}
+		for _, key := range spec.StepKeys(im) {
+			if s := byKey[key]; s != nil {
+				s.IfChanged = &ic
+			}
+		}
+	}
+	return notes
+}
+
+// allInputs is the include patterns of an image's inputs and of every image
+// it is built on; mergeable is false when one of them has excludes.
+func (d *decider) allInputs(im *spec.Image, s *spec.Spec) ([]spec.Pattern, bool) {
+	var out []spec.Pattern
+	mergeable := true
+	seen := map[string]bool{}
+	var visit func(im *spec.Image)
+	visit = func(im *spec.Image) {
+		if seen[im.Name] {
+			return
+		}
+		seen[im.Name] = true
+		in := d.imageInputs(im)
+		if len(in.Exclude) > 0 {
+			mergeable = false
+		}
+		out = append(out, in.Include...)
+		for _, dep := range im.DependsOn {
+			visit(s.Image(dep))
+		}
+	}
+	visit(im)
+	return out, mergeable
+}
+
+// union appends the patterns of b not already in a.
+func union(a, b []spec.Pattern) []spec.Pattern {
+	out := append([]spec.Pattern{}, a...)
+	seen := map[string]bool{}
+	for _, p := range out {
+		seen[p.Text] = true
+	}
+	for _, p := range b {
+		if !seen[p.Text] {
+			seen[p.Text] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}

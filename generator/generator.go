@@ -1,0 +1,185 @@
+// Package generator turns a loaded spec into a Buildkite pipeline.
+//
+// It is a pure library: the spec, the changed files, the content tags and the
+// environment come in as values, a pipeline comes out. It never reads the
+// environment, runs git or exits; the command line does those and passes the
+// results in, so everything here runs the same in a test.
+package generator
+
+import (
+	"fmt"
+
+	"github.com/bkgen/bkgen/spec"
+)
+
+// IfChangedMode says who evaluates if_changed.
+type IfChangedMode string
+
+const (
+	EvaluateHere  IfChangedMode = "generate" // bkgen decides, and marks or drops skipped steps
+	EvaluateAgent IfChangedMode = "agent"    // emit if_changed for the agent to evaluate at upload
+)
+
+// SkippedMode says what happens to a step that does not need to run.
+type SkippedMode string
+
+const (
+	SkipStep SkippedMode = "skip" // keep it with `skip: "<reason>"`, as the agent does
+	OmitStep SkippedMode = "omit" // leave it out and rewrite depends_on around it
+)
+
+// Input is everything a pipeline is made from.
+type Input struct {
+	Spec *spec.Spec
+	// Env holds the BUILDKITE_* values the pipeline depends on (such as
+	// BUILDKITE_ORGANIZATION_SLUG), read by the caller.
+	Env map[string]string
+	// Changes is which paths changed in this build.
+	Changes Changes
+	// ContentTags maps each image to its content tag (see package contentkey).
+	ContentTags map[string]string
+	// PathPrefix is where the spec's root sits in the repository ("" at the
+	// top): changed paths and if_changed patterns are relative to the top,
+	// the spec's contexts and Dockerfiles to its root.
+	PathPrefix string
+	IfChanged  IfChangedMode // "" means EvaluateHere
+	Skipped    SkippedMode   // "" means SkipStep
+	// InRegistry is what --verify-registry found for each image's content
+	// tag; nil when nothing was looked up.
+	InRegistry map[string]RegistryCheck
+}
+
+// RegistryCheck is the outcome of looking an image's content tag up.
+type RegistryCheck struct {
+	Present bool   // definitely there: the build step is not needed
+	Reason  string // for people: found, not there, or why it could not be checked
+}
+
+// Changes is the set of changed paths a build is compared with.
+type Changes struct {
+	All    bool     // every path counts as changed
+	Paths  []string // relative to the repository root
+	Reason string   // how the set was found, for people
+}
+
+// Result is a generated pipeline and why it holds what it holds.
+type Result struct {
+	Pipeline  *Pipeline
+	Decisions *Decisions
+	Notes     []string // warnings for people: what they should know about this pipeline
+}
+
+// maxSteps is how many steps Buildkite accepts in one pipeline upload.
+const maxSteps = 500
+
+// Generate makes the pipeline for in. Errors are problems with the spec that
+// only show with this environment (such as a registry without an org), as
+// spec.Errors.
+func Generate(in Input) (*Result, error) {
+	if in.IfChanged == "" {
+		in.IfChanged = EvaluateHere
+	}
+	if in.Skipped == "" {
+		in.Skipped = SkipStep
+	}
+	g := &gen{in: in, targets: map[string]*target{}}
+	if err := g.resolveTargets(); err != nil {
+		return nil, err
+	}
+	dec := newDecider(in)
+	decisions := dec.decide(in.Spec)
+	for _, id := range decisions.Images {
+		id.Ref = g.targets[id.Name].ref()
+	}
+	p := &Pipeline{}
+	for _, im := range in.Spec.Images {
+		steps, err := g.imageSteps(im)
+		if err != nil {
+			return nil, err
+		}
+		p.Steps = append(p.Steps, steps...)
+	}
+	res := &Result{Pipeline: p, Decisions: decisions}
+	if in.IfChanged == EvaluateAgent {
+		res.Notes = g.leaveToAgent(p, dec)
+	} else {
+		p.apply(decisions, in.Skipped)
+	}
+	if n := len(p.Steps); n > maxSteps {
+		res.Notes = append(res.Notes, fmt.Sprintf("the pipeline has %d steps; Buildkite accepts at most %d in one upload", n, maxSteps))
+	}
+	return res, nil
+}
+
+// ContentRefs returns each image's content-tag reference, with upload-time
+// variables (the hosted registry's URL) filled in from in.Env; an image whose
+// reference needs a variable Env lacks is left out.
+func ContentRefs(in Input) (map[string]string, error) {
+	g := &gen{in: in, targets: map[string]*target{}}
+	if err := g.resolveTargets(); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for name, t := range g.targets {
+		if ref, ok := expandUploadVars(t.ref(), in.Env); ok {
+			out[name] = ref
+		}
+	}
+	return out, nil
+}
+
+type gen struct {
+	in      Input
+	targets map[string]*target // by image name
+}
+
+func (g *gen) resolveTargets() error {
+	var errs spec.Errors
+	byRegistry := map[string]*access{}
+	for _, r := range g.in.Spec.Registries {
+		a, err := g.access(r)
+		if err != nil {
+			errs = append(errs, &spec.Error{File: g.in.Spec.File, Pos: r.Pos, Msg: err.Error()})
+			continue
+		}
+		byRegistry[r.Name] = a
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	for _, im := range g.in.Spec.Images {
+		tag := g.in.ContentTags[im.Name]
+		if tag == "" {
+			return fmt.Errorf("no content tag for image %s", im.Name)
+		}
+		a := byRegistry[im.Registry]
+		g.targets[im.Name] = &target{access: a, repo: a.base + "/" + im.Repository, tag: tag}
+	}
+	return nil
+}
+
+func (g *gen) orgOf(r *spec.Registry) string {
+	if r.Org != "" {
+		return r.Org
+	}
+	return g.in.Env["BUILDKITE_ORGANIZATION_SLUG"]
+}
+
+// target is where one image is pushed, under its content tag.
+type target struct {
+	*access
+	repo string // repository reference without a tag
+	tag  string // content tag
+}
+
+func (t *target) ref() string { return t.repo + ":" + t.tag }
+
+// finalKey is the step after which an image is complete and pushed.
+func finalKey(im *spec.Image) string {
+	if im.MultiArch == spec.Native {
+		return "manifest-" + im.Name
+	}
+	return "build-" + im.Name
+}
+
+func metaKey(im *spec.Image) string { return "bkgen:image:" + im.Name }

@@ -1,0 +1,393 @@
+package generator
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/bkgen/bkgen/internal/pipetest"
+	"github.com/bkgen/bkgen/spec"
+	"github.com/google/go-cmp/cmp"
+)
+
+const monorepo = `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  base:
+    context: images/base
+  app:
+    context: services/app
+    depends_on: [base]
+    consumers:
+      unit:
+        command: make test
+        if_changed: {include: services/app/**, exclude: services/app/docs/**}
+      smoke:
+        command: ./smoke.sh
+  docs:
+    context: docs
+    scan: false
+    consumers:
+      build:
+        command: make html
+        if_changed: docs/**
+`
+
+func load(t *testing.T, src string) *spec.Spec {
+	t.Helper()
+	s, err := spec.Load("bkgen.yml", []byte(src))
+	if err != nil {
+		t.Fatalf("spec: %v", err)
+	}
+	return s
+}
+
+// tags gives every image a fixed content tag, as the contentkey package would.
+func tags(s *spec.Spec) map[string]string {
+	out := map[string]string{}
+	for i, im := range s.Images {
+		out[im.Name] = "bk-000000000000000" + string(rune('a'+i))
+	}
+	return out
+}
+
+func generate(t *testing.T, in Input) *Result {
+	t.Helper()
+	if in.ContentTags == nil {
+		in.ContentTags = tags(in.Spec)
+	}
+	res, err := Generate(in)
+	if err != nil {
+		t.Fatalf("Generate: %v", err)
+	}
+	out, err := res.Pipeline.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipetest.Check(t, "pipeline", out)
+	return res
+}
+
+func actions(d *Decisions) map[string]BuildAction {
+	out := map[string]BuildAction{}
+	for _, im := range d.Images {
+		out[im.Name] = im.Action
+	}
+	return out
+}
+
+func runs(d *Decisions) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range d.Steps {
+		out[s.Key] = s.Run
+	}
+	return out
+}
+
+func TestDecisions(t *testing.T) {
+	s := load(t, monorepo)
+	for _, tc := range []struct {
+		name    string
+		changed []string
+		actions map[string]BuildAction
+		runs    map[string]bool
+	}{
+		{
+			name:    "base changed: everything on it rebuilds",
+			changed: []string{"images/base/Dockerfile"},
+			actions: map[string]BuildAction{"base": Build, "app": Build, "docs": Skip},
+			runs: map[string]bool{
+				"build-base": true, "scan-base": true, "build-app": true, "scan-app": true,
+				"app-unit": true, "app-smoke": true, "build-docs": false, "docs-build": false,
+			},
+		},
+		{
+			name:    "only app docs: unit skipped, smoke still needs app, so its build guards",
+			changed: []string{"services/app/docs/guide.md"},
+			actions: map[string]BuildAction{"base": Guard, "app": Build, "docs": Skip},
+			runs: map[string]bool{
+				"build-base": true, "scan-base": true, "build-app": true, "scan-app": true,
+				"app-unit": true, "app-smoke": true, "build-docs": false, "docs-build": false,
+			},
+		},
+		{
+			name:    "unrelated change: app guarded for smoke, base guarded for app",
+			changed: []string{"README.md"},
+			actions: map[string]BuildAction{"base": Guard, "app": Guard, "docs": Skip},
+			runs: map[string]bool{
+				"build-base": true, "build-app": true, "app-unit": false, "app-smoke": true,
+				"build-docs": false, "docs-build": false,
+			},
+		},
+		{
+			name:    "docs consumer pattern matches: its image is guarded",
+			changed: []string{"docs/index.md"},
+			actions: map[string]BuildAction{"base": Guard, "app": Guard, "docs": Build},
+			runs:    map[string]bool{"build-docs": true, "docs-build": true, "app-unit": false},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := generate(t, Input{Spec: s, Changes: Changes{Paths: tc.changed}})
+			if diff := cmp.Diff(tc.actions, actions(res.Decisions)); diff != "" {
+				t.Errorf("actions (-want +got):\n%s", diff)
+			}
+			got := runs(res.Decisions)
+			for key, want := range tc.runs {
+				if got[key] != want {
+					t.Errorf("%s runs = %v, want %v (%s)", key, got[key], want, res.Decisions.Step(key).Reason)
+				}
+			}
+			// Every step that does not run is marked skip, with a reason short
+			// enough for Buildkite.
+			for _, step := range res.Pipeline.Steps {
+				if run := got[step.Key]; run == (step.Skip != "") {
+					t.Errorf("%s: runs %v but skip is %q", step.Key, run, step.Skip)
+				}
+				if len([]rune(step.Skip)) > 70 {
+					t.Errorf("%s: skip reason longer than 70: %q", step.Key, step.Skip)
+				}
+			}
+		})
+	}
+}
+
+func TestDecisionEvidence(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    context: services/app
+    if_changed: [services/app/src/**, services/app/Dockerfile]
+    consumers:
+      unit:
+        command: make test
+        if_changed: {include: services/app/**, exclude: services/app/docs/**}
+      lint:
+        command: make lint
+        if_changed: services/app/lint/**
+      smoke:
+        command: ./smoke.sh
+`)
+	res := generate(t, Input{Spec: s, Changes: Changes{Paths: []string{"services/app/docs/a.md", "zzz"}}})
+	for key, want := range map[string]string{
+		"app-unit":  "services/app/docs/a.md matched but is excluded by services/app/docs/**",
+		"app-lint":  "no changed path matched services/app/lint/**",
+		"app-smoke": "no if_changed: always runs",
+	} {
+		if got := res.Decisions.Step(key).Reason; got != want {
+			t.Errorf("%s reason = %q, want %q", key, got, want)
+		}
+	}
+	app := res.Decisions.Image("app")
+	if want := "no changed path matched services/app/src/**, services/app/Dockerfile"; app.Why != want || app.Changed {
+		t.Errorf("app: changed %v, %q; want unchanged, %q", app.Changed, app.Why, want)
+	}
+	if app.Action != Guard || !strings.Contains(app.Reason, "app-smoke runs in it") {
+		t.Errorf("app: %s, %q", app.Action, app.Reason)
+	}
+	// Once the image changes, a consumer with patterns runs because of it.
+	res = generate(t, Input{Spec: s, Changes: Changes{Paths: []string{"services/app/src/main.go"}}})
+	if got, want := res.Decisions.Step("app-lint").Reason, "image app changed: services/app/src/main.go matched services/app/src/**"; got != want {
+		t.Errorf("app-lint reason = %q, want %q", got, want)
+	}
+}
+
+func TestOmitRewritesDependsOn(t *testing.T) {
+	s := load(t, monorepo)
+	res := generate(t, Input{Spec: s, Skipped: OmitStep, Changes: Changes{Paths: []string{"README.md"}}})
+	var keys []string
+	for _, st := range res.Pipeline.Steps {
+		keys = append(keys, st.Key)
+		if st.Skip != "" {
+			t.Errorf("%s kept with skip in omit mode", st.Key)
+		}
+	}
+	want := []string{"build-base", "scan-base", "build-app", "scan-app", "app-smoke"}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+}
+
+func TestOmitRewritesThroughDroppedSteps(t *testing.T) {
+	p := &Pipeline{Steps: []*Step{
+		{Key: "a"}, {Key: "b", DependsOn: []string{"a"}}, {Key: "c", DependsOn: []string{"b", "a"}}, {Key: "d", DependsOn: []string{"c"}},
+	}}
+	d := &Decisions{Steps: []*StepDecision{{Key: "a", Run: true}, {Key: "b"}, {Key: "c"}, {Key: "d", Run: true}}}
+	p.apply(d, OmitStep)
+	if len(p.Steps) != 2 || p.Steps[1].Key != "d" {
+		t.Fatalf("steps = %v", p.Steps)
+	}
+	if diff := cmp.Diff([]string{"a"}, p.Steps[1].DependsOn); diff != "" {
+		t.Errorf("d now depends on (-want +got):\n%s", diff)
+	}
+}
+
+func TestAgentMode(t *testing.T) {
+	s := load(t, monorepo)
+	res := generate(t, Input{Spec: s, IfChanged: EvaluateAgent, Changes: Changes{Paths: []string{"README.md"}}})
+	byKey := map[string]*Step{}
+	for _, st := range res.Pipeline.Steps {
+		byKey[st.Key] = st
+		if st.Skip != "" {
+			t.Errorf("%s: agent mode decides nothing here, but skip = %q", st.Key, st.Skip)
+		}
+	}
+	texts := func(ic *spec.IfChanged) []string {
+		if ic == nil {
+			return nil
+		}
+		var out []string
+		for _, p := range ic.Include {
+			out = append(out, p.Text)
+		}
+		for _, p := range ic.Exclude {
+			out = append(out, "!"+p.Text)
+		}
+		return out
+	}
+	for key, want := range map[string][]string{
+		"build-app":  nil, // consumers run in it: always runs, guarded
+		"app-unit":   {"services/app/**", "!services/app/docs/**"},
+		"app-smoke":  nil,
+		"docs-build": {"docs/**"}, // its own patterns, or its image's inputs (the same)
+	} {
+		if diff := cmp.Diff(want, texts(byKey[key].IfChanged)); diff != "" {
+			t.Errorf("%s if_changed (-want +got):\n%s", key, diff)
+		}
+	}
+}
+
+func TestAllChanged(t *testing.T) {
+	s := load(t, monorepo)
+	res := generate(t, Input{Spec: s, Changes: Changes{All: true, Reason: "--all"}})
+	for _, d := range res.Decisions.Steps {
+		if !d.Run {
+			t.Errorf("%s does not run with --all: %s", d.Key, d.Reason)
+		}
+	}
+	if got := res.Decisions.Image("docs").Why; got != "every path counts as changed" {
+		t.Errorf("why = %q", got)
+	}
+}
+
+// TestSpecTextIsEscaped checks every $ from the spec reaches the job as
+// written, after the agent's upload-time interpolation.
+func TestSpecTextIsEscaped(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    args: {GREETING: "hello $USER"}
+    tags: ["build-$BUILDKITE_BUILD_NUMBER", "v-${BUILDKITE_TAG}"]
+    labels: {note: "costs $5"}
+    consumers:
+      unit:
+        label: "unit on $BUILDKITE_BRANCH"
+        command: echo "$HOME" '$literal' $(date) ${X:-y} && printf '%s\n' "it's"
+        env: {PRICE: "$10", REF: "${OTHER}"}
+`)
+	res := generate(t, Input{Spec: s, Changes: Changes{All: true}})
+	out, err := res.Pipeline.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := pipetest.Commands(t, out)
+	unit := steps["app-unit"]
+	if unit.Label != "unit on $BUILDKITE_BRANCH" {
+		t.Errorf("label = %q", unit.Label)
+	}
+	if diff := cmp.Diff(map[string]string{"PRICE": "$10", "REF": "${OTHER}"}, unit.Env); diff != "" {
+		t.Errorf("env (-want +got):\n%s", diff)
+	}
+	want := `echo "$HOME" '$literal' $(date) ${X:-y} && printf '%s\n' "it's"`
+	if !strings.Contains(unit.Command, "\n"+want+"\n") {
+		t.Errorf("consumer command lost the spec's text:\n%s", unit.Command)
+	}
+	build := steps["build-app"].Command
+	for _, frag := range []string{
+		`--build-arg 'GREETING=hello $USER'`,
+		`--label 'note=costs $5'`,
+		`--tag "packages.buildkite.com/acme/images/app:build-${BUILDKITE_BUILD_NUMBER}"`,
+		`--tag "packages.buildkite.com/acme/images/app:v-${BUILDKITE_TAG}"`,
+	} {
+		if !strings.Contains(build, frag) {
+			t.Errorf("build command lacks %s:\n%s", frag, build)
+		}
+	}
+}
+
+func TestHeredocDelimiter(t *testing.T) {
+	if got := heredocDelimiter("make test"); got != "BKGEN_COMMAND" {
+		t.Errorf("got %q", got)
+	}
+	if got := heredocDelimiter("a\nBKGEN_COMMAND\nBKGEN_COMMAND_1"); got != "BKGEN_COMMAND_2" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestMissingOrg(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  packages: {provider: buildkite, registry: images}
+images:
+  app: {}
+`)
+	_, err := Generate(Input{Spec: s, ContentTags: tags(s)})
+	if err == nil || !strings.Contains(err.Error(), "bkgen.yml:3:3: registries.packages: org is not set and BUILDKITE_ORGANIZATION_SLUG is empty") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Env: map[string]string{"BUILDKITE_ORGANIZATION_SLUG": "acme"}}); err != nil {
+		t.Errorf("with the env var: %v", err)
+	}
+}
+
+func TestQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain/path-1.2":  "plain/path-1.2",
+		"has space":       "'has space'",
+		"it's":            `'it'\''s'`,
+		"":                "''",
+		"$HOME":           "'$HOME'",
+		"a;rm -rf /":      "'a;rm -rf /'",
+		"type=registry,x": "'type=registry,x'",
+	} {
+		if got := quote(in); got != want {
+			t.Errorf("quote(%q) = %s, want %s", in, got, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"r:build-$N":    `"r:build-${N}"`,
+		"r:${A}-`x`\"$": "\"r:${A}-\\`x\\`\\\"\\$\"",
+		"r:latest":      "r:latest",
+	} {
+		if got := quoteExpanding(in); got != want {
+			t.Errorf("quoteExpanding(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// TestParallelYAMLIsOneEncoder checks that encoding a big pipeline in parts
+// gives exactly the bytes of one encoder over the whole document.
+func TestParallelYAMLIsOneEncoder(t *testing.T) {
+	var src strings.Builder
+	src.WriteString("version: 1\nregistries:\n  packages: {provider: buildkite, org: acme, registry: images}\nimages:\n")
+	for i := range 150 {
+		fmt.Fprintf(&src, "  img%d:\n    context: images/img%d\n    consumers:\n      test:\n        command: |\n          make test\n\n          echo \"$X\" done %d\n        env: {A: \"1\"}\n", i, i, i)
+	}
+	s := load(t, src.String())
+	res := generate(t, Input{Spec: s, Changes: Changes{Paths: []string{"images/img3/x"}}})
+	got, err := res.Pipeline.yamlInParts(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := encodeYAML(res.Pipeline.node())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("parallel encoding differs (-one encoder +parts):\n%s", diff)
+	}
+}

@@ -1,0 +1,423 @@
+package generator
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/bkgen/bkgen/spec"
+	"github.com/bkgen/bkgen/templates"
+	"gopkg.in/yaml.v3"
+)
+
+// imageSteps makes every step of one image: its build (one step, or one per
+// platform and a manifest), its scan and its consumers.
+func (g *gen) imageSteps(im *spec.Image) ([]*Step, error) {
+	t := g.targets[im.Name]
+	var deps []string
+	for _, d := range im.DependsOn {
+		deps = append(deps, finalKey(g.in.Spec.Image(d)))
+	}
+	var steps []*Step
+	add := func(s *Step, err error) error {
+		if err == nil {
+			steps = append(steps, s)
+		}
+		return err
+	}
+	if im.MultiArch == spec.Native {
+		var metaKeys []string
+		for _, p := range im.Platforms {
+			arch := spec.ArchSlug(p, im.Platforms)
+			v := buildVariant{
+				key:      "build-" + im.Name + "-" + arch,
+				label:    fmt.Sprintf(":docker: Build %s (%s)", im.Name, p),
+				platform: p,
+				metaKey:  metaKey(im) + ":" + arch,
+				agents:   im.Agents,
+			}
+			if a, ok := im.PlatformAgents[p]; ok {
+				v.agents = a
+			}
+			metaKeys = append(metaKeys, v.metaKey)
+			if err := add(g.buildStep(im, t, v, deps)); err != nil {
+				return nil, err
+			}
+		}
+		if err := add(g.manifestStep(im, t, metaKeys, steps)); err != nil {
+			return nil, err
+		}
+	} else {
+		v := buildVariant{key: "build-" + im.Name, label: ":docker: Build " + im.Name, metaKey: metaKey(im), agents: im.Agents}
+		if err := add(g.buildStep(im, t, v, deps)); err != nil {
+			return nil, err
+		}
+	}
+	if im.Scan != nil {
+		if err := add(g.scanStep(im, t)); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range im.Consumers {
+		if err := add(g.consumerStep(im, c, t)); err != nil {
+			return nil, err
+		}
+	}
+	return steps, nil
+}
+
+// buildVariant is what differs between a whole build and one platform of a
+// native multi-arch build.
+type buildVariant struct {
+	key, label string
+	platform   string // native multi-arch: the one platform this step builds
+	metaKey    string
+	agents     *yaml.Node
+}
+
+type builder struct{ Why string }
+
+func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string) (*Step, error) {
+	var args []string
+	add := func(flag, value string) { args = append(args, flag+" "+quote(value)) }
+	add("--file", im.Dockerfile)
+	if im.Target != "" {
+		add("--target", im.Target)
+	}
+	for _, kv := range g.buildArgs(im) {
+		add("--build-arg", kv.Key+"="+kv.Value)
+	}
+	for _, s := range im.Secrets {
+		add("--secret", "id="+s+",env="+s)
+	}
+	for _, kv := range im.Labels {
+		add("--label", kv.Key+"="+kv.Value)
+	}
+	switch {
+	case v.platform != "":
+		add("--platform", v.platform)
+	case len(im.Platforms) > 0:
+		add("--platform", strings.Join(im.Platforms, ","))
+	}
+	var b *builder
+	switch {
+	case im.Cache.Type == spec.CacheS3:
+		b = &builder{Why: "An s3 cache needs a docker-container builder."}
+	case im.MultiArch == spec.Emulated && !t.hosted:
+		// Hosted agents build on remote builders that already build every platform.
+		b = &builder{Why: "Several platforms in one build need a docker-container builder (and QEMU on the agent)."}
+	}
+	if b != nil {
+		add("--builder", "bkgen")
+	}
+	cache, cacheTag := g.cacheArgs(im, t, v.platform)
+	args = append(args, cache...)
+	var extraTags []string
+	for _, tag := range im.Tags {
+		extraTags = append(extraTags, quoteExpanding(t.repo+":"+tag.Text))
+	}
+	if cacheTag != "" {
+		extraTags = append(extraTags, quote(t.repo+":"+cacheTag))
+	}
+	if v.platform != "" {
+		// Pushed by digest only: the manifest step gives the image its tags.
+		add("--output", "type=image,name="+t.repo+",push-by-digest=true,name-canonical=true")
+	} else {
+		args = append(args, "--tag "+quote(t.ref()))
+		for _, tag := range extraTags {
+			args = append(args, "--tag "+tag)
+		}
+	}
+	args = append(args, "--progress=plain", quote(im.Context))
+	data := struct {
+		Builder               *builder
+		Login                 string
+		Relogin, Reuse        bool
+		Args, ExtraTagsQ      []string
+		RefQ, MetaKeyQ, RepoQ string
+	}{
+		Builder: b, Login: t.login, Relogin: t.expires,
+		// One platform of several does not publish: the manifest step does.
+		Reuse: v.platform == "", Args: args, ExtraTagsQ: extraTags,
+		RefQ: quote(t.ref()), MetaKeyQ: quote(v.metaKey), RepoQ: quote(t.repo),
+	}
+	cmd, err := templates.Render("build.sh.tmpl", data)
+	if err != nil {
+		return nil, err
+	}
+	return &Step{Key: v.key, Label: v.label, DependsOn: deps, Agents: v.agents, Plugins: t.plugins, Command: cmd}, nil
+}
+
+var nonArgChar = regexp.MustCompile(`[^A-Za-z0-9_]`)
+
+// buildArgs are the spec's args plus, for each image this one is built on,
+// NAME_IMAGE set to that image's content-tag reference, so a Dockerfile can
+// say `ARG BASE_IMAGE` / `FROM ${BASE_IMAGE}` and get exactly this commit's
+// base. An arg the spec sets itself wins.
+func (g *gen) buildArgs(im *spec.Image) []spec.KV {
+	args := append([]spec.KV{}, im.Args...)
+	set := map[string]bool{}
+	for _, kv := range im.Args {
+		set[kv.Key] = true
+	}
+	for _, dep := range im.DependsOn {
+		name := strings.ToUpper(nonArgChar.ReplaceAllString(dep, "_")) + "_IMAGE"
+		if !set[name] {
+			args = append(args, spec.KV{Key: name, Value: g.targets[dep].ref()})
+		}
+	}
+	return args
+}
+
+var nonTagChar = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
+
+// cacheTagFor names a branch's registry cache: tags allow fewer characters
+// than branch names.
+func cacheTagFor(branch, arch string) string {
+	tag := "buildcache-" + nonTagChar.ReplaceAllString(branch, "-")
+	if arch != "" {
+		tag += "-" + arch
+	}
+	if len(tag) > 128 {
+		tag = tag[:128]
+	}
+	return tag
+}
+
+// cacheArgs are the --cache-from/--cache-to flags for an image (one platform
+// of it for native multi-arch), and, for an inline cache, the extra tag the
+// cache travels under.
+func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (args []string, cacheTag string) {
+	arch := ""
+	if platform != "" {
+		arch = spec.ArchSlug(platform, im.Platforms)
+	}
+	add := func(flag, value string) { args = append(args, flag+" "+quote(value)) }
+	// A branch reads its own cache first, then the default branch's, so a new
+	// branch starts warm; it writes only its own.
+	branches := []string{g.defaultBranch()}
+	if b := g.in.Env["BUILDKITE_BRANCH"]; b != "" && b != branches[0] {
+		branches = []string{b, branches[0]}
+	}
+	switch im.Cache.Type {
+	case spec.CacheRegistry:
+		for _, b := range branches {
+			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, arch))
+		}
+		to := "type=registry,ref=" + t.repo + ":" + cacheTagFor(branches[0], arch) + ",mode=max"
+		if t.registry.Provider == spec.ECR {
+			// ECR refuses BuildKit's default cache manifest.
+			to += ",image-manifest=true,oci-mediatypes=true"
+		}
+		add("--cache-to", to)
+	case spec.CacheInline:
+		for _, b := range branches {
+			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, ""))
+		}
+		add("--cache-to", "type=inline")
+		cacheTag = cacheTagFor(branches[0], "")
+	case spec.CacheLocal:
+		dir := strings.TrimSuffix(im.Cache.Path, "/") + "/" + im.Name
+		if arch != "" {
+			dir += "-" + arch
+		}
+		add("--cache-from", "type=local,src="+dir)
+		add("--cache-to", "type=local,dest="+dir+",mode=max")
+	case spec.CacheS3:
+		name := im.Cache.Name
+		if name == "" {
+			name = im.Name
+		}
+		if arch != "" {
+			name += "-" + arch
+		}
+		where := "type=s3,region=" + im.Cache.Region + ",bucket=" + im.Cache.Bucket + ",name=" + name
+		add("--cache-from", where)
+		add("--cache-to", where+",mode=max")
+	}
+	return args, cacheTag
+}
+
+func (g *gen) defaultBranch() string {
+	if b := g.in.Env["BUILDKITE_PIPELINE_DEFAULT_BRANCH"]; b != "" {
+		return b
+	}
+	return "main"
+}
+
+func (g *gen) manifestStep(im *spec.Image, t *target, metaKeys []string, builds []*Step) (*Step, error) {
+	var keysQ, tagsQ, deps []string
+	for _, k := range metaKeys {
+		keysQ = append(keysQ, quote(k))
+	}
+	for _, tag := range im.Tags {
+		tagsQ = append(tagsQ, quoteExpanding(t.repo+":"+tag.Text))
+	}
+	if im.Cache.Type == spec.CacheInline {
+		tagsQ = append(tagsQ, quote(t.repo+":"+cacheTagFor(g.branchOrDefault(), "")))
+	}
+	for _, b := range builds {
+		deps = append(deps, b.Key)
+	}
+	cmd, err := templates.Render("manifest.sh.tmpl", struct {
+		Login                 string
+		MetaKeysQ, ExtraTagsQ []string
+		RefQ, MetaKeyQ, RepoQ string
+	}{t.login, keysQ, tagsQ, quote(t.ref()), quote(metaKey(im)), quote(t.repo)})
+	if err != nil {
+		return nil, err
+	}
+	return &Step{
+		Key: "manifest-" + im.Name, Label: ":docker: Manifest " + im.Name, DependsOn: deps,
+		Agents: im.Agents, Plugins: t.plugins, Command: cmd,
+	}, nil
+}
+
+func (g *gen) branchOrDefault() string {
+	if b := g.in.Env["BUILDKITE_BRANCH"]; b != "" {
+		return b
+	}
+	return g.defaultBranch()
+}
+
+func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
+	sc := im.Scan
+	base := "bkgen-scan/" + im.Name
+	s := &Step{
+		Key: "scan-" + im.Name, Label: ":shield: Scan " + im.Name, DependsOn: []string{finalKey(im)},
+		Agents: im.Agents, Plugins: t.plugins,
+	}
+	var err error
+	switch sc.Tool {
+	case spec.Trivy:
+		s.ArtifactPaths = []string{base + ".sarif"}
+		s.Command, err = templates.Render("scan-trivy.sh.tmpl", struct {
+			Login                          string
+			SeverityQ, JSONQ, SARIFQ, RefQ string
+			IgnoreUnfixed, Fail            bool
+		}{t.login, quote(strings.Join(sc.Severity, ",")), quote(base + ".json"), quote(base + ".sarif"), quote(t.ref()), sc.IgnoreUnfixed, sc.Fail})
+	case spec.Grype:
+		s.ArtifactPaths = []string{base + ".sarif"}
+		if !sc.Fail {
+			// Exit status 2 is grype's "found something at --fail-on": report
+			// it as a soft failure, while any other error still fails.
+			s.SoftFail = softFailOn(2)
+		}
+		s.Command, err = templates.Render("scan-grype.sh.tmpl", struct {
+			Login, RefQ, FailOnQ, SARIFQ string
+			IgnoreUnfixed                bool
+		}{t.login, quote(t.ref()), quote(sc.FailOn), quote(base + ".sarif"), sc.IgnoreUnfixed})
+	case spec.ECRScan:
+		var counts []string
+		for _, sev := range sc.Severity {
+			counts = append(counts, "imageScanFindings.findingSeverityCounts."+sev+" || `0`")
+		}
+		s.Command, err = templates.Render("scan-ecr.sh.tmpl", struct {
+			Login, RegionQ, RepositoryQ, TagQ, CountQueryQ, Severities string
+			Fail                                                       bool
+		}{t.login, quote(t.registry.Region), quote(im.Repository), quote(t.tag), quote("sum([" + strings.Join(counts, ", ") + "])"), strings.Join(sc.Severity, ", "), sc.Fail})
+	default:
+		err = fmt.Errorf("unknown scanner %q", sc.Tool)
+	}
+	return s, err
+}
+
+func softFailOn(status int) *yaml.Node {
+	entry := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{rawStr("exit_status"), intNode(status)}}
+	return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{entry}}
+}
+
+// consumerEnv is passed from the job into a consumer's container: what
+// Buildkite tells a job about itself, so scripts inside behave as on the agent.
+var consumerEnv = []string{
+	"BUILDKITE", "CI", "BUILDKITE_AGENT_ACCESS_TOKEN", "BUILDKITE_BRANCH",
+	"BUILDKITE_BUILD_ID", "BUILDKITE_BUILD_NUMBER", "BUILDKITE_COMMIT", "BUILDKITE_JOB_ID",
+	"BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT",
+}
+
+// consumerStep runs a spec's command inside the image. On hosted agents the
+// step's image attribute does that and the command is the spec's own; on
+// other agents the step logs in, pulls and runs the command in a container,
+// handing it over verbatim in a quoted heredoc.
+func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, error) {
+	label := c.Label
+	if label == "" {
+		label = im.Name + " " + c.Name
+	}
+	agents := c.Agents
+	if agents == nil {
+		agents = im.Agents
+	}
+	s := &Step{
+		Key:              im.Name + "-" + c.Name,
+		Label:            label,
+		DependsOn:        append([]string{finalKey(im)}, c.DependsOn...),
+		Agents:           agents,
+		Plugins:          append(append([]Plugin{}, t.plugins...), userPlugins(c.Plugins)...),
+		Env:              c.Env,
+		Parallelism:      c.Parallelism,
+		Concurrency:      c.Concurrency,
+		ConcurrencyGroup: c.ConcurrencyGroup,
+		Priority:         c.Priority,
+		TimeoutInMinutes: c.TimeoutInMinutes,
+		Retry:            c.Retry,
+		SoftFail:         c.SoftFail,
+		ArtifactNode:     c.ArtifactPaths,
+	}
+	if t.hosted {
+		s.Image = t.ref()
+		s.Command = c.Command
+		return s, nil
+	}
+	env := append([]string{}, consumerEnv...)
+	for _, kv := range c.Env {
+		env = append(env, kv.Key)
+	}
+	var err error
+	s.Command, err = templates.Render("consumer.sh.tmpl", struct {
+		Login, RefQ, Delimiter, Command string
+		EnvQ                            []string
+	}{t.login, quote(t.ref()), heredocDelimiter(c.Command), c.Command, env})
+	return s, err
+}
+
+// heredocDelimiter picks a delimiter that no line of the command equals, so
+// the quoted heredoc carries the command through untouched.
+func heredocDelimiter(command string) string {
+	lines := map[string]bool{}
+	for _, l := range strings.Split(command, "\n") {
+		lines[l] = true
+	}
+	d := "BKGEN_COMMAND"
+	for i := 1; lines[d]; i++ {
+		d = fmt.Sprintf("BKGEN_COMMAND_%d", i)
+	}
+	return d
+}
+
+// userPlugins turns a consumer's plugins, as written in the spec, into
+// pipeline plugins (a bare source has no config).
+func userPlugins(n *yaml.Node) []Plugin {
+	if n == nil {
+		return nil
+	}
+	var out []Plugin
+	for _, item := range n.Content {
+		for item.Kind == yaml.AliasNode {
+			item = item.Alias
+		}
+		if item.Kind == yaml.ScalarNode {
+			out = append(out, Plugin{Source: item.Value})
+			continue
+		}
+		cfg := item.Content[1]
+		for cfg.Kind == yaml.AliasNode {
+			cfg = cfg.Alias
+		}
+		if cfg.Kind == yaml.ScalarNode && cfg.Tag == "!!null" {
+			cfg = nil
+		}
+		out = append(out, Plugin{Source: item.Content[0].Value, Config: cfg})
+	}
+	return out
+}

@@ -1,0 +1,188 @@
+// Package pipetest checks generated pipelines in tests with parts nobody on
+// this project wrote: Buildkite's published JSON schema (testdata/buildkite,
+// MIT, see its LICENSE) and go-pipeline, the agent's own parser and
+// upload-time interpolation. It also checks the step graph.
+package pipetest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	pipeline "github.com/buildkite/go-pipeline"
+	"github.com/buildkite/go-pipeline/warning"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	schemaOnce sync.Once
+	schema     *jsonschema.Schema
+	schemaErr  error
+)
+
+// repoRoot is the module's root directory, found from this file's path.
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+func loadSchema() (*jsonschema.Schema, error) {
+	schemaOnce.Do(func() {
+		f, err := os.Open(filepath.Join(repoRoot(), "testdata", "buildkite", "pipeline-schema.json"))
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		defer f.Close()
+		doc, err := jsonschema.UnmarshalJSON(f)
+		if err != nil {
+			schemaErr = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		if err := c.AddResource("pipeline-schema.json", doc); err != nil {
+			schemaErr = err
+			return
+		}
+		schema, schemaErr = c.Compile("pipeline-schema.json")
+	})
+	return schema, schemaErr
+}
+
+// Problems returns everything wrong with a pipeline file: schema violations,
+// go-pipeline parse errors and warnings, interpolation errors and graph
+// problems. None means the agent would accept it as written.
+func Problems(src []byte) []string {
+	var problems []string
+	var raw any
+	if err := yaml.Unmarshal(src, &raw); err != nil {
+		return []string{"yaml: " + err.Error()}
+	}
+	s, err := loadSchema()
+	if err != nil {
+		return []string{"schema: " + err.Error()}
+	}
+	js, err := json.Marshal(raw)
+	if err != nil {
+		return []string{"json: " + err.Error()}
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+	if err != nil {
+		return []string{"json: " + err.Error()}
+	}
+	if err := s.Validate(inst); err != nil {
+		problems = append(problems, "schema: "+err.Error())
+	}
+	p, err := pipeline.Parse(bytes.NewReader(src))
+	if w := warning.As(err); w != nil {
+		problems = append(problems, "go-pipeline warning: "+w.Error())
+	} else if err != nil {
+		return append(problems, "go-pipeline: "+err.Error())
+	}
+	problems = append(problems, graphProblems(p)...)
+	if err := p.Interpolate(emptyEnv{}, false); err != nil {
+		problems = append(problems, "interpolation: "+err.Error())
+	}
+	return problems
+}
+
+// Check fails the test for every problem Problems finds.
+func Check(t testing.TB, name string, src []byte) {
+	t.Helper()
+	for _, p := range Problems(src) {
+		t.Errorf("%s: %s", name, p)
+	}
+}
+
+// Interpolated parses a pipeline and interpolates it as `pipeline upload`
+// does with an empty environment: what each job's shell really receives.
+func Interpolated(t testing.TB, src []byte) *pipeline.Pipeline {
+	t.Helper()
+	p, err := pipeline.Parse(bytes.NewReader(src))
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	if err := p.Interpolate(emptyEnv{}, false); err != nil {
+		t.Fatalf("interpolate: %v", err)
+	}
+	return p
+}
+
+// Commands maps each command step's key to its command after interpolation.
+func Commands(t testing.TB, src []byte) map[string]*pipeline.CommandStep {
+	t.Helper()
+	out := map[string]*pipeline.CommandStep{}
+	for _, s := range Interpolated(t, src).Steps {
+		if c, ok := s.(*pipeline.CommandStep); ok {
+			out[c.Key] = c
+		}
+	}
+	return out
+}
+
+type emptyEnv struct{}
+
+func (emptyEnv) Get(string) (string, bool) { return "", false }
+func (emptyEnv) Set(string, string)        {}
+
+func graphProblems(p *pipeline.Pipeline) []string {
+	var problems []string
+	keys := map[string]bool{}
+	deps := map[string][]string{}
+	var order []string
+	for _, s := range p.Steps {
+		c, ok := s.(*pipeline.CommandStep)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("graph: unexpected step type %T", s))
+			continue
+		}
+		if c.Key == "" {
+			problems = append(problems, "graph: a step has no key")
+		}
+		if keys[c.Key] {
+			problems = append(problems, fmt.Sprintf("graph: key %q is used twice", c.Key))
+		}
+		keys[c.Key] = true
+		order = append(order, c.Key)
+		switch d := c.RemainingFields["depends_on"].(type) {
+		case string:
+			deps[c.Key] = []string{d}
+		case []any:
+			for _, x := range d {
+				if s, ok := x.(string); ok {
+					deps[c.Key] = append(deps[c.Key], s)
+				}
+			}
+		}
+	}
+	if len(p.Steps) > 500 {
+		problems = append(problems, fmt.Sprintf("graph: %d steps, more than the 500 Buildkite accepts", len(p.Steps)))
+	}
+	for _, k := range order {
+		for _, d := range deps[k] {
+			if !keys[d] {
+				problems = append(problems, fmt.Sprintf("graph: %s depends on %q, which no step has as key", k, d))
+			}
+		}
+	}
+	// A step may only depend on steps before it: bkgen emits in dependency
+	// order, which also rules out cycles.
+	pos := map[string]int{}
+	for i, k := range order {
+		pos[k] = i
+	}
+	for _, k := range order {
+		for _, d := range deps[k] {
+			if i, ok := pos[d]; ok && i >= pos[k] {
+				problems = append(problems, fmt.Sprintf("graph: %s depends on %s, which comes after it", k, d))
+			}
+		}
+	}
+	return problems
+}

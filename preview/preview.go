@@ -1,0 +1,107 @@
+// Package preview renders bkgen's plan for people: which diff base was
+// used, what changed, and for each image and step what happens and why. One
+// Plan renders as aligned text, as the markdown of a build annotation, as
+// JSON (a stable shape, see JSON) or as a mermaid flowchart.
+package preview
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/bkgen/bkgen/generator"
+)
+
+// Plan is what a preview shows.
+type Plan struct {
+	Spec    string  // the spec file, as named on the command line
+	Changes Changes // how the changed files were found
+	Images  []*generator.ImageDecision
+	Steps   []*generator.StepDecision
+	// DependsOn maps a step key to the keys it depends on, for the graph.
+	DependsOn map[string][]string
+}
+
+// Changes is how the changed files were found.
+type Changes struct {
+	All    bool     // every path counts as changed
+	Method string   // changed-files, diff-base, pull-request, branch, ... ("" when All)
+	Ref    string   // what the base came from, e.g. origin/main
+	Base   string   // the base commit
+	Reason string   // one sentence
+	Notes  []string // anything else worth knowing
+	Count  int      // changed files (0 when All)
+}
+
+// FromResult builds a Plan from a generated pipeline and how its changes
+// were found.
+func FromResult(specFile string, ch Changes, res *generator.Result) *Plan {
+	p := &Plan{Spec: specFile, Changes: ch, Images: res.Decisions.Images, Steps: res.Decisions.Steps, DependsOn: map[string][]string{}}
+	for _, s := range res.Pipeline.Steps {
+		p.DependsOn[s.Key] = s.DependsOn
+	}
+	return p
+}
+
+// Totals counts images by action and steps by whether they run.
+type Totals struct {
+	Images map[generator.BuildAction]int `json:"images"`
+	Run    int                           `json:"run"`
+	Skip   int                           `json:"skip"`
+}
+
+func (p *Plan) totals() Totals {
+	t := Totals{Images: map[generator.BuildAction]int{}}
+	for _, im := range p.Images {
+		t.Images[im.Action]++
+	}
+	for _, s := range p.Steps {
+		if s.Run {
+			t.Run++
+		} else {
+			t.Skip++
+		}
+	}
+	return t
+}
+
+var actionOrder = []generator.BuildAction{generator.Build, generator.Guard, generator.Reuse, generator.Skip}
+
+// summary is the one-line count: "3 images: 1 build, 1 guard, 1 skip; 7 steps: 5 run, 2 skip".
+func (p *Plan) summary() string {
+	t := p.totals()
+	var parts []string
+	for _, a := range actionOrder {
+		if n := t.Images[a]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, a))
+		}
+	}
+	return fmt.Sprintf("%s: %s; %s: %d run, %d skipped",
+		plural(len(p.Images), "image"), strings.Join(parts, ", "), plural(len(p.Steps), "step"), t.Run, t.Skip)
+}
+
+// baseLine says where the comparison came from.
+func (p *Plan) baseLine() string {
+	c := p.Changes
+	if c.All {
+		return "Every path counts as changed: " + c.Reason
+	}
+	what := plural(c.Count, "changed file")
+	if c.Base != "" {
+		return fmt.Sprintf("%s against %s (%s): %s", what, c.Ref, short(c.Base), c.Reason)
+	}
+	return fmt.Sprintf("%s: %s", what, c.Reason)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func short(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

@@ -1,0 +1,238 @@
+package preview
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/bkgen/bkgen/generator"
+)
+
+// Text writes the plan as aligned columns. With color, actions are coloured
+// with ANSI escapes; callers pass true only for a terminal without NO_COLOR.
+func Text(w io.Writer, p *Plan, color bool) error {
+	actionColor := map[string]string{"build": "33", "guard": "36", "reuse": "32", "skip": "2", "run": "32"}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n", p.baseLine())
+	for _, n := range p.Changes.Notes {
+		fmt.Fprintf(&b, "  note: %s\n", n)
+	}
+	images := [][]string{{"IMAGE", "ACTION", "TAG", "WHY"}}
+	for _, im := range p.Images {
+		images = append(images, []string{im.Name, string(im.Action), tagOf(im.Ref), im.Reason})
+	}
+	steps := [][]string{{"STEP", "RUNS", "WHY"}}
+	for _, s := range p.Steps {
+		state := "run"
+		if !s.Run {
+			state = "skip"
+		}
+		steps = append(steps, []string{s.Key, state, s.Reason})
+	}
+	paint := func(row, col int, cell string) string {
+		if !color || row == 0 || col != 1 {
+			return cell
+		}
+		return "\x1b[" + actionColor[cell] + "m" + cell + "\x1b[0m"
+	}
+	b.WriteString("\n")
+	writeTable(&b, images, paint)
+	b.WriteString("\n")
+	writeTable(&b, steps, paint)
+	fmt.Fprintf(&b, "\n%s\n", p.summary())
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeTable pads columns to their widest cell, two spaces apart. Widths
+// come from the plain text, so colouring a cell never shifts a column.
+func writeTable(b *strings.Builder, rows [][]string, paint func(row, col int, cell string) string) {
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	for ri, r := range rows {
+		for i, c := range r {
+			b.WriteString(paint(ri, i, c))
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+2))
+			}
+		}
+		b.WriteString("\n")
+	}
+}
+
+func tagOf(ref string) string {
+	if i := strings.LastIndex(ref, ":"); i >= 0 {
+		return ref[i+1:]
+	}
+	return ref
+}
+
+// Markdown writes the plan as the body of a Buildkite annotation.
+func Markdown(w io.Writer, p *Plan) error {
+	var b strings.Builder
+	b.WriteString("### bkgen plan\n\n")
+	fmt.Fprintf(&b, "%s\n\n", mdEscape(p.baseLine()))
+	for _, n := range p.Changes.Notes {
+		fmt.Fprintf(&b, "- %s\n", mdEscape(n))
+	}
+	if len(p.Changes.Notes) > 0 {
+		b.WriteString("\n")
+	}
+	b.WriteString("| Image | Action | Content tag | Why |\n| --- | --- | --- | --- |\n")
+	for _, im := range p.Images {
+		fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", mdEscape(im.Name), im.Action, tagOf(im.Ref), mdEscape(im.Reason))
+	}
+	b.WriteString("\n<details>\n<summary>Steps</summary>\n\n| Step | Runs | Why |\n| --- | --- | --- |\n")
+	for _, s := range p.Steps {
+		state := "run"
+		if !s.Run {
+			state = "skip"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", s.Key, state, mdEscape(s.Reason))
+	}
+	b.WriteString("\n</details>\n\n")
+	fmt.Fprintf(&b, "%s\n", mdEscape(p.summary()))
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdEscape keeps text from the spec or git from being read as markdown or
+// HTML in an annotation.
+func mdEscape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\n", " ")
+	return r.Replace(s)
+}
+
+// jsonPlan is the documented JSON shape. Fields are only ever added.
+type jsonPlan struct {
+	Version int          `json:"version"`
+	Spec    string       `json:"spec"`
+	Changes jsonChanges  `json:"changes"`
+	Images  []jsonImage  `json:"images"`
+	Steps   []jsonStep   `json:"steps"`
+	Totals  jsonTotalSet `json:"totals"`
+}
+
+type jsonChanges struct {
+	All    bool     `json:"all"`
+	Method string   `json:"method"`
+	Ref    string   `json:"ref"`
+	Base   string   `json:"base"`
+	Reason string   `json:"reason"`
+	Notes  []string `json:"notes"`
+	Count  int      `json:"count"`
+}
+
+type jsonImage struct {
+	Name     string `json:"name"`
+	Ref      string `json:"ref"`
+	Changed  bool   `json:"changed"`
+	Evidence string `json:"evidence"`
+	Action   string `json:"action"`
+	Reason   string `json:"reason"`
+}
+
+type jsonStep struct {
+	Key       string   `json:"key"`
+	Image     string   `json:"image"`
+	Kind      string   `json:"kind"`
+	Run       bool     `json:"run"`
+	Reason    string   `json:"reason"`
+	DependsOn []string `json:"depends_on"`
+}
+
+type jsonTotalSet struct {
+	Images map[string]int `json:"images"`
+	Steps  map[string]int `json:"steps"`
+}
+
+// JSON writes the plan as indented JSON:
+//
+//	{
+//	  "version": 1,
+//	  "spec": ".buildkite/bkgen.yml",
+//	  "changes": {"all": false, "method": "branch", "ref": "origin/main",
+//	              "base": "<sha>", "reason": "...", "notes": [], "count": 3},
+//	  "images": [{"name", "ref", "changed", "evidence", "action", "reason"}],
+//	  "steps":  [{"key", "image", "kind", "run", "reason", "depends_on"}],
+//	  "totals": {"images": {"build": 1, "guard": 0, "reuse": 0, "skip": 0},
+//	             "steps": {"run": 3, "skip": 1}}
+//	}
+//
+// action is build, guard, reuse or skip; kind is build, manifest, scan or
+// consumer. Lists are never null.
+func JSON(w io.Writer, p *Plan) error {
+	t := p.totals()
+	out := jsonPlan{
+		Version: 1,
+		Spec:    p.Spec,
+		Changes: jsonChanges{
+			All: p.Changes.All, Method: p.Changes.Method, Ref: p.Changes.Ref, Base: p.Changes.Base,
+			Reason: p.Changes.Reason, Notes: nonNil(p.Changes.Notes), Count: p.Changes.Count,
+		},
+		Images: []jsonImage{},
+		Steps:  []jsonStep{},
+		Totals: jsonTotalSet{Images: map[string]int{}, Steps: map[string]int{"run": t.Run, "skip": t.Skip}},
+	}
+	for _, a := range actionOrder {
+		out.Totals.Images[string(a)] = t.Images[a]
+	}
+	for _, im := range p.Images {
+		out.Images = append(out.Images, jsonImage{im.Name, im.Ref, im.Changed, im.Why, string(im.Action), im.Reason})
+	}
+	for _, s := range p.Steps {
+		out.Steps = append(out.Steps, jsonStep{s.Key, s.Image, s.Kind, s.Run, s.Reason, nonNil(p.DependsOn[s.Key])})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(out)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+var mermaidID = regexp.MustCompile(`[^A-Za-z0-9_]`)
+
+// Mermaid writes the steps and their depends_on as a mermaid flowchart, the
+// steps that will not run styled apart.
+func Mermaid(w io.Writer, p *Plan) error {
+	var b strings.Builder
+	b.WriteString("flowchart LR\n")
+	id := func(key string) string { return "s_" + mermaidID.ReplaceAllString(key, "_") }
+	for _, s := range p.Steps {
+		fmt.Fprintf(&b, "  %s[\"%s\"]\n", id(s.Key), strings.ReplaceAll(s.Key, `"`, "#quot;"))
+	}
+	for _, s := range p.Steps {
+		for _, d := range p.DependsOn[s.Key] {
+			fmt.Fprintf(&b, "  %s --> %s\n", id(d), id(s.Key))
+		}
+	}
+	b.WriteString("  classDef skipped fill:#eee,stroke:#999,color:#777,stroke-dasharray: 4 3\n")
+	b.WriteString("  classDef guard fill:#e6f4ff,stroke:#2b7bb9\n")
+	actions := map[string]generator.BuildAction{}
+	for _, im := range p.Images {
+		actions[im.Name] = im.Action
+	}
+	for _, s := range p.Steps {
+		switch {
+		case !s.Run:
+			fmt.Fprintf(&b, "  class %s skipped\n", id(s.Key))
+		case s.Kind != "consumer" && actions[s.Image] == generator.Guard:
+			fmt.Fprintf(&b, "  class %s guard\n", id(s.Key))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

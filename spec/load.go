@@ -1,0 +1,1138 @@
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/bkgen/bkgen/glob"
+	"gopkg.in/yaml.v3"
+)
+
+// Load parses and validates a spec. On any problem it returns Errors holding
+// every problem found, each with its position in file.
+func Load(file string, src []byte) (*Spec, error) {
+	d := &decoder{file: file}
+	s := d.load(src)
+	if len(d.errs) > 0 {
+		return nil, d.errs.sorted()
+	}
+	return s, nil
+}
+
+var (
+	nameRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	slugRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	accountRE    = regexp.MustCompile(`^[0-9]{12}$`)
+	awsRegionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	roleARNRE    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+	gcpProjectRE = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	gcpNameRE    = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	// An OCI repository: slash-separated lowercase components.
+	repositoryRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
+	platformRE   = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$`)
+	// A Docker tag, once any $VAR references are replaced by a letter.
+	tagRE      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	tagVarRE   = regexp.MustCompile(`\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})`)
+	severities = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+	grypeLevel = []string{"negligible", "low", "medium", "high", "critical"}
+)
+
+var topFields = []string{"version", "registries", "defaults", "images"}
+
+func (d *decoder) load(src []byte) *Spec {
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.errorf(nil, "the spec is empty: it needs version, registries and images")
+		} else {
+			d.yamlError(err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.errorf(&extra, "the spec must be a single YAML document, found another here")
+	}
+	root := resolve(&doc)
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = resolve(root.Content[0])
+	}
+	top, ok := d.fields(root, "spec", topFields)
+	if !ok {
+		return nil
+	}
+	s := &Spec{File: d.file}
+	if p, ok := top["version"]; !ok {
+		d.errorf(root, "version is required: add `version: 1`")
+	} else if v, ok := d.integer(p.value, "version", 0, 1<<30); ok {
+		if v != 1 {
+			d.errorf(p.value, "version: this bkgen reads version 1, found %d", v)
+		}
+		s.Version = v
+	}
+	if p, ok := top["registries"]; ok {
+		s.Registries = d.registries(p.value)
+	} else {
+		d.errorf(root, "registries is required: name at least one registry to push to")
+	}
+	var defaults *imageFields
+	if p, ok := top["defaults"]; ok {
+		defaults = d.imageFields(p.value, "defaults", true)
+	}
+	if p, ok := top["images"]; ok {
+		s.Images = d.images(p.value, defaults, s.Registries)
+	} else {
+		d.errorf(root, "images is required: name at least one image to build")
+	}
+	if len(s.Images) > 0 {
+		d.checkKeys(s.Images)
+		s.Images = d.dependencyOrder(s.Images)
+	}
+	return s
+}
+
+// yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a
+// positioned one.
+func (d *decoder) yamlError(err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 1
+	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
+		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
+	}
+	d.errs = append(d.errs, &Error{File: d.file, Pos: Pos{line, 1}, Msg: "invalid YAML: " + msg})
+}
+
+var registryFields = map[Provider][]string{
+	Buildkite: {"provider", "org", "registry", "auth", "token_env"},
+	ECR:       {"provider", "account_id", "region", "assume_role"},
+	GAR:       {"provider", "location", "project", "repository", "workload_identity"},
+	Hosted:    {"provider"},
+}
+
+func (d *decoder) registries(n *yaml.Node) []*Registry {
+	ps, ok := d.mapping(n, "registries")
+	if !ok {
+		return nil
+	}
+	if len(ps) == 0 {
+		d.errorf(n, "registries: name at least one registry")
+	}
+	var out []*Registry
+	for _, p := range ps {
+		if r := d.registry(p.key, p.value); r != nil {
+			out = append(out, r)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+func (d *decoder) registry(key, n *yaml.Node) *Registry {
+	what := "registries." + key.Value
+	if !nameRE.MatchString(key.Value) {
+		d.errorf(key, "%s: registry names use lowercase letters, digits, '.', '_' and '-'", what)
+	}
+	r := &Registry{Name: key.Value, Pos: posOf(key)}
+	// The fields allowed depend on the provider, so read it first.
+	ps, ok := d.mapping(n, what)
+	if !ok {
+		return nil
+	}
+	var all []string
+	for _, p := range []Provider{Buildkite, ECR, GAR, Hosted} {
+		all = append(all, registryFields[p]...)
+	}
+	known := all
+	var providerNode *yaml.Node
+	for _, p := range ps {
+		if p.key.Value == "provider" {
+			providerNode = p.value
+		}
+	}
+	if providerNode == nil {
+		d.errorf(key, "%s: provider is required (buildkite, ecr, gar or hosted)", what)
+	} else if v, ok := d.oneOf(providerNode, what+".provider", "buildkite", "ecr", "gar", "hosted"); ok {
+		r.Provider = Provider(v)
+		known = registryFields[r.Provider]
+	}
+	f := map[string]*yaml.Node{}
+	for _, p := range ps {
+		switch {
+		case contains(known, p.key.Value):
+			f[p.key.Value] = p.value
+		case contains(all, p.key.Value):
+			d.errorf(p.key, "%s: %q is not a field of provider %s (it has: %s)", what, p.key.Value, r.Provider, strings.Join(known[1:], ", "))
+		default:
+			d.errorf(p.key, "%s: unknown field %q%s", what, p.key.Value, didYouMean(p.key.Value, known))
+		}
+	}
+	text := func(field string, re *regexp.Regexp, rule string, need bool) string {
+		v, ok := f[field]
+		if !ok {
+			if need {
+				d.errorf(key, "%s: %s is required for provider %s", what, field, r.Provider)
+			}
+			return ""
+		}
+		s, ok := d.nonEmpty(v, what+"."+field)
+		if ok && re != nil && !re.MatchString(s) {
+			d.errorf(v, "%s.%s: %q is not %s", what, field, s, rule)
+		}
+		return s
+	}
+	switch r.Provider {
+	case Buildkite:
+		r.Org = text("org", slugRE, "an organization slug (lowercase letters, digits and '-')", false)
+		r.Slug = text("registry", slugRE, "a registry slug (lowercase letters, digits and '-')", true)
+		r.Auth = AuthOIDC
+		if v, ok := f["auth"]; ok {
+			if a, ok := d.oneOf(v, what+".auth", "oidc", "token"); ok {
+				r.Auth = Auth(a)
+			}
+		}
+		if v, ok := f["token_env"]; ok {
+			r.TokenEnv = text("token_env", envNameRE, "an environment variable name: it names the variable holding the token, never the token itself", false)
+			if r.Auth == AuthOIDC {
+				d.errorf(v, "%s.token_env: only used with auth: token (this registry logs in with OIDC)", what)
+			}
+		} else if r.Auth == AuthToken {
+			d.errorf(f["auth"], "%s: auth: token needs token_env, the name of the env var that holds the token", what)
+		}
+	case ECR:
+		r.AccountID = text("account_id", accountRE, "a 12-digit AWS account id (quote it to keep leading zeros)", true)
+		r.Region = text("region", awsRegionRE, "an AWS region such as us-east-1", true)
+		r.AssumeRole = text("assume_role", roleARNRE, "an IAM role ARN such as arn:aws:iam::123456789012:role/ci", false)
+	case GAR:
+		r.Location = text("location", gcpNameRE, "a location such as us-central1 or us", true)
+		r.Project = text("project", gcpProjectRE, "a Google Cloud project id", true)
+		r.Repository = text("repository", gcpNameRE, "a repository id (lowercase letters, digits and '-')", true)
+		if v, ok := f["workload_identity"]; ok {
+			r.WorkloadIdentity = d.workloadIdentity(v, what+".workload_identity")
+		}
+	}
+	return r
+}
+
+func (d *decoder) workloadIdentity(n *yaml.Node, what string) *WorkloadIdentity {
+	f, ok := d.fields(n, what, []string{"audience", "service_account"})
+	if !ok {
+		return nil
+	}
+	w := &WorkloadIdentity{}
+	if p, ok := f["audience"]; ok {
+		w.Audience, _ = d.nonEmpty(p.value, what+".audience")
+		if w.Audience != "" && !strings.HasPrefix(w.Audience, "//iam.googleapis.com/") {
+			d.errorf(p.value, "%s.audience: expected a workload identity provider such as //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER", what)
+		}
+	} else {
+		d.errorf(n, "%s: audience is required", what)
+	}
+	if p, ok := f["service_account"]; ok {
+		w.ServiceAccount, _ = d.nonEmpty(p.value, what+".service_account")
+		if w.ServiceAccount != "" && !strings.Contains(w.ServiceAccount, "@") {
+			d.errorf(p.value, "%s.service_account: expected a service account email", what)
+		}
+	} else {
+		d.errorf(n, "%s: service_account is required", what)
+	}
+	return w
+}
+
+var imageFieldNames = []string{
+	"registry", "repository", "context", "dockerfile", "target", "args", "secrets",
+	"labels", "depends_on", "platforms", "multi_arch", "agents", "platform_agents",
+	"cache", "if_changed", "tags", "scan", "consumers",
+}
+
+// Fields that name one image's own things make no sense as defaults.
+var imageOnlyFields = []string{"repository", "context", "dockerfile", "depends_on", "if_changed", "consumers"}
+
+// imageFields is an image mapping, or the defaults, as written: set records
+// which fields were given (and where) so defaults can fill the rest.
+type imageFields struct {
+	set            map[string]*yaml.Node
+	registry       string
+	repository     string
+	context        string
+	dockerfile     string
+	target         string
+	args           []KV
+	secrets        []string
+	labels         []KV
+	dependsOn      []item
+	platforms      []string
+	multiArch      MultiArch
+	agents         *yaml.Node
+	platformAgents map[string]pair
+	cache          Cache
+	ifChanged      *IfChanged
+	tags           []Tag
+	scan           *Scan
+	consumers      []*Consumer
+}
+
+func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *imageFields {
+	f, ok := d.fields(n, what, imageFieldNames)
+	if !ok {
+		return nil
+	}
+	im := &imageFields{set: map[string]*yaml.Node{}}
+	for name, p := range f {
+		if isDefaults && contains(imageOnlyFields, name) {
+			d.errorf(p.key, "defaults: %s belongs to one image and cannot be a default", name)
+			continue
+		}
+		im.set[name] = p.value
+	}
+	field := func(name string) string { return what + "." + name }
+	for name, v := range im.set {
+		switch name {
+		case "registry":
+			im.registry, _ = d.nonEmpty(v, field(name))
+		case "repository":
+			if s, ok := d.nonEmpty(v, field(name)); ok {
+				if !repositoryRE.MatchString(s) {
+					d.errorf(v, "%s: %q is not a valid repository (lowercase letters, digits, '.', '_', '-', components separated by '/')", field(name), s)
+				}
+				im.repository = s
+			}
+		case "context", "dockerfile":
+			if s, ok := d.nonEmpty(v, field(name)); ok {
+				im.setPath(name, d.relPath(v, field(name), s))
+			}
+		case "target":
+			im.target, _ = d.nonEmpty(v, field(name))
+		case "args":
+			im.args, _ = d.kvMap(v, field(name), envNameRE.MatchString, "letters, digits and '_'")
+		case "labels":
+			im.labels, _ = d.kvMap(v, field(name), func(k string) bool { return strings.TrimSpace(k) != "" && !strings.ContainsAny(k, "=\n") }, "no '=' or newline")
+		case "secrets":
+			items, _ := d.strList(v, field(name), false)
+			for _, it := range items {
+				if !envNameRE.MatchString(it.text) {
+					d.errorf(it.node, "%s: %q is not an environment variable name: a secret is passed to BuildKit by the name of the env var that holds it", field(name), it.text)
+					continue
+				}
+				im.secrets = append(im.secrets, it.text)
+			}
+		case "depends_on":
+			im.dependsOn, _ = d.strList(v, field(name), true)
+		case "platforms":
+			items, _ := d.strList(v, field(name), true)
+			seen := map[string]bool{}
+			for _, it := range items {
+				switch {
+				case !platformRE.MatchString(it.text):
+					d.errorf(it.node, "%s: %q is not a platform such as linux/amd64 or linux/arm/v7", field(name), it.text)
+				case seen[it.text]:
+					d.errorf(it.node, "%s: %q is listed twice", field(name), it.text)
+				default:
+					seen[it.text] = true
+					im.platforms = append(im.platforms, it.text)
+				}
+			}
+			if len(items) == 0 && resolve(v).Kind == yaml.SequenceNode {
+				d.errorf(v, "%s: list at least one platform, or leave platforms out", field(name))
+			}
+		case "multi_arch":
+			if s, ok := d.oneOf(v, field(name), string(Native), string(Emulated)); ok {
+				im.multiArch = MultiArch(s)
+			}
+		case "agents":
+			im.agents = d.agents(v, field(name))
+		case "platform_agents":
+			if ps, ok := d.mapping(v, field(name)); ok {
+				im.platformAgents = map[string]pair{}
+				for _, p := range ps {
+					if !platformRE.MatchString(p.key.Value) {
+						d.errorf(p.key, "%s: %q is not a platform such as linux/arm64", field(name), p.key.Value)
+						continue
+					}
+					if a := d.agents(p.value, field(name)+"."+p.key.Value); a != nil {
+						im.platformAgents[p.key.Value] = pair{p.key, a}
+					}
+				}
+			}
+		case "cache":
+			im.cache = d.cache(v, field(name))
+		case "if_changed":
+			im.ifChanged = d.ifChanged(v, field(name))
+		case "tags":
+			items, _ := d.strList(v, field(name), true)
+			for _, it := range items {
+				if !tagRE.MatchString(tagVarRE.ReplaceAllString(it.text, "x")) {
+					d.errorf(it.node, "%s: %q is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR allowed)", field(name), it.text)
+					continue
+				}
+				if strings.HasPrefix(it.text, "bk-") {
+					d.errorf(it.node, "%s: tags starting with bk- are reserved for content tags", field(name))
+					continue
+				}
+				im.tags = append(im.tags, Tag{it.text, posOf(it.node)})
+			}
+		case "scan":
+			im.scan = d.scan(v, field(name))
+		case "consumers":
+			im.consumers = d.consumers(v, field(name))
+		}
+	}
+	return im
+}
+
+func (im *imageFields) setPath(name, p string) {
+	if name == "context" {
+		im.context = p
+	} else {
+		im.dockerfile = p
+	}
+}
+
+// relPath checks a path is inside the repository and returns it cleaned.
+func (d *decoder) relPath(n *yaml.Node, what, p string) string {
+	if strings.Contains(p, `\`) {
+		d.errorf(n, "%s: use '/' in paths, found %q", what, p)
+		return ""
+	}
+	c := path.Clean(p)
+	if path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") {
+		d.errorf(n, "%s: %q must be a path inside the repository, relative to its root", what, p)
+		return ""
+	}
+	return c
+}
+
+// agents accepts Buildkite's two forms: a mapping, or a list of "key=value".
+func (d *decoder) agents(n *yaml.Node, what string) *yaml.Node {
+	r := resolve(n)
+	switch r.Kind {
+	case yaml.MappingNode:
+		ps, ok := d.mapping(r, what)
+		if !ok {
+			return nil
+		}
+		for _, p := range ps {
+			if v := resolve(p.value); v.Kind != yaml.ScalarNode {
+				d.errorf(v, "%s.%s: expected a string, found %s", what, p.key.Value, kindName(v))
+			}
+		}
+		return r
+	case yaml.SequenceNode:
+		items, _ := d.strList(r, what, false)
+		for _, it := range items {
+			if !strings.Contains(it.text, "=") {
+				d.errorf(it.node, "%s: %q should be key=value", what, it.text)
+			}
+		}
+		return r
+	}
+	d.errorf(r, "%s: expected a mapping such as {queue: linux}, found %s", what, kindName(r))
+	return nil
+}
+
+func (d *decoder) cache(n *yaml.Node, what string) Cache {
+	types := []string{"registry", "inline", "local", "s3", "none"}
+	r := resolve(n)
+	if r.Kind == yaml.ScalarNode {
+		t, ok := d.oneOf(r, what, types...)
+		if !ok {
+			return Cache{}
+		}
+		switch CacheType(t) {
+		case CacheLocal:
+			d.errorf(r, "%s: local needs a path: write {type: local, path: /var/cache/buildkit}", what)
+		case CacheS3:
+			d.errorf(r, "%s: s3 needs a bucket and region: write {type: s3, bucket: NAME, region: REGION}", what)
+		}
+		return Cache{Type: CacheType(t)}
+	}
+	f, ok := d.fields(r, what, []string{"type", "path", "bucket", "region", "name"})
+	if !ok {
+		return Cache{}
+	}
+	var c Cache
+	p, ok := f["type"]
+	if !ok {
+		d.errorf(r, "%s: type is required (%s)", what, strings.Join(types, ", "))
+		return Cache{}
+	}
+	t, ok := d.oneOf(p.value, what+".type", types...)
+	if !ok {
+		return Cache{}
+	}
+	c.Type = CacheType(t)
+	allowed := map[CacheType][]string{CacheLocal: {"path"}, CacheS3: {"bucket", "region", "name"}}[c.Type]
+	for name, fp := range f {
+		if name == "type" {
+			continue
+		}
+		if !contains(allowed, name) {
+			d.errorf(fp.key, "%s: %s is not used by cache type %s", what, name, c.Type)
+			continue
+		}
+		s, ok := d.nonEmpty(fp.value, what+"."+name)
+		if !ok {
+			continue
+		}
+		switch name {
+		case "path":
+			if !path.IsAbs(s) {
+				d.errorf(fp.value, "%s.path: expected an absolute directory on the agent, found %q", what, s)
+			}
+			c.Path = s
+		case "bucket":
+			c.Bucket = s
+		case "region":
+			if !awsRegionRE.MatchString(s) {
+				d.errorf(fp.value, "%s.region: %q is not an AWS region such as us-east-1", what, s)
+			}
+			c.Region = s
+		case "name":
+			c.Name = s
+		}
+	}
+	switch c.Type {
+	case CacheLocal:
+		if _, ok := f["path"]; !ok {
+			d.errorf(r, "%s: a local cache needs path, a directory on the agent", what)
+		}
+	case CacheS3:
+		for _, need := range []string{"bucket", "region"} {
+			if _, ok := f[need]; !ok {
+				d.errorf(r, "%s: an s3 cache needs %s", what, need)
+			}
+		}
+	}
+	return c
+}
+
+func (d *decoder) scan(n *yaml.Node, what string) *Scan {
+	r := resolve(n)
+	if r.Kind == yaml.ScalarNode && r.Tag == "!!bool" {
+		on, _ := d.boolean(r, what)
+		if !on {
+			return nil
+		}
+		return &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: posOf(r)}
+	}
+	f, ok := d.fields(r, what, []string{"tool", "severity", "fail", "fail_on", "ignore_unfixed"})
+	if !ok {
+		return nil
+	}
+	s := &Scan{Tool: Trivy, Pos: posOf(r)}
+	if p, ok := f["tool"]; ok {
+		if t, ok := d.oneOf(p.value, what+".tool", "trivy", "grype", "ecr"); ok {
+			s.Tool = ScanTool(t)
+		}
+	}
+	if p, ok := f["severity"]; ok {
+		if s.Tool == Grype {
+			d.errorf(p.key, "%s: grype takes fail_on (the lowest severity that fails), not severity", what)
+		}
+		items, _ := d.strList(p.value, what+".severity", true)
+		for _, it := range items {
+			for _, part := range strings.Split(it.text, ",") {
+				v := strings.ToUpper(strings.TrimSpace(part))
+				if !contains(severities, v) {
+					d.errorf(it.node, "%s.severity: %q is not one of %s", what, part, strings.Join(severities, ", "))
+					continue
+				}
+				if !contains(s.Severity, v) {
+					s.Severity = append(s.Severity, v)
+				}
+			}
+		}
+	} else if s.Tool != Grype {
+		s.Severity = []string{"HIGH", "CRITICAL"}
+	}
+	// Keep severities in the scanners' own order, whatever order they were written in.
+	sort.Slice(s.Severity, func(i, j int) bool {
+		return indexOf(severities, s.Severity[i]) < indexOf(severities, s.Severity[j])
+	})
+	if p, ok := f["fail"]; ok {
+		s.Fail, _ = d.boolean(p.value, what+".fail")
+	}
+	if p, ok := f["fail_on"]; ok {
+		if s.Tool != Grype {
+			d.errorf(p.key, "%s: fail_on is grype's; %s takes severity and fail", what, s.Tool)
+		}
+		if v, ok := d.oneOf(p.value, what+".fail_on", grypeLevel...); ok {
+			s.FailOn = v
+			if _, given := f["fail"]; !given {
+				s.Fail = true
+			}
+		}
+	} else if s.Tool == Grype {
+		s.FailOn = "high"
+	}
+	if p, ok := f["ignore_unfixed"]; ok {
+		if s.Tool == ECRScan {
+			d.errorf(p.key, "%s: ignore_unfixed is not available with the ecr scanner", what)
+		}
+		s.IgnoreUnfixed, _ = d.boolean(p.value, what+".ignore_unfixed")
+	}
+	return s
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// ifChanged decodes a string, a list, or {include, exclude}, and refuses any
+// pattern the agent could not parse (it would warn and run the step anyway).
+func (d *decoder) ifChanged(n *yaml.Node, what string) *IfChanged {
+	r := resolve(n)
+	ic := &IfChanged{Pos: posOf(r)}
+	patterns := func(v *yaml.Node, what string) []Pattern {
+		items, _ := d.strList(v, what, true)
+		var out []Pattern
+		for _, it := range items {
+			if _, err := glob.Compile(it.text); err != nil {
+				d.errorf(it.node, "%s: the agent cannot parse this pattern: %v", what, err)
+				continue
+			}
+			out = append(out, Pattern{it.text, posOf(it.node)})
+		}
+		return out
+	}
+	if r.Kind == yaml.MappingNode {
+		f, ok := d.fields(r, what, []string{"include", "exclude"})
+		if !ok {
+			return nil
+		}
+		p, ok := f["include"]
+		if !ok {
+			d.errorf(r, "%s: include is required (the agent runs a step whose if_changed has no include)", what)
+			return nil
+		}
+		ic.Include = patterns(p.value, what+".include")
+		if p, ok := f["exclude"]; ok {
+			ic.Exclude = patterns(p.value, what+".exclude")
+		}
+	} else {
+		ic.Include = patterns(r, what)
+	}
+	if len(ic.Include) == 0 {
+		if resolve(r).Kind == yaml.SequenceNode {
+			d.errorf(r, "%s: list at least one pattern", what)
+		}
+		return nil
+	}
+	return ic
+}
+
+var consumerFields = []string{
+	"label", "command", "parallelism", "if_changed", "env", "agents", "plugins",
+	"artifact_paths", "timeout_in_minutes", "retry", "soft_fail", "concurrency",
+	"concurrency_group", "priority", "depends_on",
+}
+
+func (d *decoder) consumers(n *yaml.Node, what string) []*Consumer {
+	ps, ok := d.mapping(n, what)
+	if !ok {
+		return nil
+	}
+	var out []*Consumer
+	for _, p := range ps {
+		if c := d.consumer(p.key, p.value, what+"."+p.key.Value); c != nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
+	if !nameRE.MatchString(key.Value) {
+		d.errorf(key, "%s: consumer names use lowercase letters, digits, '.', '_' and '-' (it becomes part of a step key)", what)
+	}
+	f, ok := d.fields(n, what, consumerFields)
+	if !ok {
+		return nil
+	}
+	c := &Consumer{Name: key.Value, Pos: posOf(key)}
+	if p, ok := f["command"]; ok {
+		if r := resolve(p.value); r.Kind == yaml.SequenceNode {
+			items, _ := d.strList(r, what+".command", false)
+			lines := make([]string, len(items))
+			for i, it := range items {
+				lines[i] = it.text
+			}
+			c.Command = strings.Join(lines, "\n")
+		} else {
+			c.Command, _ = d.str(r, what+".command")
+		}
+		if strings.TrimSpace(c.Command) == "" {
+			d.errorf(p.value, "%s.command: must not be empty", what)
+		}
+	} else {
+		d.errorf(key, "%s: command is required", what)
+	}
+	for name, p := range f {
+		field := what + "." + name
+		v := p.value
+		switch name {
+		case "label":
+			c.Label, _ = d.nonEmpty(v, field)
+		case "parallelism":
+			c.Parallelism, _ = d.integer(v, field, 1, 10000)
+		case "if_changed":
+			c.IfChanged = d.ifChanged(v, field)
+		case "env":
+			c.Env, _ = d.kvMap(v, field, envNameRE.MatchString, "letters, digits and '_'")
+		case "agents":
+			c.Agents = d.agents(v, field)
+		case "plugins":
+			c.Plugins = d.plugins(v, field)
+		case "artifact_paths":
+			if _, ok := d.strList(v, field, true); ok {
+				c.ArtifactPaths = resolve(v)
+			}
+		case "timeout_in_minutes":
+			c.TimeoutInMinutes, _ = d.integer(v, field, 1, 1<<20)
+		case "retry":
+			if _, ok := d.fields(v, field, []string{"automatic", "manual"}); ok {
+				c.Retry = resolve(v)
+			}
+		case "soft_fail":
+			c.SoftFail = d.softFail(v, field)
+		case "concurrency":
+			c.Concurrency, _ = d.integer(v, field, 1, 1<<20)
+			if _, ok := f["concurrency_group"]; !ok {
+				d.errorf(p.key, "%s: concurrency needs concurrency_group, the name of the group it limits", what)
+			}
+		case "concurrency_group":
+			c.ConcurrencyGroup, _ = d.nonEmpty(v, field)
+		case "priority":
+			if v, ok := d.integer(v, field, -1<<20, 1<<20); ok {
+				c.Priority = &v
+			}
+		case "depends_on":
+			items, _ := d.strList(v, field, true)
+			for _, it := range items {
+				c.DependsOn = append(c.DependsOn, it.text)
+			}
+		}
+	}
+	return c
+}
+
+// plugins checks each plugin is pinned: an unpinned plugin runs whatever its
+// default branch holds on the day the job runs.
+func (d *decoder) plugins(n *yaml.Node, what string) *yaml.Node {
+	r := resolve(n)
+	if r.Kind != yaml.SequenceNode {
+		d.errorf(r, "%s: expected a list of plugins, found %s", what, kindName(r))
+		return nil
+	}
+	for i, item := range r.Content {
+		item = resolve(item)
+		var source *yaml.Node
+		switch item.Kind {
+		case yaml.ScalarNode:
+			source = item
+		case yaml.MappingNode:
+			if len(item.Content) != 2 {
+				d.errorf(item, "%s[%d]: each plugin is a mapping with one key, its source", what, i)
+				continue
+			}
+			source = item.Content[0]
+		default:
+			d.errorf(item, "%s[%d]: expected a plugin, found %s", what, i, kindName(item))
+			continue
+		}
+		src := source.Value
+		local := strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/")
+		if at := strings.LastIndex(src, "#"); !local && (at < 0 || at == len(src)-1) {
+			d.errorf(source, "%s[%d]: plugin %q is not pinned to a version: write %s#vX.Y.Z", what, i, src, strings.TrimSuffix(src, "#"))
+		}
+	}
+	return r
+}
+
+func (d *decoder) softFail(n *yaml.Node, what string) *yaml.Node {
+	r := resolve(n)
+	if r.Kind == yaml.ScalarNode {
+		if _, ok := d.boolean(r, what); ok {
+			return r
+		}
+		return nil
+	}
+	if r.Kind != yaml.SequenceNode {
+		d.errorf(r, "%s: expected true, false or a list of {exit_status: N}, found %s", what, kindName(r))
+		return nil
+	}
+	for i, item := range r.Content {
+		f, ok := d.fields(item, fmt.Sprintf("%s[%d]", what, i), []string{"exit_status"})
+		if !ok {
+			continue
+		}
+		p, ok := f["exit_status"]
+		if !ok {
+			d.errorf(item, "%s[%d]: exit_status is required", what, i)
+			continue
+		}
+		if v := resolve(p.value); !(v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Value == "*")) {
+			d.errorf(v, "%s[%d].exit_status: expected an exit status or \"*\", found %s", what, i, kindName(v))
+		}
+	}
+	return r
+}
+
+func (d *decoder) images(n *yaml.Node, defaults *imageFields, registries []*Registry) []*Image {
+	ps, ok := d.mapping(n, "images")
+	if !ok {
+		return nil
+	}
+	if len(ps) == 0 {
+		d.errorf(n, "images: name at least one image")
+	}
+	var names []string
+	for _, p := range ps {
+		names = append(names, p.key.Value)
+	}
+	var regNames []string
+	for _, r := range registries {
+		regNames = append(regNames, r.Name)
+	}
+	if defaults != nil && defaults.registry != "" && !contains(regNames, defaults.registry) {
+		d.errorf(defaults.set["registry"], "defaults.registry: no registry named %q%s", defaults.registry, didYouMean(defaults.registry, regNames))
+	}
+	var out []*Image
+	for _, p := range ps {
+		what := "images." + p.key.Value
+		if !nameRE.MatchString(p.key.Value) {
+			d.errorf(p.key, "%s: image names use lowercase letters, digits, '.', '_' and '-' and start with a letter or digit", what)
+			continue
+		}
+		own := d.imageFields(p.value, what, false)
+		if own == nil {
+			continue
+		}
+		out = append(out, d.image(p.key, what, merge(defaults, own), own, names, regNames, registries))
+	}
+	return out
+}
+
+// merge lays an image's own fields over the defaults. Mappings (args,
+// labels, agents, platform_agents) merge key by key; anything else the image
+// sets replaces the default.
+func merge(def, own *imageFields) *imageFields {
+	if def == nil {
+		return own
+	}
+	m := *def
+	m.set = map[string]*yaml.Node{}
+	for k, v := range def.set {
+		m.set[k] = v
+	}
+	for k, v := range own.set {
+		m.set[k] = v
+	}
+	for name := range own.set {
+		switch name {
+		case "registry":
+			m.registry = own.registry
+		case "repository":
+			m.repository = own.repository
+		case "context":
+			m.context = own.context
+		case "dockerfile":
+			m.dockerfile = own.dockerfile
+		case "target":
+			m.target = own.target
+		case "args":
+			m.args = mergeKV(def.args, own.args)
+		case "labels":
+			m.labels = mergeKV(def.labels, own.labels)
+		case "secrets":
+			m.secrets = own.secrets
+		case "depends_on":
+			m.dependsOn = own.dependsOn
+		case "platforms":
+			m.platforms = own.platforms
+		case "multi_arch":
+			m.multiArch = own.multiArch
+		case "agents":
+			m.agents = mergeAgents(def.agents, own.agents)
+		case "platform_agents":
+			m.platformAgents = map[string]pair{}
+			for k, v := range def.platformAgents {
+				m.platformAgents[k] = v
+			}
+			for k, v := range own.platformAgents {
+				m.platformAgents[k] = v
+			}
+		case "cache":
+			m.cache = own.cache
+		case "if_changed":
+			m.ifChanged = own.ifChanged
+		case "tags":
+			m.tags = own.tags
+		case "scan":
+			m.scan = own.scan
+		case "consumers":
+			m.consumers = own.consumers
+		}
+	}
+	return &m
+}
+
+func mergeKV(def, own []KV) []KV {
+	byKey := map[string]string{}
+	for _, kv := range def {
+		byKey[kv.Key] = kv.Value
+	}
+	for _, kv := range own {
+		byKey[kv.Key] = kv.Value
+	}
+	out := make([]KV, 0, len(byKey))
+	for k, v := range byKey {
+		out = append(out, KV{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// mergeAgents merges two agents mappings; when either uses the list form the
+// image's own value wins whole.
+func mergeAgents(def, own *yaml.Node) *yaml.Node {
+	if def == nil || own == nil || def.Kind != yaml.MappingNode || own.Kind != yaml.MappingNode {
+		if own != nil {
+			return own
+		}
+		return def
+	}
+	out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: own.Line, Column: own.Column}
+	overridden := map[string]bool{}
+	for i := 0; i+1 < len(own.Content); i += 2 {
+		overridden[own.Content[i].Value] = true
+	}
+	for i := 0; i+1 < len(def.Content); i += 2 {
+		if !overridden[def.Content[i].Value] {
+			out.Content = append(out.Content, def.Content[i], def.Content[i+1])
+		}
+	}
+	out.Content = append(out.Content, own.Content...)
+	return out
+}
+
+func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names, regNames []string, registries []*Registry) *Image {
+	im := &Image{
+		Name:       key.Value,
+		Pos:        posOf(key),
+		Registry:   f.registry,
+		Repository: f.repository,
+		Context:    f.context,
+		Dockerfile: f.dockerfile,
+		Target:     f.target,
+		Args:       f.args,
+		Secrets:    f.secrets,
+		Labels:     f.labels,
+		Platforms:  f.platforms,
+		MultiArch:  f.multiArch,
+		Agents:     f.agents,
+		Cache:      f.cache,
+		IfChanged:  f.ifChanged,
+		Tags:       f.tags,
+		Scan:       f.scan,
+		Consumers:  f.consumers,
+	}
+	if _, ok := f.set["scan"]; !ok {
+		im.Scan = &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: im.Pos}
+	}
+	if im.Cache.Type == "" {
+		im.Cache.Type = CacheRegistry
+	}
+	if im.Repository == "" {
+		im.Repository = im.Name
+	}
+	if im.Context == "" {
+		im.Context = "."
+	}
+	if im.Dockerfile == "" {
+		im.Dockerfile = path.Join(im.Context, "Dockerfile")
+	}
+	if im.Registry == "" {
+		switch len(regNames) {
+		case 0:
+		case 1:
+			im.Registry = regNames[0]
+		default:
+			d.errorf(key, "%s: which registry? set registry on the image or in defaults (one of: %s)", what, strings.Join(regNames, ", "))
+		}
+	} else if !contains(regNames, im.Registry) {
+		if n := own.set["registry"]; n != nil {
+			d.errorf(n, "%s.registry: no registry named %q%s", what, im.Registry, didYouMean(im.Registry, regNames))
+		}
+		im.Registry = ""
+	}
+	var reg *Registry
+	for _, r := range registries {
+		if r.Name == im.Registry {
+			reg = r
+		}
+	}
+	for _, dep := range f.dependsOn {
+		switch {
+		case dep.text == im.Name:
+			d.errorf(dep.node, "%s.depends_on: an image cannot depend on itself", what)
+		case !contains(names, dep.text):
+			d.errorf(dep.node, "%s.depends_on: no image named %q%s", what, dep.text, didYouMean(dep.text, names))
+		case contains(im.DependsOn, dep.text):
+			d.errorf(dep.node, "%s.depends_on: %q is listed twice", what, dep.text)
+		default:
+			im.DependsOn = append(im.DependsOn, dep.text)
+		}
+	}
+	if im.MultiPlatform() {
+		if im.MultiArch == "" {
+			im.MultiArch = Native
+		}
+	} else {
+		im.MultiArch = ""
+	}
+	if len(f.platformAgents) > 0 {
+		where := f.set["platform_agents"]
+		if im.MultiArch != Native {
+			d.errorf(where, "%s.platform_agents: only used when several platforms build natively (multi_arch: native)", what)
+		}
+		im.PlatformAgents = map[string]*yaml.Node{}
+		for platform, p := range f.platformAgents {
+			if !contains(im.Platforms, platform) && im.MultiArch == Native {
+				d.errorf(p.key, "%s.platform_agents: %q is not one of this image's platforms (%s)", what, platform, strings.Join(im.Platforms, ", "))
+				continue
+			}
+			im.PlatformAgents[platform] = p.value
+		}
+	}
+	if reg != nil && im.Scan != nil && im.Scan.Tool == ECRScan && reg.Provider != ECR {
+		d.errorf(scanNode(f, own), "%s.scan: the ecr scanner only scans images in ECR, and this image goes to %s (provider %s)", what, reg.Name, reg.Provider)
+	}
+	if reg != nil && reg.Provider == Hosted && im.Cache.Type == CacheLocal {
+		d.errorf(f.set["cache"], "%s.cache: hosted agents do not keep a local directory between jobs; use registry or s3", what)
+	}
+	if im.MultiArch == Native && len(im.Platforms) > 1 {
+		seen := map[string]string{}
+		for _, p := range im.Platforms {
+			a := ArchSlug(p, im.Platforms)
+			if prev, ok := seen[a]; ok {
+				d.errorf(f.set["platforms"], "%s.platforms: %s and %s would both build as step build-%s-%s", what, prev, p, im.Name, a)
+			}
+			seen[a] = p
+		}
+	}
+	return im
+}
+
+func scanNode(f, own *imageFields) *yaml.Node {
+	if n := own.set["scan"]; n != nil {
+		return n
+	}
+	return f.set["scan"]
+}
+
+// ArchSlug names a platform within step keys and tags: linux/arm64 is
+// "arm64", linux/arm/v7 is "arm-v7"; the OS is kept when platforms mix them.
+func ArchSlug(platform string, all []string) string {
+	parts := strings.Split(platform, "/")
+	mixed := false
+	for _, p := range all {
+		if strings.Split(p, "/")[0] != parts[0] {
+			mixed = true
+		}
+	}
+	if !mixed && len(parts) > 1 {
+		parts = parts[1:]
+	}
+	return strings.Join(parts, "-")
+}
+
+// StepKeys returns the keys of every step bkgen makes for im, in the
+// contract's naming.
+func StepKeys(im *Image) []string {
+	keys := []string{"build-" + im.Name}
+	if im.MultiArch == Native {
+		keys = nil
+		for _, p := range im.Platforms {
+			keys = append(keys, "build-"+im.Name+"-"+ArchSlug(p, im.Platforms))
+		}
+		keys = append(keys, "manifest-"+im.Name)
+	}
+	if im.Scan != nil {
+		keys = append(keys, "scan-"+im.Name)
+	}
+	for _, c := range im.Consumers {
+		keys = append(keys, im.Name+"-"+c.Name)
+	}
+	return keys
+}
+
+// checkKeys refuses specs where two steps would get the same key, such as
+// image "a" with consumer "b-c" and image "a-b" with consumer "c".
+func (d *decoder) checkKeys(images []*Image) {
+	owner := map[string]string{}
+	for _, im := range images {
+		for _, k := range StepKeys(im) {
+			if prev, ok := owner[k]; ok {
+				d.errorf(&yaml.Node{Line: im.Pos.Line, Column: im.Pos.Col}, "images.%s: its step key %q is also made by image %s; rename one of them", im.Name, k, prev)
+				continue
+			}
+			owner[k] = im.Name
+		}
+	}
+}
+
+// dependencyOrder sorts images so that each comes after those it depends on,
+// keeping the spec's order otherwise, and reports cycles.
+func (d *decoder) dependencyOrder(images []*Image) []*Image {
+	byName := map[string]*Image{}
+	for _, im := range images {
+		byName[im.Name] = im
+	}
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var out []*Image
+	var stack []string
+	var visit func(im *Image)
+	visit = func(im *Image) {
+		switch state[im.Name] {
+		case done:
+			return
+		case visiting:
+			i := indexOf(stack, im.Name)
+			cycle := append(append([]string{}, stack[i:]...), im.Name)
+			d.errorf(&yaml.Node{Line: im.Pos.Line, Column: im.Pos.Col}, "images.%s: dependency cycle: %s", im.Name, strings.Join(cycle, " -> "))
+			return
+		}
+		state[im.Name] = visiting
+		stack = append(stack, im.Name)
+		for _, dep := range im.DependsOn {
+			if b := byName[dep]; b != nil {
+				visit(b)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[im.Name] = done
+		out = append(out, im)
+	}
+	for _, im := range images {
+		visit(im)
+	}
+	return out
+}

@@ -1,0 +1,349 @@
+package spec
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const minimal = `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  web: {}
+`
+
+func mustLoad(t *testing.T, src string) *Spec {
+	t.Helper()
+	s, err := Load("bkgen.yml", []byte(src))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return s
+}
+
+func TestLoadDefaults(t *testing.T) {
+	s := mustLoad(t, minimal)
+	im := s.Image("web")
+	if im == nil {
+		t.Fatal("image web missing")
+	}
+	want := &Image{
+		Name: "web", Pos: Pos{5, 3}, Registry: "packages", Repository: "web",
+		Context: ".", Dockerfile: "Dockerfile", Cache: Cache{Type: CacheRegistry},
+		Scan: &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: Pos{5, 3}},
+	}
+	if diff := cmp.Diff(want, im); diff != "" {
+		t.Errorf("image (-want +got):\n%s", diff)
+	}
+	r := s.Registry("packages")
+	if r.Auth != AuthOIDC || r.Org != "acme" || r.Slug != "images" {
+		t.Errorf("registry = %+v", r)
+	}
+}
+
+func TestLoadInheritsDefaults(t *testing.T) {
+	s := mustLoad(t, `version: 1
+registries:
+  a: {provider: buildkite, registry: one}
+  b: {provider: buildkite, registry: two}
+defaults:
+  registry: a
+  agents: {queue: linux, os: linux}
+  args: {A: "1", B: "2"}
+  labels: {team: platform}
+  platforms: [linux/amd64, linux/arm64]
+  cache: none
+  scan: false
+images:
+  base:
+    context: images/base
+  app:
+    registry: b
+    agents: {queue: gpu}
+    args: {B: three}
+    platforms: [linux/amd64]
+    scan: {tool: grype}
+    depends_on: base
+`)
+	base, app := s.Image("base"), s.Image("app")
+	if base.Registry != "a" || app.Registry != "b" {
+		t.Errorf("registries: base %q app %q", base.Registry, app.Registry)
+	}
+	if base.Dockerfile != "images/base/Dockerfile" {
+		t.Errorf("base dockerfile = %q", base.Dockerfile)
+	}
+	if diff := cmp.Diff([]KV{{"A", "1"}, {"B", "three"}}, app.Args); diff != "" {
+		t.Errorf("args merge key by key, the image winning (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]KV{{"team", "platform"}}, app.Labels); diff != "" {
+		t.Errorf("labels (-want +got):\n%s", diff)
+	}
+	var agents map[string]string
+	if err := app.Agents.Decode(&agents); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"queue": "gpu", "os": "linux"}, agents); diff != "" {
+		t.Errorf("agents merge key by key (-want +got):\n%s", diff)
+	}
+	if base.MultiArch != Native || app.MultiArch != "" {
+		t.Errorf("multi_arch: base %q (two platforms: native by default), app %q (one platform: none)", base.MultiArch, app.MultiArch)
+	}
+	if base.Scan != nil {
+		t.Errorf("scan: false in defaults should drop base's scan, got %+v", base.Scan)
+	}
+	if app.Scan == nil || app.Scan.Tool != Grype || app.Scan.FailOn != "high" || app.Scan.Fail {
+		t.Errorf("app scan = %+v, want grype reporting (not failing) from high", app.Scan)
+	}
+	if base.Cache.Type != CacheNone {
+		t.Errorf("cache = %q", base.Cache.Type)
+	}
+	// Images come in dependency order.
+	if s.Images[0].Name != "base" || s.Images[1].Name != "app" {
+		t.Errorf("order = %s, %s", s.Images[0].Name, s.Images[1].Name)
+	}
+}
+
+func TestLoadConsumer(t *testing.T) {
+	s := mustLoad(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    consumers:
+      unit:
+        label: ":test_tube: Unit"
+        command: [make deps, make test]
+        parallelism: 4
+        if_changed: {include: [services/app/**], exclude: services/app/docs/**}
+        env: {A: b, DEBUG: true}
+        plugins:
+          - artifacts#v1.9.4: {download: x}
+          - ./local-plugin
+        priority: 2
+        concurrency: 1
+        concurrency_group: deploy
+        depends_on: lint
+`)
+	c := s.Image("app").Consumers[0]
+	if c.Command != "make deps\nmake test" {
+		t.Errorf("command = %q", c.Command)
+	}
+	if c.Parallelism != 4 || *c.Priority != 2 || c.Concurrency != 1 || c.ConcurrencyGroup != "deploy" {
+		t.Errorf("consumer = %+v", c)
+	}
+	if diff := cmp.Diff([]KV{{"A", "b"}, {"DEBUG", "true"}}, c.Env); diff != "" {
+		t.Errorf("env (-want +got):\n%s", diff)
+	}
+	if got := c.IfChanged; len(got.Include) != 1 || got.Include[0].Text != "services/app/**" || got.Exclude[0].Text != "services/app/docs/**" {
+		t.Errorf("if_changed = %+v", got)
+	}
+	if diff := cmp.Diff([]string{"lint"}, c.DependsOn); diff != "" {
+		t.Errorf("depends_on (-want +got):\n%s", diff)
+	}
+}
+
+// TestLoadErrors checks that every problem is reported at once, each at the
+// position of the value it is about.
+func TestLoadErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		src  string
+		want []string
+	}{
+		{
+			name: "empty",
+			src:  "",
+			want: []string{"bkgen.yml:1:1: the spec is empty: it needs version, registries and images"},
+		},
+		{
+			name: "not yaml",
+			src:  "version: 1\nimages: [\n",
+			want: []string{"bkgen.yml:2:1: invalid YAML: did not find expected node content"},
+		},
+		{
+			name: "missing everything",
+			src:  "{}\n",
+			want: []string{
+				"bkgen.yml:1:1: images is required: name at least one image to build",
+				"bkgen.yml:1:1: registries is required: name at least one registry to push to",
+				"bkgen.yml:1:1: version is required: add `version: 1`",
+			},
+		},
+		{
+			name: "typos with suggestions",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registy: images}
+imgaes: {}
+`,
+			want: []string{
+				`bkgen.yml:1:1: images is required: name at least one image to build`,
+				`bkgen.yml:3:3: registries.packages: registry is required for provider buildkite`,
+				`bkgen.yml:3:46: registries.packages: unknown field "registy" (did you mean "registry"?)`,
+				`bkgen.yml:4:1: spec: unknown field "imgaes" (did you mean "images"?)`,
+			},
+		},
+		{
+			name: "wrong types and values",
+			src: `version: "one"
+registries:
+  packages: {provider: buildkit, registry: images}
+images:
+  app:
+    registry: pakages
+    platforms: linux
+    multi_arch: both
+    secrets: [NPM-TOKEN]
+    cache: {type: s3, bucket: b}
+    tags: [latest, "bad tag"]
+    consumers:
+      unit:
+        parallelism: four
+        concurrency: 2
+`,
+			want: []string{
+				`bkgen.yml:1:10: version: expected a whole number, found the string "one"`,
+				`bkgen.yml:3:24: registries.packages.provider: "buildkit" is not one of buildkite, ecr, gar, hosted (did you mean "buildkite"?)`,
+				`bkgen.yml:6:15: images.app.registry: no registry named "pakages" (did you mean "packages"?)`,
+				`bkgen.yml:7:16: images.app.platforms: "linux" is not a platform such as linux/amd64 or linux/arm/v7`,
+				`bkgen.yml:8:17: images.app.multi_arch: "both" is not one of native, emulated`,
+				`bkgen.yml:9:15: images.app.secrets: "NPM-TOKEN" is not an environment variable name: a secret is passed to BuildKit by the name of the env var that holds it`,
+				`bkgen.yml:10:12: images.app.cache: an s3 cache needs region`,
+				`bkgen.yml:11:20: images.app.tags: "bad tag" is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR allowed)`,
+				`bkgen.yml:13:7: images.app.consumers.unit: command is required`,
+				`bkgen.yml:14:22: images.app.consumers.unit.parallelism: expected a whole number, found the string "four"`,
+				`bkgen.yml:15:9: images.app.consumers.unit: concurrency needs concurrency_group, the name of the group it limits`,
+			},
+		},
+		{
+			name: "dependency cycle and unknown image",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  a: {depends_on: [b]}
+  b: {depends_on: [c, a]}
+  c: {depends_on: [bb]}
+`,
+			want: []string{
+				`bkgen.yml:5:3: images.a: dependency cycle: a -> b -> a`,
+				`bkgen.yml:7:20: images.c.depends_on: no image named "bb" (did you mean "b"?)`,
+			},
+		},
+		{
+			name: "if_changed the agent cannot parse",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    if_changed: ["src/**", "{a,b"]
+    consumers:
+      unit:
+        command: make test
+        if_changed: {exclude: docs/**}
+`,
+			want: []string{
+				`bkgen.yml:6:28: images.app.if_changed: the agent cannot parse this pattern: `,
+				`bkgen.yml:10:21: images.app.consumers.unit.if_changed: include is required (the agent runs a step whose if_changed has no include)`,
+			},
+		},
+		{
+			name: "registry combinations that cannot work",
+			src: `version: 1
+registries:
+  bk: {provider: buildkite, org: acme, registry: images, token_env: TOKEN}
+  tok: {provider: buildkite, org: acme, registry: images, auth: token}
+  aws: {provider: ecr, account_id: 1234, region: us-east-1, workload_identity: {audience: x}}
+  gcp: {provider: gar, location: us, project: my-project}
+images:
+  app:
+    registry: bk
+    scan: {tool: ecr}
+`,
+			want: []string{
+				`bkgen.yml:3:69: registries.bk.token_env: only used with auth: token (this registry logs in with OIDC)`,
+				`bkgen.yml:4:65: registries.tok: auth: token needs token_env, the name of the env var that holds the token`,
+				`bkgen.yml:5:36: registries.aws.account_id: "1234" is not a 12-digit AWS account id (quote it to keep leading zeros)`,
+				`bkgen.yml:5:61: registries.aws: "workload_identity" is not a field of provider ecr (it has: account_id, region, assume_role)`,
+				`bkgen.yml:6:3: registries.gcp: repository is required for provider gar`,
+				`bkgen.yml:10:11: images.app.scan: the ecr scanner only scans images in ECR, and this image goes to bk (provider buildkite)`,
+			},
+		},
+		{
+			name: "step keys that collide",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  a:
+    consumers: {b-c: {command: x}}
+  a-b:
+    consumers: {c: {command: x}}
+`,
+			want: []string{
+				`bkgen.yml:7:3: images.a-b: its step key "a-b-c" is also made by image a; rename one of them`,
+			},
+		},
+		{
+			name: "unpinned plugin and defaults that belong to one image",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+defaults:
+  context: src
+images:
+  app:
+    consumers:
+      unit:
+        command: make test
+        plugins: [docker-compose, "artifacts#v1.9.4"]
+`,
+			want: []string{
+				`bkgen.yml:5:3: defaults: context belongs to one image and cannot be a default`,
+				`bkgen.yml:11:19: images.app.consumers.unit.plugins[0]: plugin "docker-compose" is not pinned to a version: write docker-compose#vX.Y.Z`,
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load("bkgen.yml", []byte(tc.src))
+			var errs Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("Load returned %v, want Errors", err)
+			}
+			var got []string
+			for _, e := range errs {
+				got = append(got, e.Error())
+			}
+			// A want line ending in ": " matches any message with that prefix
+			// (the glob package words its own syntax errors).
+			for i, w := range tc.want {
+				if strings.HasSuffix(w, ": ") && i < len(got) && strings.HasPrefix(got[i], w) {
+					got[i] = w
+				}
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("errors (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestArchSlug(t *testing.T) {
+	for _, tc := range []struct {
+		platform string
+		all      []string
+		want     string
+	}{
+		{"linux/arm64", []string{"linux/amd64", "linux/arm64"}, "arm64"},
+		{"linux/arm/v7", []string{"linux/amd64", "linux/arm/v7"}, "arm-v7"},
+		{"windows/amd64", []string{"linux/amd64", "windows/amd64"}, "windows-amd64"},
+	} {
+		if got := ArchSlug(tc.platform, tc.all); got != tc.want {
+			t.Errorf("ArchSlug(%q) = %q, want %q", tc.platform, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+// Package spec loads bkgen's spec file (.buildkite/bkgen.yml, format v1).
+//
+// The file is decoded strictly through yaml.Node so that every value keeps its
+// line and column: Load reports every problem at once, each as
+// FILE:LINE:COL: message, and a Spec it returns is complete and consistent
+// (defaults applied, references resolved, no dependency cycles).
+package spec
+
+import "gopkg.in/yaml.v3"
+
+// Provider names a kind of container registry.
+type Provider string
+
+const (
+	Buildkite Provider = "buildkite" // Buildkite Package Registries
+	ECR       Provider = "ecr"       // Amazon Elastic Container Registry
+	GAR       Provider = "gar"       // Google Artifact Registry
+	Hosted    Provider = "hosted"    // Buildkite hosted agents' registry
+)
+
+// Auth is how a Buildkite Package Registry is logged in to.
+type Auth string
+
+const (
+	AuthOIDC  Auth = "oidc"
+	AuthToken Auth = "token"
+)
+
+// MultiArch is how an image with several platforms is built.
+type MultiArch string
+
+const (
+	Native   MultiArch = "native"   // one step per platform on that platform's agents
+	Emulated MultiArch = "emulated" // one step building every platform under emulation
+)
+
+// Spec is a loaded, validated spec file.
+type Spec struct {
+	File       string
+	Version    int
+	Registries []*Registry // sorted by name
+	Images     []*Image    // in dependency order: an image comes after those it depends on
+}
+
+// Registry returns the registry with the given name, or nil.
+func (s *Spec) Registry(name string) *Registry {
+	for _, r := range s.Registries {
+		if r.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// Image returns the image with the given name, or nil.
+func (s *Spec) Image(name string) *Image {
+	for _, im := range s.Images {
+		if im.Name == name {
+			return im
+		}
+	}
+	return nil
+}
+
+// Registry is one entry of `registries`. Which fields are set depends on Provider.
+type Registry struct {
+	Name     string
+	Pos      Pos
+	Provider Provider
+
+	// buildkite
+	Org      string // "" means $BUILDKITE_ORGANIZATION_SLUG when bkgen runs
+	Slug     string // the `registry` field
+	Auth     Auth
+	TokenEnv string // auth: token — the name of the env var holding the token
+
+	// ecr
+	AccountID  string
+	Region     string
+	AssumeRole string
+
+	// gar
+	Location         string
+	Project          string
+	Repository       string
+	WorkloadIdentity *WorkloadIdentity
+}
+
+// WorkloadIdentity configures the gcp-workload-identity-federation plugin.
+type WorkloadIdentity struct {
+	Audience       string
+	ServiceAccount string
+}
+
+// Image is one entry of `images`, with defaults applied.
+type Image struct {
+	Name       string
+	Pos        Pos
+	Registry   string
+	Repository string
+	Context    string // slash path relative to the repository root; "." by default
+	Dockerfile string // slash path relative to the repository root
+	Target     string
+	Args       []KV // sorted by key
+	Secrets    []string
+	Labels     []KV // sorted by key
+	DependsOn  []string
+	Platforms  []string
+	MultiArch  MultiArch // "" for a single platform
+	Agents     *yaml.Node
+	// PlatformAgents maps a platform to the agents its native build runs on.
+	PlatformAgents map[string]*yaml.Node
+	Cache          Cache
+	IfChanged      *IfChanged // nil: derived from the context, Dockerfile and dependencies
+	Tags           []Tag
+	Scan           *Scan // nil: no scan step
+	Consumers      []*Consumer
+}
+
+// MultiPlatform reports whether the image is built for more than one platform.
+func (im *Image) MultiPlatform() bool { return len(im.Platforms) > 1 }
+
+// KV is a key and its value, from a mapping whose order does not matter.
+type KV struct {
+	Key, Value string
+}
+
+// CacheType is where BuildKit keeps an image's layer cache.
+type CacheType string
+
+const (
+	CacheRegistry CacheType = "registry"
+	CacheInline   CacheType = "inline"
+	CacheLocal    CacheType = "local"
+	CacheS3       CacheType = "s3"
+	CacheNone     CacheType = "none"
+)
+
+// Cache is an image's build cache.
+type Cache struct {
+	Type   CacheType
+	Path   string // local
+	Bucket string // s3
+	Region string // s3
+	Name   string // s3: the cache's name within the bucket; default the image name
+}
+
+// Tag is an extra tag pushed with the content tag. It may refer to variables
+// ($NAME or ${NAME}) that the job's shell expands when the step runs.
+type Tag struct {
+	Text string
+	Pos  Pos
+}
+
+// ScanTool names a vulnerability scanner.
+type ScanTool string
+
+const (
+	Trivy   ScanTool = "trivy"
+	Grype   ScanTool = "grype"
+	ECRScan ScanTool = "ecr"
+)
+
+// Scan configures an image's vulnerability scan.
+type Scan struct {
+	Tool          ScanTool
+	Severity      []string // trivy and ecr: the severities that count, upper case
+	Fail          bool     // fail the step when something at Severity / FailOn is found
+	FailOn        string   // grype: the lowest severity that counts, lower case
+	IgnoreUnfixed bool
+	Pos           Pos
+}
+
+// Pattern is one if_changed glob, with where it was written.
+type Pattern struct {
+	Text string
+	Pos  Pos
+}
+
+// IfChanged is an if_changed value: a step runs when some changed path
+// matches an Include pattern and no Exclude pattern.
+type IfChanged struct {
+	Include []Pattern
+	Exclude []Pattern
+	Pos     Pos
+}
+
+// Consumer is a step that runs inside an image.
+type Consumer struct {
+	Name        string
+	Pos         Pos
+	Label       string
+	Command     string
+	Parallelism int // 0: not set
+	IfChanged   *IfChanged
+	Env         []KV // sorted by key
+	// Pass-through step attributes, kept as written for the pipeline.
+	Agents           *yaml.Node
+	Plugins          *yaml.Node
+	ArtifactPaths    *yaml.Node
+	TimeoutInMinutes int
+	Retry            *yaml.Node
+	SoftFail         *yaml.Node
+	Concurrency      int
+	ConcurrencyGroup string
+	Priority         *int
+	DependsOn        []string // extra step keys
+}
