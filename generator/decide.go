@@ -145,6 +145,56 @@ func (d *decider) imageInputs(im *spec.Image) *spec.IfChanged {
 	return &ic
 }
 
+// contextChanged is evaluate for an image without if_changed, knowing which
+// paths are its inputs: a change to a file .dockerignore keeps out of the
+// context cannot change the image, so it does not count.
+func (d *decider) contextChanged(im *spec.Image, isInput func(string) bool) (bool, string) {
+	prefix := d.in.PathPrefix
+	if prefix != "" {
+		prefix += "/"
+	}
+	ctx := path.Join(d.in.PathPrefix, im.Context)
+	under := ctx + "/"
+	if ctx == "." {
+		under = ""
+	}
+	ignored := ""
+	check := func(p string) bool {
+		if !strings.HasPrefix(p, prefix) {
+			return false
+		}
+		if isInput(p[len(prefix):]) {
+			return true
+		}
+		if ignored == "" {
+			ignored = p
+		}
+		return false
+	}
+	for _, p := range d.index.Under(under) {
+		if check(p) {
+			return true, fmt.Sprintf("%s is in its build context", p)
+		}
+	}
+	// The Dockerfile and its ignore file may live outside the context.
+	df := path.Join(d.in.PathPrefix, im.Dockerfile)
+	for _, p := range []string{df, df + ".dockerignore"} {
+		for _, q := range d.index.Under(p) {
+			if q == p && check(q) {
+				return true, fmt.Sprintf("%s changed", p)
+			}
+		}
+	}
+	if ignored != "" {
+		return false, fmt.Sprintf("only .dockerignore'd files changed in its context (%s)", ignored)
+	}
+	where := under
+	if where == "" {
+		where = "the repository"
+	}
+	return false, "nothing changed in " + where
+}
+
 // escapeGlob makes a path match only itself.
 func escapeGlob(p string) string {
 	var b strings.Builder
@@ -165,7 +215,11 @@ func (d *decider) decide(s *spec.Spec) *Decisions {
 	var consumerSteps []*StepDecision
 	for _, im := range s.Images {
 		id := &ImageDecision{Name: im.Name}
-		id.Changed, id.Why = d.evaluate(rule(d.imageInputs(im)))
+		if filter := d.in.Inputs[im.Name]; filter != nil && im.IfChanged == nil && d.index != nil {
+			id.Changed, id.Why = d.contextChanged(im, filter)
+		} else {
+			id.Changed, id.Why = d.evaluate(rule(d.imageInputs(im)))
+		}
 		for _, dep := range im.DependsOn {
 			if !id.Changed && byName[dep].Changed {
 				id.Changed, id.Why = true, "depends on "+dep+", which changed"
@@ -210,7 +264,7 @@ func (d *decider) decide(s *spec.Spec) *Decisions {
 		case needed[im.Name] != "":
 			id.Action, id.Reason = Guard, "inputs unchanged, but "+needed[im.Name]+" is built on it"
 		default:
-			id.Action, id.Reason = Skip, "unchanged, and nothing runs in it: "+id.Why
+			id.Action, id.Reason = Skip, id.Why+"; nothing runs in it"
 		}
 		if check, ok := d.in.InRegistry[im.Name]; ok && id.Action != Skip {
 			if check.Present {

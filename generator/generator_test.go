@@ -391,3 +391,33 @@ func TestParallelYAMLIsOneEncoder(t *testing.T) {
 		t.Errorf("parallel encoding differs (-one encoder +parts):\n%s", diff)
 	}
 }
+
+// TestDockerignoredChangesDoNotCount checks an image without if_changed is
+// unchanged when the only changes in its context are files .dockerignore
+// keeps out (as its content tag is).
+func TestDockerignoredChangesDoNotCount(t *testing.T) {
+	s := load(t, monorepo)
+	notDocs := func(p string) bool { return !strings.HasPrefix(p, "services/app/docs/") }
+	in := Input{Spec: s, Inputs: map[string]func(string) bool{"app": notDocs}}
+	in.Changes = Changes{Paths: []string{"services/app/docs/a.md"}}
+	res := generate(t, in)
+	app := res.Decisions.Image("app")
+	if app.Changed || app.Why != "only .dockerignore'd files changed in its context (services/app/docs/a.md)" {
+		t.Errorf("app: changed %v, %q", app.Changed, app.Why)
+	}
+	if runs(res.Decisions)["app-unit"] {
+		t.Errorf("app-unit runs: %s", res.Decisions.Step("app-unit").Reason)
+	}
+	in.Changes = Changes{Paths: []string{"services/app/docs/a.md", "services/app/main.go"}}
+	res = generate(t, in)
+	if app := res.Decisions.Image("app"); !app.Changed || app.Why != "services/app/main.go is in its build context" {
+		t.Errorf("app: changed %v, %q", app.Changed, app.Why)
+	}
+	// Where the spec sits below the repository's top, paths carry its prefix.
+	in.PathPrefix = "sub"
+	in.Changes = Changes{Paths: []string{"services/app/main.go", "sub/services/app/docs/x"}}
+	res = generate(t, in)
+	if app := res.Decisions.Image("app"); app.Changed {
+		t.Errorf("app changed with prefix sub: %q", app.Why)
+	}
+}

@@ -163,6 +163,15 @@ func finish(m map[string]*spans) {
 // Len returns the number of distinct paths.
 func (ix *Index) Len() int { return len(ix.paths) }
 
+// Under returns the changed paths that start with prefix, in byte order
+// (a subslice of the index: do not modify it). Under("dir/") is every
+// changed path below dir.
+func (ix *Index) Under(prefix string) []string {
+	lo := sort.SearchStrings(ix.paths, prefix)
+	hi := lo + sort.Search(len(ix.paths)-lo, func(i int) bool { return !strings.HasPrefix(ix.paths[lo+i], prefix) })
+	return ix.paths[lo:hi]
+}
+
 // Evaluate decides whether r's step runs. The evidence does not depend on
 // how candidates are found: Path is the byte-wise smallest changed path
 // that matches some include pattern and no exclude pattern, and Include

@@ -240,3 +240,26 @@ func resultString(r Result) string {
 	}
 	return fmt.Sprintf("not matched, excluded %q by %s", r.ExcludedPath, name(r.ExcludedBy))
 }
+
+func TestIndexUnder(t *testing.T) {
+	ix := NewIndex([]string{"b/x", "a/z", "a/b", "ab", "a", "a/b/c", "c"})
+	for prefix, want := range map[string][]string{
+		"a/":   {"a/b", "a/b/c", "a/z"},
+		"a":    {"a", "a/b", "a/b/c", "a/z", "ab"},
+		"":     {"a", "a/b", "a/b/c", "a/z", "ab", "b/x", "c"},
+		"zz/":  nil,
+		"a/b/": {"a/b/c"},
+	} {
+		got := ix.Under(prefix)
+		if len(got) != len(want) {
+			t.Errorf("Under(%q) = %q, want %q", prefix, got, want)
+			continue
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Errorf("Under(%q) = %q, want %q", prefix, got, want)
+				break
+			}
+		}
+	}
+}

@@ -79,17 +79,17 @@ func (p *Plan) summary() string {
 		plural(len(p.Images), "image"), strings.Join(parts, ", "), plural(len(p.Steps), "step"), t.Run, t.Skip)
 }
 
-// baseLine says where the comparison came from.
+// baseLine says what changed and how that was found, on two lines.
 func (p *Plan) baseLine() string {
 	c := p.Changes
 	if c.All {
-		return "Every path counts as changed: " + c.Reason
+		return "Changed: every path\n  why: " + c.Reason
 	}
-	what := plural(c.Count, "changed file")
+	what := "Changed: " + plural(c.Count, "file")
 	if c.Base != "" {
-		return fmt.Sprintf("%s against %s (%s): %s", what, c.Ref, short(c.Base), c.Reason)
+		what += fmt.Sprintf(" against %s (%s)", c.Ref, short(c.Base))
 	}
-	return fmt.Sprintf("%s: %s", what, c.Reason)
+	return what + "\n  how: " + c.Reason
 }
 
 func plural(n int, noun string) string {

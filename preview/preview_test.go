@@ -16,7 +16,7 @@ func plan() *Plan {
 		Changes: Changes{Method: "branch", Ref: "origin/main", Base: "0123456789abcdef0123", Reason: "merge-base of origin/main and HEAD", Count: 2, Notes: []string{"fetched 64 more commits"}},
 		Images: []*generator.ImageDecision{
 			{Name: "api", Ref: "r/api:bk-1111111111111111", Changed: true, Why: "a.go matched api/**", Action: generator.Build, Reason: "inputs changed: a.go matched api/**"},
-			{Name: "web", Ref: "r/web:bk-2222222222222222", Why: "no changed path matched web/**", Action: generator.Skip, Reason: "unchanged, and nothing runs in it: no changed path matched web/**"},
+			{Name: "web", Ref: "r/web:bk-2222222222222222", Why: "no changed path matched web/**", Action: generator.Skip, Reason: "no changed path matched web/**; nothing runs in it"},
 		},
 		Steps: []*generator.StepDecision{
 			{Key: "build-api", Image: "api", Kind: "build", Run: true, Reason: "inputs changed"},
@@ -32,12 +32,13 @@ func TestText(t *testing.T) {
 	if err := Text(&b, plan(), false); err != nil {
 		t.Fatal(err)
 	}
-	want := `2 changed files against origin/main (0123456789ab): merge-base of origin/main and HEAD
+	want := `Changed: 2 files against origin/main (0123456789ab)
+  how: merge-base of origin/main and HEAD
   note: fetched 64 more commits
 
 IMAGE  ACTION  TAG                  WHY
 api    build   bk-1111111111111111  inputs changed: a.go matched api/**
-web    skip    bk-2222222222222222  unchanged, and nothing runs in it: no changed path matched web/**
+web    skip    bk-2222222222222222  no changed path matched web/**; nothing runs in it
 
 STEP       RUNS  WHY
 build-api  run   inputs changed

@@ -78,7 +78,10 @@ func tagOf(ref string) string {
 func Markdown(w io.Writer, p *Plan) error {
 	var b strings.Builder
 	b.WriteString("### bkgen plan\n\n")
-	fmt.Fprintf(&b, "%s\n\n", mdEscape(p.baseLine()))
+	for _, line := range strings.Split(p.baseLine(), "\n") {
+		fmt.Fprintf(&b, "%s  \n", mdEscape(strings.TrimSpace(line)))
+	}
+	b.WriteString("\n")
 	for _, n := range p.Changes.Notes {
 		fmt.Fprintf(&b, "- %s\n", mdEscape(n))
 	}

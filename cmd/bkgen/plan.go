@@ -90,12 +90,20 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		return nil, exitUsage
 	}
 	changed, found, prefix := ctx.changes(bg, f)
+	inputs := map[string]func(string) bool{}
+	for _, im := range keyInputs(s) {
+		if inputs[im.Name], err = contentkey.InputFilter(f.dir, im); err != nil {
+			fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
+			return nil, exitUsage
+		}
+	}
 	in := generator.Input{
 		Spec:        s,
 		Env:         buildkiteEnv(ctx.getenv),
 		Changes:     changed,
 		ContentTags: tags,
 		PathPrefix:  prefix,
+		Inputs:      inputs,
 		IfChanged:   generator.IfChangedMode(f.ifChanged),
 		Skipped:     generator.SkippedMode(f.skipped),
 	}
@@ -128,7 +136,7 @@ func (ctx *cmdContext) report(p *planned) {
 	if c.All {
 		fmt.Fprintf(w, "bkgen: every path counts as changed: %s\n", c.Reason)
 	} else {
-		fmt.Fprintf(w, "bkgen: %d changed files: %s\n", c.Count, c.Reason)
+		fmt.Fprintf(w, "bkgen: %s: %s\n", count(c.Count, "changed file"), c.Reason)
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "bkgen: note: %s\n", n)

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package benchrepo generates a large, committed git repository of build
 // contexts for benchmarking contentkey: many images of a few hundred files
 // each, like a monorepo of services.
@@ -74,6 +76,9 @@ func Generate(ctx context.Context, dir string, l Layout) ([]contentkey.Image, er
 	if _, err := g.run("update-ref", "refs/heads/main", commit); err != nil {
 		return nil, err
 	}
+	// Hand over a settled checkout, not one the kernel is still writing
+	// out to disk while it is measured.
+	syscall.Sync()
 	return images, nil
 }
 
