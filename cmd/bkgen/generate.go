@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/rogpeppe/go-internal/diff"
 )
@@ -65,6 +66,9 @@ func generateCommand() *command {
 				fmt.Fprintf(ctx.io.err, "bkgen generate: %v\n", err)
 				return exitUsage
 			}
+			for _, file := range []string{f.check, f.output} {
+				ctx.warnIfInput(p, &f.planFlags, file)
+			}
 			switch {
 			case f.check != "":
 				return ctx.check(f.path(f.check), out)
@@ -78,6 +82,26 @@ func generateCommand() *command {
 			}
 			return exitOK
 		},
+	}
+}
+
+// warnIfInput warns when a pipeline file lies among an image's build
+// inputs: the file names the image's content tag, so writing it would change
+// that tag, and the next run would never agree with it.
+func (ctx *cmdContext) warnIfInput(p *planned, f *planFlags, file string) {
+	if file == "" {
+		return
+	}
+	rel, err := filepath.Rel(f.dir, f.path(file))
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return
+	}
+	rel = filepath.ToSlash(rel)
+	for _, im := range p.spec.Images {
+		if p.inputs[im.Name](rel) {
+			fmt.Fprintf(ctx.io.err, "bkgen: warning: %s is in the build context of image %s: it records the image's content tag, so writing it changes that tag; list it in %s's .dockerignore\n", file, im.Name, im.Context)
+			return
+		}
 	}
 }
 

@@ -70,6 +70,7 @@ type planned struct {
 	spec    *spec.Spec
 	result  *generator.Result
 	changes preview.Changes
+	inputs  map[string]func(string) bool // by image: is a path one of its build inputs
 }
 
 // plan loads the spec, works out what changed and generates the pipeline.
@@ -118,7 +119,7 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		ctx.printError(err)
 		return nil, exitUsage
 	}
-	p := &planned{spec: s, result: res, changes: found}
+	p := &planned{spec: s, result: res, changes: found, inputs: inputs}
 	for _, n := range res.Notes {
 		fmt.Fprintf(ctx.io.err, "bkgen: warning: %s\n", n)
 	}
