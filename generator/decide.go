@@ -104,24 +104,29 @@ func patternList(ps []*glob.Pattern) string {
 	return strings.Join(names, ", ")
 }
 
-// rule compiles an if_changed the spec loader has already checked.
+// rule is an if_changed as a glob rule; the spec loader has compiled the
+// spec's own patterns, so only those bkgen derives are compiled here.
 func rule(ic *spec.IfChanged) glob.Rule {
 	var r glob.Rule
 	for _, p := range ic.Include {
-		r.Include = append(r.Include, mustCompile(p.Text))
+		r.Include = append(r.Include, compiled(p))
 	}
 	for _, p := range ic.Exclude {
-		r.Exclude = append(r.Exclude, mustCompile(p.Text))
+		r.Exclude = append(r.Exclude, compiled(p))
 	}
 	return r
 }
 
-func mustCompile(pattern string) *glob.Pattern {
-	p, err := glob.Compile(pattern)
-	if err != nil {
-		panic(fmt.Sprintf("pattern %q passed the spec loader but does not compile: %v", pattern, err))
+func compiled(p spec.Pattern) *glob.Pattern {
+	if p.Glob != nil {
+		return p.Glob
 	}
-	return p
+	g, err := glob.Compile(p.Text)
+	if err != nil {
+		// Derived patterns are escaped paths: one that does not compile is a bug here.
+		panic(fmt.Sprintf("derived pattern %q does not compile: %v", p.Text, err))
+	}
+	return g
 }
 
 // imageInputs is an image's if_changed, or, without one, its context and its

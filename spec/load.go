@@ -599,11 +599,12 @@ func (d *decoder) ifChanged(n *yaml.Node, what string) *IfChanged {
 		items, _ := d.strList(v, what, true)
 		var out []Pattern
 		for _, it := range items {
-			if _, err := glob.Compile(it.text); err != nil {
+			g, err := glob.Compile(it.text)
+			if err != nil {
 				d.errorf(it.node, "%s: the agent cannot parse this pattern: %v", what, err)
 				continue
 			}
-			out = append(out, Pattern{it.text, posOf(it.node)})
+			out = append(out, Pattern{Text: it.text, Pos: posOf(it.node), Glob: g})
 		}
 		return out
 	}

@@ -6,7 +6,10 @@
 // (defaults applied, references resolved, no dependency cycles).
 package spec
 
-import "gopkg.in/yaml.v3"
+import (
+	"github.com/bkgen/bkgen/glob"
+	"gopkg.in/yaml.v3"
+)
 
 // Provider names a kind of container registry.
 type Provider string
@@ -175,6 +178,7 @@ type Scan struct {
 type Pattern struct {
 	Text string
 	Pos  Pos
+	Glob *glob.Pattern // compiled by Load; nil for patterns made elsewhere
 }
 
 // IfChanged is an if_changed value: a step runs when some changed path
