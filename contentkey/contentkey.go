@@ -60,6 +60,25 @@ func Compute(ctx context.Context, root string, images []Image) (map[string]strin
 
 // ComputeWith is Compute with options.
 func ComputeWith(ctx context.Context, opts Options, images []Image) (map[string]string, error) {
+	a, err := Analyze(ctx, opts, images)
+	if err != nil {
+		return nil, err
+	}
+	return a.Tags, nil
+}
+
+// Analysis is what Analyze finds for each image, by name.
+type Analysis struct {
+	Tags map[string]string // content tags
+	// Inputs tells whether a path (a slash path relative to the root) is
+	// one of the image's build inputs: see InputFilter. A test is not safe
+	// for concurrent use.
+	Inputs map[string]func(path string) bool
+}
+
+// Analyze computes the content tags, and keeps for each image the test of
+// which paths are its inputs, from the same reading of its ignore file.
+func Analyze(ctx context.Context, opts Options, images []Image) (*Analysis, error) {
 	order, err := dependencyOrder(images)
 	if err != nil {
 		return nil, err
@@ -100,15 +119,16 @@ func ComputeWith(ctx context.Context, opts Options, images []Image) (map[string]
 	if err != nil {
 		return nil, err
 	}
-	tags := make(map[string]string, len(images))
+	a := &Analysis{Tags: make(map[string]string, len(images)), Inputs: make(map[string]func(string) bool, len(images))}
 	for _, i := range order {
 		e := encoders[i]
 		for _, dep := range sortedSet(images[i].DependsOn) {
-			e.record("depends", dep, tags[dep])
+			e.record("depends", dep, a.Tags[dep])
 		}
-		tags[images[i].Name] = "bk-" + hex.EncodeToString(e.sum()[:8])
+		a.Tags[images[i].Name] = "bk-" + hex.EncodeToString(e.sum()[:8])
+		a.Inputs[images[i].Name] = builds[i].inputFilter()
 	}
-	return tags, nil
+	return a, nil
 }
 
 // A build is an image being keyed: its cleaned paths and what is found
@@ -161,17 +181,25 @@ func (b *build) osPath(p string) string {
 	return filepath.Join(b.root, filepath.FromSlash(p))
 }
 
-// readDockerfiles reads the Dockerfile and the ignore file that applies:
-// BuildKit prefers <Dockerfile>.dockerignore next to the Dockerfile to the
-// context's .dockerignore.
+// readDockerfiles reads the Dockerfile and the ignore file that applies.
 func (b *build) readDockerfiles(format objectFormat) error {
 	data, err := os.ReadFile(b.osPath(b.dockerfile))
 	if err != nil {
 		return fmt.Errorf("dockerfile: %w", err)
 	}
 	b.dockerfileID = format.blobID(data)
+	return b.readIgnore()
+}
 
-	for _, name := range []string{b.dockerfile + ".dockerignore", path.Join(b.context, ".dockerignore")} {
+// ignoreFiles are where a build's ignore file may be, in BuildKit's order
+// of preference: <Dockerfile>.dockerignore next to the Dockerfile, then the
+// context's .dockerignore.
+func (b *build) ignoreFiles() [2]string {
+	return [2]string{b.dockerfile + ".dockerignore", path.Join(b.context, ".dockerignore")}
+}
+
+func (b *build) readIgnore() error {
+	for _, name := range b.ignoreFiles() {
 		matcher, err := readIgnoreFile(b.osPath(name))
 		if errors.Is(err, os.ErrNotExist) {
 			continue

@@ -1,10 +1,7 @@
 package contentkey
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path"
 	"strings"
 )
 
@@ -12,30 +9,28 @@ import (
 // root) is one of an image's build inputs: its Dockerfile, the ignore file
 // that applies, or a file of its context that .dockerignore lets through,
 // as Compute counts them. A change to any other path cannot change the
-// image's content tag, so it need not rebuild the image.
-//
-// The test reads nothing from disk: a deleted file is judged by its path.
-// It is not safe for concurrent use.
+// image's content tag, so it need not rebuild the image. (Analyze returns
+// the same tests for many images at once.)
 func InputFilter(root string, img Image) (func(path string) bool, error) {
 	b, err := newBuild(root, img)
+	if err == nil {
+		err = b.readIgnore()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("image %q: %w", img.Name, err)
 	}
-	ignoreFiles := []string{b.dockerfile + ".dockerignore", path.Join(b.context, ".dockerignore")}
+	return b.inputFilter(), nil
+}
+
+// inputFilter is the test InputFilter describes. It reads nothing from
+// disk (a deleted file is judged by its path) and is not safe for
+// concurrent use.
+func (b *build) inputFilter() func(string) bool {
 	var m *ignoreMatcher
-	for _, name := range ignoreFiles {
-		pm, err := readIgnoreFile(b.osPath(name))
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("image %q: %s: %w", img.Name, name, err)
-		}
-		if pm != nil {
-			m = newIgnoreMatcher(pm)
-		}
-		break
+	if b.ignore != nil {
+		m = newIgnoreMatcher(b.ignore)
 	}
+	ignoreFiles := b.ignoreFiles()
 	prefix := contextPrefix(b.context)
 	return func(p string) bool {
 		if p == b.dockerfile || p == ignoreFiles[0] || p == ignoreFiles[1] {
@@ -55,5 +50,5 @@ func InputFilter(root string, img Image) (func(path string) bool, error) {
 		// A pattern the matcher cannot apply keeps the file: better a
 		// needless rebuild than a missed one.
 		return err != nil || !excluded
-	}, nil
+	}
 }

@@ -91,18 +91,23 @@ func Generate(in Input) (*Result, error) {
 	if err := g.resolveTargets(); err != nil {
 		return nil, err
 	}
-	dec := newDecider(in)
-	decisions := dec.decide(in.Spec)
-	for _, id := range decisions.Images {
-		id.Ref = g.targets[id.Name].ref()
-	}
+	// Indexing the changed paths and writing the steps' commands are
+	// independent, and the two biggest jobs here: do them at once.
+	decided := make(chan *decider, 1)
+	go func() { decided <- newDecider(in) }()
 	p := &Pipeline{}
 	for _, im := range in.Spec.Images {
 		steps, err := g.imageSteps(im)
 		if err != nil {
+			<-decided
 			return nil, err
 		}
 		p.Steps = append(p.Steps, steps...)
+	}
+	dec := <-decided
+	decisions := dec.decide(in.Spec)
+	for _, id := range decisions.Images {
+		id.Ref = g.targets[id.Name].ref()
 	}
 	res := &Result{Pipeline: p, Decisions: decisions}
 	if in.IfChanged == EvaluateAgent {

@@ -85,26 +85,33 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		return nil, status
 	}
 	bg := context.Background()
-	tags, err := contentkey.Compute(bg, f.dir, keyInputs(s))
+	// Content tags and changed files are independent reads of the checkout:
+	// do both at once.
+	type changeSet struct {
+		changed generator.Changes
+		found   preview.Changes
+		prefix  string
+	}
+	changesDone := make(chan changeSet, 1)
+	go func() {
+		var c changeSet
+		c.changed, c.found, c.prefix = ctx.changes(bg, f)
+		changesDone <- c
+	}()
+	keys, err := contentkey.Analyze(bg, contentkey.Options{Root: f.dir}, keyInputs(s))
+	cs := <-changesDone
 	if err != nil {
 		fmt.Fprintf(ctx.io.err, "bkgen: computing content tags: %v\n", err)
 		return nil, exitUsage
 	}
-	changed, found, prefix := ctx.changes(bg, f)
-	inputs := map[string]func(string) bool{}
-	for _, im := range keyInputs(s) {
-		if inputs[im.Name], err = contentkey.InputFilter(f.dir, im); err != nil {
-			fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
-			return nil, exitUsage
-		}
-	}
+	changed, found, prefix := cs.changed, cs.found, cs.prefix
 	in := generator.Input{
 		Spec:        s,
 		Env:         buildkiteEnv(ctx.getenv),
 		Changes:     changed,
-		ContentTags: tags,
+		ContentTags: keys.Tags,
 		PathPrefix:  prefix,
-		Inputs:      inputs,
+		Inputs:      keys.Inputs,
 		IfChanged:   generator.IfChangedMode(f.ifChanged),
 		Skipped:     generator.SkippedMode(f.skipped),
 	}
@@ -119,7 +126,7 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		ctx.printError(err)
 		return nil, exitUsage
 	}
-	p := &planned{spec: s, result: res, changes: found, inputs: inputs}
+	p := &planned{spec: s, result: res, changes: found, inputs: keys.Inputs}
 	for _, n := range res.Notes {
 		fmt.Fprintf(ctx.io.err, "bkgen: warning: %s\n", n)
 	}
