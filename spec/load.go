@@ -1021,9 +1021,6 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 	if reg != nil && im.Scan != nil && im.Scan.Tool == ECRScan && reg.Provider != ECR {
 		d.errorf(scanNode(f, own), "%s.scan: the ecr scanner only scans images in ECR, and this image goes to %s (provider %s)", what, reg.Name, reg.Provider)
 	}
-	if reg != nil && reg.Provider == Hosted && im.Cache.Type == CacheLocal {
-		d.errorf(f.set["cache"], "%s.cache: hosted agents do not keep a local directory between jobs; use registry or s3", what)
-	}
 	if im.MultiArch == Native && len(im.Platforms) > 1 {
 		seen := map[string]string{}
 		for _, p := range im.Platforms {
