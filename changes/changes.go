@@ -26,6 +26,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/bkgen/bkgen/internal/plural"
 	"io"
 	"os"
 	"strings"
@@ -437,14 +438,7 @@ func (d *detector) fromList(path, source string) Result {
 		Files:  files,
 		Method: MethodChangedFiles,
 		Ref:    source + "=" + path,
-		Reason: fmt.Sprintf("Took the %s listed %s (%s), without running git.", plural(len(files), "changed path"), where, source),
+		Reason: fmt.Sprintf("Took the %s listed %s (%s), without running git.", plural.Count(len(files), "changed path"), where, source),
 		Notes:  d.notes,
 	}
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

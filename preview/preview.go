@@ -6,6 +6,7 @@ package preview
 
 import (
 	"fmt"
+	"github.com/bkgen/bkgen/internal/plural"
 	"strings"
 
 	"github.com/bkgen/bkgen/generator"
@@ -76,7 +77,7 @@ func (p *Plan) summary() string {
 		}
 	}
 	return fmt.Sprintf("%s: %s; %s: %d run, %d skipped",
-		plural(len(p.Images), "image"), strings.Join(parts, ", "), plural(len(p.Steps), "step"), t.Run, t.Skip)
+		plural.Count(len(p.Images), "image"), strings.Join(parts, ", "), plural.Count(len(p.Steps), "step"), t.Run, t.Skip)
 }
 
 // baseLine says what changed and how that was found, on two lines.
@@ -85,18 +86,11 @@ func (p *Plan) baseLine() string {
 	if c.All {
 		return "Changed: every path\n  why: " + c.Reason
 	}
-	what := "Changed: " + plural(c.Count, "file")
+	what := "Changed: " + plural.Count(c.Count, "file")
 	if c.Base != "" {
 		what += fmt.Sprintf(" against %s (%s)", c.Ref, short(c.Base))
 	}
 	return what + "\n  how: " + c.Reason
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func short(sha string) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/bkgen/bkgen/internal/plural"
 	"os"
 	"os/exec"
 	"strings"
@@ -135,16 +136,9 @@ func (ctx *cmdContext) reportProblems(problems []lint.Problem, strict bool) int 
 	if len(problems) == 0 {
 		return exitOK
 	}
-	fmt.Fprintf(ctx.io.err, "bkgen lint: %s, %s in %s\n", count(errorsN, "error"), count(warnings, "warning"), count(len(files), "file"))
+	fmt.Fprintf(ctx.io.err, "bkgen lint: %s, %s in %s\n", plural.Count(errorsN, "error"), plural.Count(warnings, "warning"), plural.Count(len(files), "file"))
 	if errorsN > 0 || (strict && warnings > 0) {
 		return exitProblems
 	}
 	return exitOK
-}
-
-func count(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

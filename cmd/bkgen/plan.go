@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/bkgen/bkgen/internal/plural"
 	"os"
 	"path/filepath"
 	"sort"
@@ -144,7 +145,7 @@ func (ctx *cmdContext) report(p *planned) {
 	if c.All {
 		fmt.Fprintf(w, "bkgen: every path counts as changed: %s\n", c.Reason)
 	} else {
-		fmt.Fprintf(w, "bkgen: %s: %s\n", count(c.Count, "changed file"), c.Reason)
+		fmt.Fprintf(w, "bkgen: %s: %s\n", plural.Count(c.Count, "changed file"), c.Reason)
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "bkgen: note: %s\n", n)
