@@ -71,8 +71,9 @@ func ComputeWith(ctx context.Context, opts Options, images []Image) (map[string]
 type Analysis struct {
 	Tags map[string]string // content tags
 	// Inputs tells whether a path (a slash path relative to the root) is
-	// one of the image's build inputs: see InputFilter. A test is not safe
-	// for concurrent use.
+	// one of the image's build inputs: its Dockerfile, the ignore file that
+	// applies, or a file of its context that .dockerignore lets through. A
+	// test is not safe for concurrent use.
 	Inputs map[string]func(path string) bool
 }
 

@@ -1,30 +1,13 @@
 package contentkey
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
-// InputFilter returns a test for whether a path (a slash path relative to
-// root) is one of an image's build inputs: its Dockerfile, the ignore file
-// that applies, or a file of its context that .dockerignore lets through,
-// as Compute counts them. A change to any other path cannot change the
-// image's content tag, so it need not rebuild the image. (Analyze returns
-// the same tests for many images at once.)
-func InputFilter(root string, img Image) (func(path string) bool, error) {
-	b, err := newBuild(root, img)
-	if err == nil {
-		err = b.readIgnore()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("image %q: %w", img.Name, err)
-	}
-	return b.inputFilter(), nil
-}
-
-// inputFilter is the test InputFilter describes. It reads nothing from
-// disk (a deleted file is judged by its path) and is not safe for
-// concurrent use.
+// inputFilter tells whether a path (a slash path relative to the root) is
+// one of the build's inputs: its Dockerfile, the ignore file that applies,
+// or a file of its context that .dockerignore lets through, as the key
+// counts them. A change to any other path cannot change the content tag.
+// It reads nothing from disk (a deleted file is judged by its path) and is
+// not safe for concurrent use.
 func (b *build) inputFilter() func(string) bool {
 	var m *ignoreMatcher
 	if b.ignore != nil {

@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// TestInputFilterAgreesWithKeys checks InputFilter against Compute itself:
+// TestInputsAgreeWithKeys checks Analyze's input tests against its tags:
 // a path is an input exactly when changing it changes the content tag.
-func TestInputFilterAgreesWithKeys(t *testing.T) {
+func TestInputsAgreeWithKeys(t *testing.T) {
 	root := t.TempDir()
 	files := map[string]string{
 		"app/Dockerfile":                     "FROM alpine\n",
@@ -48,11 +48,12 @@ func TestInputFilterAgreesWithKeys(t *testing.T) {
 		}
 		return keys[name]
 	}
+	analysis, err := Analyze(context.Background(), Options{Root: root, NoGit: true}, images)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, img := range images {
-		isInput, err := InputFilter(root, img)
-		if err != nil {
-			t.Fatal(err)
-		}
+		isInput := analysis.Inputs[img.Name]
 		for name := range files {
 			before := key(img.Name)
 			p := filepath.Join(root, filepath.FromSlash(name))
@@ -71,12 +72,12 @@ func TestInputFilterAgreesWithKeys(t *testing.T) {
 				continue
 			}
 			if got := isInput(name); got != changed {
-				t.Errorf("image %s, %s: InputFilter says %v, but editing it changes the key: %v", img.Name, name, got, changed)
+				t.Errorf("image %s, %s: the input test says %v, but editing it changes the key: %v", img.Name, name, got, changed)
 			}
 		}
 	}
 	// Paths that do not exist are judged by their names.
-	isInput, _ := InputFilter(root, images[0])
+	isInput := analysis.Inputs[images[0].Name]
 	for p, want := range map[string]bool{"app/new.go": true, "app/docs/new.go": false, "app/.git/config": false, "apple/x": false} {
 		if got := isInput(p); got != want {
 			t.Errorf("%s: %v, want %v", p, got, want)

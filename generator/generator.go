@@ -46,7 +46,7 @@ type Input struct {
 	Skipped    SkippedMode   // "" means SkipStep
 	// Inputs tells, for each image, whether a path (relative to the spec's
 	// root) is one of its build inputs: the Dockerfile, or a file of its
-	// context that .dockerignore lets through (see contentkey.InputFilter).
+	// context that .dockerignore lets through (see contentkey.Analysis).
 	// Without one, every path in the context counts.
 	Inputs map[string]func(path string) bool
 	// InRegistry is what --verify-registry found for each image's content
