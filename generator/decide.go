@@ -233,7 +233,7 @@ func (d *decider) decide(s *spec.Spec) *Decisions {
 		byName[im.Name] = id
 		out.Images = append(out.Images, id)
 		for _, c := range im.Consumers {
-			sd := &StepDecision{Key: im.Name + "-" + c.Name, Image: im.Name, Kind: "consumer"}
+			sd := &StepDecision{Key: spec.ConsumerKey(im, c), Image: im.Name, Kind: "consumer"}
 			switch {
 			case c.IfChanged == nil:
 				sd.Run, sd.Reason = true, "no if_changed: always runs"
@@ -297,18 +297,18 @@ func (d *decider) decide(s *spec.Spec) *Decisions {
 		}
 		if im.MultiArch == spec.Native {
 			for _, p := range im.Platforms {
-				add("build-"+im.Name+"-"+spec.ArchSlug(p, im.Platforms), "build", id.Reason)
+				add(spec.BuildKey(im, p), "build", id.Reason)
 			}
-			add("manifest-"+im.Name, "manifest", id.Reason)
+			add(spec.ManifestKey(im), "manifest", id.Reason)
 		} else {
-			add("build-"+im.Name, "build", id.Reason)
+			add(spec.BuildKey(im, ""), "build", id.Reason)
 		}
 		if im.Scan != nil {
 			reason := id.Reason
 			if run {
-				reason = "scans what " + finalKey(im) + " pushes"
+				reason = "scans what " + spec.FinalKey(im) + " pushes"
 			}
-			add("scan-"+im.Name, "scan", reason)
+			add(spec.ScanKey(im), "scan", reason)
 		}
 		for _, c := range consumerSteps {
 			if c.Image == im.Name {
@@ -411,7 +411,7 @@ func (g *gen) leaveToAgent(p *Pipeline, d *decider) []string {
 			} else {
 				notes = append(notes, fmt.Sprintf("%s-%s: the agent sees only its own if_changed; it will not also run when image %s changes (exclude patterns cannot be merged)", im.Name, c.Name, im.Name))
 			}
-			byKey[im.Name+"-"+c.Name].IfChanged = &ic
+			byKey[spec.ConsumerKey(im, c)].IfChanged = &ic
 		}
 		if needed[im.Name] {
 			continue

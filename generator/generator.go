@@ -184,12 +184,4 @@ type target struct {
 
 func (t *target) ref() string { return t.repo + ":" + t.tag }
 
-// finalKey is the step after which an image is complete and pushed.
-func finalKey(im *spec.Image) string {
-	if im.MultiArch == spec.Native {
-		return "manifest-" + im.Name
-	}
-	return "build-" + im.Name
-}
-
 func metaKey(im *spec.Image) string { return "bkgen:image:" + im.Name }

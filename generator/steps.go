@@ -16,7 +16,7 @@ func (g *gen) imageSteps(im *spec.Image) ([]*Step, error) {
 	t := g.targets[im.Name]
 	var deps []string
 	for _, d := range im.DependsOn {
-		deps = append(deps, finalKey(g.in.Spec.Image(d)))
+		deps = append(deps, spec.FinalKey(g.in.Spec.Image(d)))
 	}
 	var steps []*Step
 	add := func(s *Step, err error) error {
@@ -30,7 +30,7 @@ func (g *gen) imageSteps(im *spec.Image) ([]*Step, error) {
 		for _, p := range im.Platforms {
 			arch := spec.ArchSlug(p, im.Platforms)
 			v := buildVariant{
-				key:      "build-" + im.Name + "-" + arch,
+				key:      spec.BuildKey(im, p),
 				label:    fmt.Sprintf(":docker: Build %s (%s)", im.Name, p),
 				platform: p,
 				metaKey:  metaKey(im) + ":" + arch,
@@ -48,7 +48,7 @@ func (g *gen) imageSteps(im *spec.Image) ([]*Step, error) {
 			return nil, err
 		}
 	} else {
-		v := buildVariant{key: "build-" + im.Name, label: ":docker: Build " + im.Name, metaKey: metaKey(im), agents: im.Agents}
+		v := buildVariant{key: spec.BuildKey(im, ""), label: ":docker: Build " + im.Name, metaKey: metaKey(im), agents: im.Agents}
 		if err := add(g.buildStep(im, t, v, deps)); err != nil {
 			return nil, err
 		}
@@ -268,7 +268,7 @@ func (g *gen) manifestStep(im *spec.Image, t *target, metaKeys []string, builds 
 		return nil, err
 	}
 	return &Step{
-		Key: "manifest-" + im.Name, Label: ":docker: Manifest " + im.Name, DependsOn: deps,
+		Key: spec.ManifestKey(im), Label: ":docker: Manifest " + im.Name, DependsOn: deps,
 		Agents: im.Agents, Plugins: t.plugins, Command: cmd,
 	}, nil
 }
@@ -284,7 +284,7 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 	sc := im.Scan
 	base := "bkgen-scan/" + im.Name
 	s := &Step{
-		Key: "scan-" + im.Name, Label: ":shield: Scan " + im.Name, DependsOn: []string{finalKey(im)},
+		Key: spec.ScanKey(im), Label: ":shield: Scan " + im.Name, DependsOn: []string{spec.FinalKey(im)},
 		Agents: im.Agents, Plugins: t.plugins,
 	}
 	var err error
@@ -349,9 +349,9 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 		agents = im.Agents
 	}
 	s := &Step{
-		Key:              im.Name + "-" + c.Name,
+		Key:              spec.ConsumerKey(im, c),
 		Label:            label,
-		DependsOn:        append([]string{finalKey(im)}, c.DependsOn...),
+		DependsOn:        append([]string{spec.FinalKey(im)}, c.DependsOn...),
 		Agents:           agents,
 		Plugins:          append(append([]Plugin{}, t.plugins...), userPlugins(c.Plugins)...),
 		Env:              c.Env,

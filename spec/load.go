@@ -1057,22 +1057,48 @@ func ArchSlug(platform string, all []string) string {
 	return strings.Join(parts, "-")
 }
 
-// StepKeys returns the keys of every step bkgen makes for im, in the
-// contract's naming.
-func StepKeys(im *Image) []string {
-	keys := []string{"build-" + im.Name}
-	if im.MultiArch == Native {
-		keys = nil
-		for _, p := range im.Platforms {
-			keys = append(keys, "build-"+im.Name+"-"+ArchSlug(p, im.Platforms))
-		}
-		keys = append(keys, "manifest-"+im.Name)
+// Step keys are part of bkgen's contract: users' own steps depend on them.
+
+// BuildKey is the key of im's build step; with a platform, of that
+// platform's step in a native multi-arch build.
+func BuildKey(im *Image, platform string) string {
+	if platform != "" {
+		return "build-" + im.Name + "-" + ArchSlug(platform, im.Platforms)
 	}
+	return "build-" + im.Name
+}
+
+// ManifestKey is the key of the step merging a native multi-arch build.
+func ManifestKey(im *Image) string { return "manifest-" + im.Name }
+
+// ScanKey is the key of im's scan.
+func ScanKey(im *Image) string { return "scan-" + im.Name }
+
+// ConsumerKey is the key of a consumer's step.
+func ConsumerKey(im *Image, c *Consumer) string { return im.Name + "-" + c.Name }
+
+// FinalKey is the key of the step after which im is complete and pushed.
+func FinalKey(im *Image) string {
+	if im.MultiArch == Native {
+		return ManifestKey(im)
+	}
+	return BuildKey(im, "")
+}
+
+// StepKeys returns the keys of every step bkgen makes for im.
+func StepKeys(im *Image) []string {
+	var keys []string
+	if im.MultiArch == Native {
+		for _, p := range im.Platforms {
+			keys = append(keys, BuildKey(im, p))
+		}
+	}
+	keys = append(keys, FinalKey(im))
 	if im.Scan != nil {
-		keys = append(keys, "scan-"+im.Name)
+		keys = append(keys, ScanKey(im))
 	}
 	for _, c := range im.Consumers {
-		keys = append(keys, im.Name+"-"+c.Name)
+		keys = append(keys, ConsumerKey(im, c))
 	}
 	return keys
 }
