@@ -34,18 +34,31 @@
 //
 // # How files are read
 //
-// The context directories are walked once for all images, reading
-// directories only. In a git checkout, one "git ls-files --stage" and one
-// "git diff-files" (which judges modification by the index's stat cache, as
-// git status does) serve every image: a tracked file that git reports
-// unmodified is keyed by the blob id in the index, without being read.
+// The context directories are walked once for all images, in parallel,
+// reading directories. In a git checkout, a tracked file whose stat data
+// has not changed since git recorded it in the index is keyed by the blob
+// id in the index, without being read, as git status would judge it:
+//
+//   - On Linux, the index file is read directly (gitformat-index(5),
+//     versions 2 to 4, SHA-1 or SHA-256) while the walk stats every file
+//     relative to its open directory. A file is clean when its mode, size,
+//     mtime and ctime (to the nanosecond), inode, uid and gid are what the
+//     index holds, which is stricter than git (so never wrong where git is
+//     right), and its entry is not racily clean (written no earlier than
+//     the index itself, which git rereads too). One "git rev-parse" finds
+//     the index; no other git command runs.
+//   - Elsewhere, and for a split or sparse index, "git ls-files --stage"
+//     and "git diff-files" (which judges by the same stat data) run while
+//     the walk reads directories.
+//
 // Every other file an image sends is hashed from disk into the blob id git
 // would give it, "blob <size>\x00<content>" under SHA-1, or SHA-256 in a
 // repository whose objectFormat is sha256: untracked and git-ignored files
 // (found by the walk, which also sees into nested repositories and
-// submodules that "git ls-files --others" would list as one entry), modified
-// ones, assume-unchanged and skip-worktree ones (git no longer looks at
-// them), those of submodules and nested repositories, and everything
+// submodules that "git ls-files --others" would list as one entry),
+// modified, touched or racily clean ones, assume-unchanged, skip-worktree
+// and intent-to-add ones (git no longer looks at them, or has no content
+// for them), those of submodules and nested repositories, and everything
 // outside a checkout or when git cannot be run. Both ways give the same id,
 // so keys depend neither on which way a file was read nor on whether the
 // tree is a git checkout at all (with SHA-1, git's default).

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -92,8 +93,10 @@ func splitNUL(data []byte, atEOF bool) (advance int, token []byte, err error) {
 
 // A repo is the git work tree that holds the root.
 type repo struct {
-	git    gitRunner
-	format objectFormat
+	git       gitRunner
+	format    objectFormat
+	prefix    string // the root's path in the work tree: "" or ending in "/"
+	indexFile string // OS path of the index
 }
 
 // openRepo returns the work tree the root is in, or nil when there is none
@@ -112,7 +115,7 @@ func openRepo(ctx context.Context, opts Options) (*repo, error) {
 		}
 	}
 	g := gitRunner{bin: bin, dir: opts.Root}
-	out, err := g.output(ctx, "rev-parse", "--is-inside-work-tree", "--show-object-format")
+	out, err := g.output(ctx, "rev-parse", "--is-inside-work-tree", "--show-object-format", "--show-prefix", "--git-path", "index")
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -122,15 +125,21 @@ func openRepo(ctx context.Context, opts Options) (*repo, error) {
 		}
 		return nil, err // the binary we were given does not run
 	}
-	fields := strings.Fields(string(out))
-	if len(fields) != 2 || fields[0] != "true" {
+	// One answer per line, in the order asked: the prefix line is empty at
+	// the top of the work tree. Outside one, git stops after the first.
+	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(lines) != 4 || lines[0] != "true" {
 		return nil, nil
 	}
-	format, err := parseObjectFormat(fields[1])
+	format, err := parseObjectFormat(lines[1])
 	if err != nil {
 		return nil, err
 	}
-	return &repo{git: g, format: format}, nil
+	indexFile := lines[3]
+	if !filepath.IsAbs(indexFile) {
+		indexFile = filepath.Join(opts.Root, indexFile)
+	}
+	return &repo{git: g, format: format, prefix: lines[2], indexFile: indexFile}, nil
 }
 
 // maxPathspecs bounds the directories passed to git: git matches every
@@ -143,7 +152,7 @@ const maxPathspecs = 16
 // git diff-files, trusting the index's stat cache, finds unmodified.
 // Assume-unchanged and skip-worktree entries are left out, since git stops
 // looking at their files; so are submodules, whose files the walk finds.
-func (r *repo) cleanFiles(ctx context.Context, dirs []string) ([]file, error) {
+func (r *repo) cleanFiles(ctx context.Context, dirs []string) ([]indexEntry, error) {
 	var pathspecs []string
 	if len(dirs) <= maxPathspecs && !slices.Equal(dirs, []string{"."}) {
 		pathspecs = append([]string{"--"}, dirs...)
@@ -159,7 +168,7 @@ func (r *repo) cleanFiles(ctx context.Context, dirs []string) ([]file, error) {
 			return nil
 		}, append([]string{"diff-files", "--name-only", "--relative", "-z"}, pathspecs...)...)
 	}()
-	var index []file
+	var index []indexEntry
 	err := r.git.records(ctx, func(rec []byte) error {
 		f, ok, err := parseIndexEntry(rec)
 		if ok {
@@ -174,7 +183,7 @@ func (r *repo) cleanFiles(ctx context.Context, dirs []string) ([]file, error) {
 		return nil, err
 	}
 
-	files := slices.DeleteFunc(index, func(f file) bool { return modified[f.path] })
+	files := slices.DeleteFunc(index, func(e indexEntry) bool { return modified[e.path] })
 	// ls-files lists in index order, which is byte order; make sure, since
 	// the tree merges the two lists.
 	if !slices.IsSortedFunc(files, comparePaths) {
@@ -186,20 +195,20 @@ func (r *repo) cleanFiles(ctx context.Context, dirs []string) ([]file, error) {
 // parseIndexEntry reads a record of "git ls-files --stage -v -z",
 // "<tag> <mode> <oid> <stage>\t<path>", and says whether the entry is one
 // git vouches for, before looking for modifications.
-func parseIndexEntry(rec []byte) (file, bool, error) {
+func parseIndexEntry(rec []byte) (indexEntry, bool, error) {
 	meta, p, ok1 := bytes.Cut(rec, []byte{'\t'})
 	tag, meta, ok2 := bytes.Cut(meta, []byte{' '})
 	mode, meta, ok3 := bytes.Cut(meta, []byte{' '})
 	oid, stage, ok4 := bytes.Cut(meta, []byte{' '})
 	if !ok1 || !ok2 || !ok3 || !ok4 {
-		return file{}, false, fmt.Errorf("git ls-files: unexpected record %q", rec)
+		return indexEntry{}, false, fmt.Errorf("git ls-files: unexpected record %q", rec)
 	}
 	// Lowercase tags are assume-unchanged, S is skip-worktree: git no
 	// longer looks at those files. Other stages are merge conflicts.
 	if string(tag) != "H" || string(stage) != "0" {
-		return file{}, false, nil
+		return indexEntry{}, false, nil
 	}
-	f := file{path: string(p), oid: string(oid)}
+	f := indexEntry{path: string(p), oid: string(oid)}
 	switch string(mode) {
 	case "100644":
 		f.mode = modeRegular
@@ -208,9 +217,9 @@ func parseIndexEntry(rec []byte) (file, bool, error) {
 	case "120000":
 		f.mode = modeSymlink
 	default:
-		return file{}, false, nil // a submodule, whose files the walk finds
+		return indexEntry{}, false, nil // a submodule, whose files the walk finds
 	}
 	return f, true, nil
 }
 
-func comparePaths(a, b file) int { return strings.Compare(a.path, b.path) }
+func comparePaths(a, b indexEntry) int { return strings.Compare(a.path, b.path) }

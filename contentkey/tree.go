@@ -2,6 +2,7 @@ package contentkey
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -37,8 +38,9 @@ func (m fileMode) String() string {
 // A file is a regular file or symlink found in a context directory.
 type file struct {
 	path string   // slash path relative to the root
-	mode fileMode // until oid is known, only symlink or not
+	mode fileMode // until oid is known, as the walk found it
 	oid  string   // hex blob id, "" until known
+	stat statData // when the walk statted it
 }
 
 // A tree is every file under the context directories of one Compute call,
@@ -50,7 +52,14 @@ type tree struct {
 }
 
 // scan lists the files under the context directories and takes the blob id
-// of every clean tracked one from git.
+// of every clean tracked one from git's index.
+//
+// Where files can be statted as the index records them (Linux), the index
+// is read directly while the walk stats every file: a tracked file whose
+// stat data is what the index holds is clean, as git itself would judge
+// without reading it (only stricter, comparing nanoseconds and ctime too).
+// Elsewhere, and for indexes this package does not read (split or sparse),
+// "git ls-files" and "git diff-files" say the same.
 func scan(ctx context.Context, opts Options, contexts []string) (*tree, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops git when the walk fails
@@ -61,30 +70,37 @@ func scan(ctx context.Context, opts Options, contexts []string) (*tree, error) {
 		return nil, err
 	}
 	t := &tree{root: opts.Root, format: sha1Format}
+	if repo == nil {
+		t.files, err = walk(ctx, opts.Root, dirs, false)
+		return t, err
+	}
+	t.format = repo.format
+
 	type tracked struct {
-		files []file
-		err   error
+		entries []indexEntry
+		statted bool // whether to check the entries' stat data
+		err     error
 	}
 	fromGit := make(chan tracked, 1)
-	if repo != nil {
-		t.format = repo.format
-		// git reads the index and stats tracked files while we walk.
-		go func() {
-			files, err := repo.cleanFiles(ctx, dirs)
-			fromGit <- tracked{files, err}
-		}()
-	}
-
-	if t.files, err = walk(ctx, opts.Root, dirs); err != nil {
+	go func() {
+		if canStat {
+			entries, err := readIndex(repo.indexFile, repo.prefix, repo.format)
+			if !errors.Is(err, errIndexUnsupported) {
+				fromGit <- tracked{entries, true, err}
+				return
+			}
+		}
+		entries, err := repo.cleanFiles(ctx, dirs)
+		fromGit <- tracked{entries, false, err}
+	}()
+	if t.files, err = walk(ctx, opts.Root, dirs, canStat); err != nil {
 		return nil, err
 	}
-	if repo != nil {
-		g := <-fromGit
-		if g.err != nil {
-			return nil, g.err
-		}
-		t.adopt(g.files)
+	g := <-fromGit
+	if g.err != nil {
+		return nil, g.err
 	}
+	t.adopt(g.entries, g.statted)
 	return t, nil
 }
 
@@ -110,9 +126,11 @@ func outermost(dirs []string) []string {
 	return out
 }
 
-// adopt takes the mode and blob id of the walked files git knows clean.
-// Both lists are sorted by path.
-func (t *tree) adopt(clean []file) {
+// adopt takes the mode and blob id of the walked files whose index entry
+// is clean: with statted, when the file's stat data and mode are what the
+// index recorded; otherwise (git has checked them) when it is still a
+// symlink or still not one. Both lists are sorted by path.
+func (t *tree) adopt(clean []indexEntry, statted bool) {
 	j := 0
 	for i := range t.files {
 		f := &t.files[i]
@@ -122,9 +140,14 @@ func (t *tree) adopt(clean []file) {
 		if j == len(clean) {
 			return
 		}
-		// A file turned into a symlink (or back) since git last looked is
-		// hashed from disk.
-		if c := clean[j]; c.path == f.path && (c.mode == modeSymlink) == (f.mode == modeSymlink) {
+		c := &clean[j]
+		if c.path != f.path {
+			continue
+		}
+		if statted && c.mode == f.mode && c.stat == f.stat ||
+			// A file turned into a symlink (or back) since git last looked
+			// is hashed from disk.
+			!statted && (c.mode == modeSymlink) == (f.mode == modeSymlink) {
 			f.mode, f.oid = c.mode, c.oid
 		}
 	}

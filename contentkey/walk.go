@@ -3,8 +3,6 @@ package contentkey
 import (
 	"cmp"
 	"context"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -21,8 +19,8 @@ import (
 // that it sorts as the paths inside it do ("a-b" < "a/x" < "a0"); reading
 // the listings depth first then yields every path in order, without
 // sorting them all at the end.
-func walk(ctx context.Context, root string, dirs []string) ([]file, error) {
-	w := walker{ctx: ctx, root: root, slots: make(chan struct{}, 4*runtime.GOMAXPROCS(0))}
+func walk(ctx context.Context, root string, dirs []string, withStat bool) ([]file, error) {
+	w := walker{ctx: ctx, root: root, withStat: withStat, slots: make(chan struct{}, 4*runtime.GOMAXPROCS(0))}
 	top := &listing{}
 	for _, d := range dirs {
 		top.entries = append(top.entries, entry{key: d + "/", sub: &listing{}})
@@ -67,14 +65,33 @@ func (l *listing) flatten(files *[]file) {
 }
 
 type walker struct {
-	ctx   context.Context
-	root  string
-	slots chan struct{} // bounds the directories open at once
-	wg    sync.WaitGroup
-	files atomic.Int64 // found so far
-	mu    sync.Mutex
-	err   error
+	ctx      context.Context
+	root     string
+	withStat bool
+	slots    chan struct{} // bounds the directories open at once
+	wg       sync.WaitGroup
+	files    atomic.Int64 // found so far
+	mu       sync.Mutex
+	err      error
 }
+
+// A dirEntry is one entry of a directory listing.
+type dirEntry struct {
+	name string
+	kind entryKind
+	mode fileMode // with stat: the git mode of a file or symlink
+	stat statData // with stat: of a file or symlink
+}
+
+type entryKind uint8
+
+const (
+	kindUnknown entryKind = iota
+	kindDir
+	kindFile
+	kindSymlink
+	kindOther // sockets, pipes and devices
+)
 
 func (w *walker) fail(err error) {
 	w.mu.Lock()
@@ -93,7 +110,7 @@ func (w *walker) visit(dir string, l *listing) {
 		return
 	}
 	w.slots <- struct{}{}
-	dirEntries, err := readDir(filepath.Join(w.root, filepath.FromSlash(dir)))
+	dirEntries, err := listDir(filepath.Join(w.root, filepath.FromSlash(dir)), w.withStat)
 	<-w.slots
 	if err != nil {
 		w.fail(err)
@@ -105,18 +122,21 @@ func (w *walker) visit(dir string, l *listing) {
 	}
 	l.entries = make([]entry, 0, len(dirEntries))
 	for _, d := range dirEntries {
-		name := d.Name()
-		if name == ".git" {
+		if d.name == ".git" {
 			continue
 		}
-		p := prefix + name
-		switch t := d.Type(); {
-		case t.IsDir():
-			l.entries = append(l.entries, entry{key: name + "/", sub: &listing{}})
-		case t.IsRegular():
-			l.entries = append(l.entries, entry{key: name, file: file{path: p, mode: modeRegular}})
-		case t&fs.ModeSymlink != 0:
-			l.entries = append(l.entries, entry{key: name, file: file{path: p, mode: modeSymlink}})
+		switch d.kind {
+		case kindDir:
+			l.entries = append(l.entries, entry{key: d.name + "/", sub: &listing{}})
+		case kindFile, kindSymlink:
+			f := file{path: prefix + d.name, mode: d.mode, stat: d.stat}
+			if f.mode == 0 { // not statted: only symlink or not
+				f.mode = modeRegular
+				if d.kind == kindSymlink {
+					f.mode = modeSymlink
+				}
+			}
+			l.entries = append(l.entries, entry{key: f.path[len(prefix):], file: f})
 		}
 		// Sockets, pipes and devices have no form in git, which leaves
 		// them out; so do keys.
@@ -132,14 +152,4 @@ func (w *walker) visit(dir string, l *listing) {
 		}
 	}
 	w.files.Add(int64(files))
-}
-
-// readDir is os.ReadDir without its sorting, which visit does its own way.
-func readDir(name string) ([]fs.DirEntry, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return f.ReadDir(-1)
 }
