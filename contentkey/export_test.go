@@ -1,0 +1,12 @@
+package contentkey
+
+import "context"
+
+// ListAndStat lists every directory under dirs of root and stats every file
+// in them, as the fast path's walk does, and returns how many files it
+// found: the system calls that any fast path must make if it is to trust
+// no file it has not looked at.
+func ListAndStat(ctx context.Context, root string, dirs []string) (int, error) {
+	files, err := walk(ctx, root, dirs, canStat)
+	return len(files), err
+}
