@@ -117,6 +117,7 @@ func parseIndex(data []byte, prefix string, format objectFormat, written timesta
 	fixed := 40 + hashLen + 2
 	entries := make([]indexEntry, 0, min(count, len(body)/(fixed+2))) // a corrupt count must not allocate
 	pos := 12
+	prefixBytes := []byte(prefix)
 	var name []byte // the previous entry's path, which version 4 builds on
 	for range count {
 		start := pos
@@ -187,7 +188,7 @@ func parseIndex(data []byte, prefix string, format objectFormat, written timesta
 		if !(timestamp{sd.mtimeSec, sd.mtimeNsec}).before(written) {
 			continue // racily clean
 		}
-		if !bytes.HasPrefix(name, []byte(prefix)) {
+		if !bytes.HasPrefix(name, prefixBytes) {
 			continue
 		}
 		entries = append(entries, indexEntry{
