@@ -1,6 +1,9 @@
 package contentkey
 
-import "context"
+import (
+	"context"
+	"testing"
+)
 
 // ListAndStat lists every directory under dirs of root and stats every file
 // in them, as the fast path's walk does, and returns how many files it
@@ -9,4 +12,11 @@ import "context"
 func ListAndStat(ctx context.Context, root string, dirs []string) (int, error) {
 	files, err := walk(ctx, root, dirs, canStat)
 	return len(files), err
+}
+
+// RunGit runs git in dir for a test, isolated from the machine's
+// configuration, and returns its output; a failure fails the test.
+func RunGit(tb testing.TB, dir string, args ...string) string {
+	tb.Helper()
+	return runGit(tb, dir, args...)
 }
