@@ -57,7 +57,7 @@ type tree struct {
 // Where files can be statted as the index records them (Linux), the index
 // is read directly while the walk stats every file: a tracked file whose
 // stat data is what the index holds is clean, as git itself would judge
-// without reading it (only stricter, comparing nanoseconds and ctime too).
+// without reading it (only stricter: it compares nanoseconds too).
 // Elsewhere, and for indexes this package does not read (split or sparse),
 // "git ls-files" and "git diff-files" say the same.
 func scan(ctx context.Context, opts Options, contexts []string) (*tree, error) {
