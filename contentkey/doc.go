@@ -47,9 +47,11 @@
 //     right), and its entry is not racily clean (written no earlier than
 //     the index itself, which git rereads too). One "git rev-parse" finds
 //     the index; no other git command runs.
-//   - Elsewhere, and for a split or sparse index, "git ls-files --stage"
-//     and "git diff-files" (which judges by the same stat data) run while
-//     the walk reads directories.
+//   - Elsewhere, and for an index that reader does not take (split,
+//     sparse, with a flag newer than it, or damaged: git is the authority
+//     on its own index), "git ls-files --stage" and "git diff-files"
+//     (which judges by the same stat data) run while the walk reads
+//     directories.
 //
 // Every other file an image sends is hashed from disk into the blob id git
 // would give it, "blob <size>\x00<content>" under SHA-1, or SHA-256 in a

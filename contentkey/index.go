@@ -32,8 +32,13 @@ type indexEntry struct {
 }
 
 // errIndexUnsupported means an index this package does not read itself,
-// such as a split or sparse one; git's commands read it instead.
+// such as a split or sparse one, or one it finds damaged; git's commands
+// read it instead, and git, the authority on its own index, decides.
 var errIndexUnsupported = errors.New("index format not read directly")
+
+// errCorruptIndex is an index that does not parse, or whose checksum does
+// not match (which git itself does not check when it reads).
+var errCorruptIndex = fmt.Errorf("corrupt index: %w", errIndexUnsupported)
 
 // readIndex reads the entries under prefix (the root's path in the work
 // tree, "" or ending in "/") of the git index file at name, following
@@ -49,8 +54,8 @@ var errIndexUnsupported = errors.New("index format not read directly")
 //     data (git rereads those too).
 //
 // A missing index is no entries. A split index ("link") or sparse one
-// ("sdir"), or any other extension git marks as required, gives
-// errIndexUnsupported, as does an unknown version.
+// ("sdir"), any other extension git marks as required, an unknown version
+// or entry flag, and a damaged index give errIndexUnsupported.
 func readIndex(name, prefix string, format objectFormat) ([]indexEntry, error) {
 	// Read and stat one open file: git replaces the index by renaming a new
 	// one over it, so both are of the same version of it.
@@ -72,11 +77,7 @@ func readIndex(name, prefix string, format objectFormat) ([]indexEntry, error) {
 	}
 	mtime := fi.ModTime()
 	written := timestamp{uint32(mtime.Unix()), uint32(mtime.Nanosecond())}
-	entries, err := parseIndex(data, prefix, format, written)
-	if err != nil && !errors.Is(err, errIndexUnsupported) {
-		err = fmt.Errorf("git index %s: %w", name, err)
-	}
-	return entries, err
+	return parseIndex(data, prefix, format, written)
 }
 
 type timestamp struct{ sec, nsec uint32 }
@@ -84,8 +85,6 @@ type timestamp struct{ sec, nsec uint32 }
 func (t timestamp) before(u timestamp) bool {
 	return t.sec < u.sec || t.sec == u.sec && t.nsec < u.nsec
 }
-
-var errCorruptIndex = errors.New("corrupt index")
 
 // parseIndex parses an index file's bytes; written is when the file was
 // last written, which tells the racily clean entries.
@@ -119,7 +118,7 @@ func parseIndex(data []byte, prefix string, format objectFormat, written timesta
 	pos := 12
 	prefixBytes := []byte(prefix)
 	var name []byte // the previous entry's path, which version 4 builds on
-	for range count {
+	for i := range count {
 		start := pos
 		if pos+fixed > len(body) {
 			return nil, errCorruptIndex
@@ -127,16 +126,29 @@ func parseIndex(data []byte, prefix string, format objectFormat, written timesta
 		e := body[pos : pos+fixed]
 		flags := be.Uint16(e[40+hashLen:])
 		pos += fixed
+		const (
+			assumeValid  = 0x8000
+			hasExtended  = 0x4000
+			stageMask    = 0x3000
+			skipWorktree = 0x4000 // extended
+			intentToAdd  = 0x2000 // extended
+		)
 		var extended uint16
-		if flags&0x4000 != 0 {
+		if flags&hasExtended != 0 {
 			if version < 3 || pos+2 > len(body) {
 				return nil, errCorruptIndex
 			}
 			extended = be.Uint16(body[pos:])
 			pos += 2
+			if extended&^(skipWorktree|intentToAdd) != 0 {
+				return nil, errIndexUnsupported // a flag newer than this reader
+			}
 		}
 		if version == 4 {
 			strip, n := decodeVarint(body[pos:])
+			if i == 0 {
+				strip = 0 // as git does: there is no earlier path
+			}
 			if n == 0 || strip > uint64(len(name)) {
 				return nil, errCorruptIndex
 			}
@@ -160,12 +172,6 @@ func parseIndex(data []byte, prefix string, format objectFormat, written timesta
 			}
 		}
 
-		const (
-			assumeValid  = 0x8000
-			stageMask    = 0x3000
-			skipWorktree = 0x4000 // extended
-			intentToAdd  = 0x2000 // extended
-		)
 		if flags&(assumeValid|stageMask) != 0 || extended&(skipWorktree|intentToAdd) != 0 {
 			continue
 		}

@@ -308,6 +308,31 @@ func TestReadIndexCorrupt(t *testing.T) {
 	if got, err := readIndex(g.path(".git/no-such-index"), "", sha1Format); err != nil || got != nil {
 		t.Errorf("a missing index: %v, %v; want no entries and no error", got, err)
 	}
+
+	// git does not check the checksum when it reads the index, and is the
+	// authority on it: an index that readIndex rejects is left to git.
+	bad := slices.Clone(data)
+	bad[len(bad)-1] ^= 1
+	if err := os.WriteFile(g.path(".git/index"), bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g.git("ls-files", "--stage") // git reads it without complaint (and without rewriting it)
+	if _, err := g.readIndex("", sha1Format); !errors.Is(err, errCorruptIndex) {
+		t.Fatalf("an index with a wrong checksum: err = %v, want errCorruptIndex", err)
+	}
+	tr, err := scan(context.Background(), Options{Root: g.dir}, []string{"."})
+	if err != nil {
+		t.Fatalf("scan with an index git reads but readIndex rejects: %v", err)
+	}
+	trusted := 0
+	for _, f := range tr.files {
+		if f.oid != "" {
+			trusted++
+		}
+	}
+	if trusted == 0 {
+		t.Errorf("with the index left to git, no file was keyed from it")
+	}
 }
 
 // TestFastPathTrustsOnlyCleanFiles checks which files the fast path keys by
@@ -380,9 +405,7 @@ func FuzzParseIndex(f *testing.F) {
 		// A damaged index rarely keeps a good checksum; give it one, so
 		// that the parser behind the check is what gets fuzzed.
 		if len(data) >= 12+sha1.Size {
-			data = slices.Clone(data)
-			sum := sha1.Sum(data[:len(data)-sha1.Size])
-			copy(data[len(data)-sha1.Size:], sum[:])
+			data = withChecksum(data)
 		}
 		entries, err := parseIndex(data, "", sha1Format, timestamp{sec: ^uint32(0)})
 		if err != nil {
@@ -394,4 +417,66 @@ func FuzzParseIndex(f *testing.F) {
 			}
 		}
 	})
+}
+
+// withChecksum gives index bytes a matching SHA-1 trailer.
+func withChecksum(data []byte) []byte {
+	data = slices.Clone(data)
+	sum := sha1.Sum(data[:len(data)-sha1.Size])
+	copy(data[len(data)-sha1.Size:], sum[:])
+	return data
+}
+
+// TestReadIndexAsGitDoes checks two corners where readIndex follows git's
+// own reader rather than the letter of the format.
+func TestReadIndexAsGitDoes(t *testing.T) {
+	t.Parallel()
+	never := timestamp{sec: ^uint32(0)}
+	const firstEntry = 12 // after the header
+	const fixed = 40 + sha1.Size + 2
+
+	// Version 4: git ignores the first entry's count of bytes to strip,
+	// there being no earlier path.
+	g := newGitTree(t)
+	g.sample()
+	g.git("update-index", "--index-version", "4")
+	data, err := os.ReadFile(g.path(".git/index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := parseIndex(data, "", sha1Format, never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data[firstEntry+fixed] != 0 {
+		t.Fatalf("the first entry strips %d bytes, want 0", data[firstEntry+fixed])
+	}
+	odd := slices.Clone(data)
+	odd[firstEntry+fixed] = 5
+	got, err := parseIndex(withChecksum(odd), "", sha1Format, never)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(indexEntry{}, statData{})); diff != "" {
+		t.Errorf("a first entry that strips bytes (-want +got):\n%s", diff)
+	}
+
+	// An extended flag this reader does not know: git refuses such an
+	// index, so it is left to git to say so.
+	g = newGitTree(t)
+	g.write("only.txt", "only\n", 0o644)
+	g.git("add", "only.txt")
+	g.git("update-index", "--skip-worktree", "only.txt")
+	data, err = os.ReadFile(g.path(".git/index"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseIndex(data, "", sha1Format, never); err != nil {
+		t.Fatal(err)
+	}
+	odd = slices.Clone(data)
+	odd[firstEntry+fixed] |= 0x10 // extended flags follow the entry's flags
+	if _, err := parseIndex(withChecksum(odd), "", sha1Format, never); !errors.Is(err, errIndexUnsupported) || errors.Is(err, errCorruptIndex) {
+		t.Errorf("an unknown extended flag: err = %v, want errIndexUnsupported", err)
+	}
 }

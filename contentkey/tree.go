@@ -58,7 +58,7 @@ type tree struct {
 // is read directly while the walk stats every file: a tracked file whose
 // stat data is what the index holds is clean, as git itself would judge
 // without reading it (only stricter: it compares nanoseconds too).
-// Elsewhere, and for indexes this package does not read (split or sparse),
+// Elsewhere, and for indexes readIndex does not take (split, sparse...),
 // "git ls-files" and "git diff-files" say the same.
 func scan(ctx context.Context, opts Options, contexts []string) (*tree, error) {
 	ctx, cancel := context.WithCancel(ctx)
