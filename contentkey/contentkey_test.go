@@ -44,12 +44,20 @@ func (r *testRepo) git(args ...string) string {
 
 func (r *testRepo) path(p string) string { return filepath.Join(r.dir, filepath.FromSlash(p)) }
 
+// write writes a file an hour in the past, as a checkout's files are older
+// than its index. Files as new as the index are "racily clean": the fast
+// path would hash them all rather than trust the index, which is what
+// these tests are here to check.
 func (r *testRepo) write(p, content string) {
 	r.t.Helper()
 	if err := os.MkdirAll(filepath.Dir(r.path(p)), 0o755); err != nil {
 		r.t.Fatal(err)
 	}
 	if err := os.WriteFile(r.path(p), []byte(content), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(r.path(p), old, old); err != nil {
 		r.t.Fatal(err)
 	}
 }
