@@ -108,8 +108,8 @@ func (g *gitTree) lsFiles(prefix string) []indexEntry {
 }
 
 // sample fills the tree with what an index can hold: nested and
-// executable files, a symlink, an odd name, and a file whose name is longer
-// than the 12 bits of length an entry's flags have room for.
+// executable files, a symlink, names with a tab and a non-ASCII letter, and
+// a path of over a thousand bytes.
 func (g *gitTree) sample() {
 	g.write("Dockerfile", "FROM scratch\n", 0o644)
 	g.write("a-b", "sorts before a/\n", 0o644)
