@@ -108,8 +108,9 @@ func (g *gitTree) lsFiles(prefix string) []indexEntry {
 }
 
 // sample fills the tree with what an index can hold: nested and
-// executable files, a symlink, names with a tab and a non-ASCII letter, and
-// a path of over a thousand bytes.
+// executable files, a symlink, names with a tab and a non-ASCII letter, a
+// path of over a thousand bytes, and an entry (with no file) whose path is
+// too long for the 12 bits of length an entry's flags have room for.
 func (g *gitTree) sample() {
 	g.write("Dockerfile", "FROM scratch\n", 0o644)
 	g.write("a-b", "sorts before a/\n", 0o644)
@@ -124,6 +125,9 @@ func (g *gitTree) sample() {
 		g.t.Fatal(err)
 	}
 	g.git("add", "--all")
+	empty := strings.TrimSpace(g.git("hash-object", "-w", "--stdin"))
+	huge := strings.TrimSuffix(strings.Repeat(strings.Repeat("h", 250)+"/", 20), "/")
+	g.git("update-index", "--add", "--cacheinfo", "100644,"+empty+","+huge)
 	g.git("commit", "--quiet", "-m", "sample")
 }
 
@@ -166,10 +170,16 @@ func TestReadIndexAgreesWithGit(t *testing.T) {
 			if diff := cmp.Diff(g.lsFiles(""), withoutStat(got), cmp.AllowUnexported(indexEntry{}, statData{})); diff != "" {
 				t.Errorf("readIndex differs from git ls-files (-git +readIndex):\n%s", diff)
 			}
+			if !slices.ContainsFunc(got, func(e indexEntry) bool { return len(e.path) > 0xfff }) {
+				t.Errorf("no entry with a path longer than 0xfff bytes")
+			}
 			// The stat data is what the file shows.
 			for _, e := range got {
 				if !canStat {
 					break
+				}
+				if _, err := os.Lstat(g.path(e.path)); err != nil {
+					continue // the entry with no file
 				}
 				f := walkOne(t, g.dir, e.path)
 				if f.stat != e.stat || f.mode != e.mode {
