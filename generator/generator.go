@@ -8,6 +8,7 @@ package generator
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/bkgen/bkgen/spec"
 )
@@ -131,9 +132,15 @@ func ContentRefs(in Input) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for name, t := range g.targets {
-		if ref, ok := expandUploadVars(t.ref(), in.Env); ok {
-			out[name] = ref
+		ref := t.ref()
+		if t.hosted {
+			url := in.Env[hostedRegistryVar]
+			if url == "" {
+				continue
+			}
+			ref = url + strings.TrimPrefix(ref, t.base)
 		}
+		out[name] = ref
 	}
 	return out, nil
 }

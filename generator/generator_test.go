@@ -360,7 +360,8 @@ func TestQuote(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"r:build-$N":    `"r:build-${N}"`,
-		"r:${A}-`x`\"$": "\"r:${A}-\\`x\\`\\\"\\$\"",
+		"r:${A}-`x`\"$": "r:\"${A}\"'-`x`\"$'",
+		`r:$A\x`:        `r:"${A}"$'\\x'`,
 		"r:latest":      "r:latest",
 	} {
 		if got := quoteExpanding(in); got != want {
@@ -383,7 +384,11 @@ func TestParallelYAMLIsOneEncoder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := encodeYAML(res.Pipeline.node())
+	n, err := res.Pipeline.node()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := encodeYAML(n)
 	if err != nil {
 		t.Fatal(err)
 	}

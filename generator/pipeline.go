@@ -9,7 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
 
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/spec"
 	"gopkg.in/yaml.v3"
 )
@@ -17,6 +19,12 @@ import (
 // Pipeline is what bkgen emits: the steps, in a stable order.
 type Pipeline struct {
 	Steps []*Step
+	// Literal writes text unescaped, for an upload with --no-interpolation:
+	// the agent will not interpolate it.
+	Literal bool
+	// UploadEnv fills in upload-time variables (the hosted registry's URL in
+	// a step's image) when Literal leaves the agent nothing to interpolate.
+	UploadEnv map[string]string
 }
 
 // Step is a Buildkite command step. Fields are emitted in this order, the
@@ -27,8 +35,8 @@ type Step struct {
 	DependsOn        []string
 	IfChanged        *spec.IfChanged // --if-changed agent: left for the agent to evaluate
 	Skip             string
-	Agents           *yaml.Node
-	Image            string // hosted agents run the step inside this image
+	Agents           *spec.Value
+	Image            imageRef // hosted agents run the step inside this image
 	Plugins          []Plugin
 	Env              []spec.KV
 	Parallelism      int
@@ -36,17 +44,24 @@ type Step struct {
 	ConcurrencyGroup string
 	Priority         *int
 	TimeoutInMinutes int
-	Retry            *yaml.Node
-	SoftFail         *yaml.Node
+	Retry            *spec.Value
+	SoftFail         *spec.Value
 	ArtifactPaths    []string
-	ArtifactNode     *yaml.Node // artifact_paths as the spec wrote them
 	Command          string
 }
 
 // Plugin is one entry of a step's plugins: a pinned source and its config.
 type Plugin struct {
 	Source string
-	Config *yaml.Node // a mapping, or nil
+	Config *spec.Value // nil when it has none
+}
+
+// imageRef is an image reference whose start may be an upload-time
+// variable: the one place bkgen leaves a `$` for the agent to interpolate,
+// since the step's image must be known before the job starts.
+type imageRef struct {
+	UploadVar string // "" or the variable that starts the reference
+	Rest      string
 }
 
 // YAML renders the pipeline as YAML with a 2-space indent.
@@ -62,7 +77,11 @@ func (p *Pipeline) YAML() ([]byte, error) {
 
 func (p *Pipeline) yamlInParts(parts int) ([]byte, error) {
 	if parts < 2 {
-		return encodeYAML(p.node())
+		n, err := p.node()
+		if err != nil {
+			return nil, err
+		}
+		return encodeYAML(n)
 	}
 	out := make([][]byte, parts)
 	errs := make([]error, parts)
@@ -72,7 +91,14 @@ func (p *Pipeline) yamlInParts(parts int) ([]byte, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i], errs[i] = encodeYAML((&Pipeline{Steps: p.Steps[lo:hi]}).node())
+			part := *p
+			part.Steps = p.Steps[lo:hi]
+			n, err := part.node()
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			out[i], errs[i] = encodeYAML(n)
 			if i > 0 {
 				out[i] = bytes.TrimPrefix(out[i], []byte("steps:\n"))
 			}
@@ -100,8 +126,12 @@ func encodeYAML(n *yaml.Node) ([]byte, error) {
 
 // JSON renders the pipeline as indented JSON with the same key order.
 func (p *Pipeline) JSON() ([]byte, error) {
+	n, err := p.node()
+	if err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
-	if err := writeJSON(&buf, p.node()); err != nil {
+	if err := writeJSON(&buf, n); err != nil {
 		return nil, err
 	}
 	var out bytes.Buffer
@@ -112,54 +142,59 @@ func (p *Pipeline) JSON() ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-func (p *Pipeline) node() *yaml.Node {
+func (p *Pipeline) node() (*yaml.Node, error) {
+	w := &writer{literal: p.Literal, env: p.UploadEnv}
 	steps := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 	for _, s := range p.Steps {
-		steps.Content = append(steps.Content, s.node())
+		steps.Content = append(steps.Content, w.step(s))
 	}
-	return mapNode("steps", steps)
+	if w.err != nil {
+		return nil, w.err
+	}
+	return w.mapping("steps", steps), nil
 }
 
-func (s *Step) node() *yaml.Node {
-	m := mapNode("key", strNode(s.Key))
-	add := func(k string, v *yaml.Node) { m.Content = append(m.Content, strNode(k), v) }
+// A writer turns steps into YAML nodes. Every string goes through str,
+// which escapes it (pipetext.Escape) unless the pipeline is Literal; the
+// first text that cannot be written is kept as the error.
+type writer struct {
+	literal bool
+	env     map[string]string
+	err     error
+}
+
+func (w *writer) step(s *Step) *yaml.Node {
+	m := w.mapping("key", w.str(s.Key))
+	add := func(k string, v *yaml.Node) { m.Content = append(m.Content, w.str(k), v) }
 	if s.Label != "" {
-		add("label", strNode(s.Label))
+		add("label", w.str(s.Label))
 	}
-	switch len(s.DependsOn) {
-	case 0:
-	case 1:
-		add("depends_on", strNode(s.DependsOn[0]))
-	default:
-		add("depends_on", strSeq(s.DependsOn))
+	if len(s.DependsOn) > 0 {
+		add("depends_on", w.strings(s.DependsOn))
 	}
 	if s.IfChanged != nil {
-		add("if_changed", ifChangedNode(s.IfChanged))
+		add("if_changed", w.ifChanged(s.IfChanged))
 	}
 	if s.Skip != "" {
-		add("skip", strNode(s.Skip))
+		add("skip", w.str(s.Skip))
 	}
 	if s.Agents != nil {
-		add("agents", copyEscaped(s.Agents))
+		add("agents", w.value(s.Agents))
 	}
-	if s.Image != "" {
-		add("image", strNode(s.Image))
+	if s.Image != (imageRef{}) {
+		add("image", w.image(s.Image))
 	}
 	if len(s.Plugins) > 0 {
 		seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		for _, p := range s.Plugins {
-			cfg := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
-			if p.Config != nil {
-				cfg = copyEscaped(p.Config)
-			}
-			seq.Content = append(seq.Content, mapNode(p.Source, cfg))
+			seq.Content = append(seq.Content, w.mapping(p.Source, w.value(p.Config)))
 		}
 		add("plugins", seq)
 	}
 	if len(s.Env) > 0 {
 		env := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		for _, kv := range s.Env {
-			env.Content = append(env.Content, strNode(kv.Key), strNode(kv.Value))
+			env.Content = append(env.Content, w.str(kv.Key), w.str(kv.Value))
 		}
 		add("env", env)
 	}
@@ -170,7 +205,7 @@ func (s *Step) node() *yaml.Node {
 		add("concurrency", intNode(s.Concurrency))
 	}
 	if s.ConcurrencyGroup != "" {
-		add("concurrency_group", strNode(s.ConcurrencyGroup))
+		add("concurrency_group", w.str(s.ConcurrencyGroup))
 	}
 	if s.Priority != nil {
 		add("priority", intNode(*s.Priority))
@@ -179,122 +214,137 @@ func (s *Step) node() *yaml.Node {
 		add("timeout_in_minutes", intNode(s.TimeoutInMinutes))
 	}
 	if s.Retry != nil {
-		add("retry", copyEscaped(s.Retry))
+		add("retry", w.value(s.Retry))
 	}
 	if s.SoftFail != nil {
-		add("soft_fail", copyEscaped(s.SoftFail))
+		add("soft_fail", w.value(s.SoftFail))
 	}
-	switch {
-	case s.ArtifactNode != nil:
-		add("artifact_paths", copyEscaped(s.ArtifactNode))
-	case len(s.ArtifactPaths) == 1:
-		add("artifact_paths", strNode(s.ArtifactPaths[0]))
-	case len(s.ArtifactPaths) > 1:
-		add("artifact_paths", strSeq(s.ArtifactPaths))
+	if len(s.ArtifactPaths) > 0 {
+		add("artifact_paths", w.strings(s.ArtifactPaths))
 	}
-	add("command", strNode(s.Command))
+	add("command", w.str(s.Command))
 	return m
 }
 
-func ifChangedNode(ic *spec.IfChanged) *yaml.Node {
+func (w *writer) ifChanged(ic *spec.IfChanged) *yaml.Node {
 	texts := func(ps []spec.Pattern) *yaml.Node {
-		if len(ps) == 1 {
-			return strNode(ps[0].Text)
-		}
 		out := make([]string, len(ps))
 		for i, p := range ps {
 			out[i] = p.Text
 		}
-		return strSeq(out)
+		return w.strings(out)
 	}
 	if len(ic.Exclude) == 0 {
 		return texts(ic.Include)
 	}
-	m := mapNode("include", texts(ic.Include))
-	m.Content = append(m.Content, strNode("exclude"), texts(ic.Exclude))
+	m := w.mapping("include", texts(ic.Include))
+	m.Content = append(m.Content, w.str("exclude"), texts(ic.Exclude))
 	return m
 }
 
-func mapNode(key string, value *yaml.Node) *yaml.Node {
-	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{strNode(key), value}}
+func (w *writer) mapping(key string, value *yaml.Node) *yaml.Node {
+	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{w.str(key), value}}
 }
 
-// strNode is a string scalar, escaped against upload-time interpolation.
-func strNode(s string) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: escapeDollars(s)}
-	if strings.Contains(n.Value, "\n") {
-		n.Style = yaml.LiteralStyle
+// str is a string scalar whose text, once the agent has interpolated it,
+// is s.
+func (w *writer) str(s string) *yaml.Node {
+	escape := pipetext.Escape
+	if w.literal {
+		escape = pipetext.Raw
 	}
-	return n
+	v, err := escape(s)
+	if err != nil && w.err == nil {
+		w.err = fmt.Errorf("cannot write %s into the pipeline: %w", pipetext.Display(s), err)
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v, Style: scalarStyle(v)}
 }
 
-func strSeq(items []string) *yaml.Node {
+// scalarStyle picks how a string is written: a literal block for readable
+// multi-line text, double quotes for text a block or a plain scalar would
+// change (a leading blank line or tab, a carriage return, a control
+// character, a merge key), and otherwise what the encoder judges.
+func scalarStyle(s string) yaml.Style {
+	if s == "<<" {
+		return yaml.DoubleQuotedStyle
+	}
+	for _, r := range s {
+		if r != '\n' && r != '\t' && !unicode.IsPrint(r) {
+			return yaml.DoubleQuotedStyle
+		}
+	}
+	if !strings.Contains(s, "\n") {
+		return 0
+	}
+	if strings.TrimLeft(s, "\n") == "" || strings.ContainsAny(s[:1], " \t\n") {
+		return yaml.DoubleQuotedStyle
+	}
+	return yaml.LiteralStyle
+}
+
+// strings is one string, or a list of them.
+func (w *writer) strings(items []string) *yaml.Node {
+	if len(items) == 1 {
+		return w.str(items[0])
+	}
 	seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 	for _, s := range items {
-		seq.Content = append(seq.Content, strNode(s))
+		seq.Content = append(seq.Content, w.str(s))
 	}
 	return seq
 }
 
+// value writes a pass-through value from the spec (or one bkgen makes,
+// such as a plugin's config); nil is null.
+func (w *writer) value(v *spec.Value) *yaml.Node {
+	if v == nil {
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+	}
+	switch v.Kind {
+	case spec.String:
+		return w.str(v.Scalar)
+	case spec.Int:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: v.Scalar}
+	case spec.Float:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: v.Scalar}
+	case spec.Bool:
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: v.Scalar}
+	case spec.Map:
+		m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		for i, k := range v.Keys {
+			m.Content = append(m.Content, w.str(k), w.value(v.Items[i]))
+		}
+		return m
+	case spec.List:
+		seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+		for _, it := range v.Items {
+			seq.Content = append(seq.Content, w.value(it))
+		}
+		return seq
+	}
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+}
+
+// image writes an image reference, its upload-time variable left for the
+// agent, or, in a Literal pipeline, filled in now.
+func (w *writer) image(ref imageRef) *yaml.Node {
+	if ref.UploadVar == "" {
+		return w.str(ref.Rest)
+	}
+	if w.literal {
+		v := w.env[ref.UploadVar]
+		if v == "" && w.err == nil {
+			w.err = fmt.Errorf("%s is not set: with --no-interpolation bkgen must fill it in, as the agent will not", ref.UploadVar)
+		}
+		return w.str(v + ref.Rest)
+	}
+	n := w.str(ref.Rest)
+	n.Value = "${" + ref.UploadVar + "}" + n.Value
+	return n
+}
+
 func intNode(i int) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.Itoa(i)}
-}
-
-// copyEscaped copies a node from the spec for the pipeline: aliases
-// resolved, positions and comments dropped, and every string escaped.
-func copyEscaped(n *yaml.Node) *yaml.Node {
-	for n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	out := &yaml.Node{Kind: n.Kind, Tag: n.Tag, Value: n.Value}
-	switch n.Kind {
-	case yaml.ScalarNode:
-		if n.Tag == "!!str" || n.Tag == "" {
-			return strNode(n.Value)
-		}
-	case yaml.MappingNode, yaml.SequenceNode:
-		for _, c := range n.Content {
-			if c.Kind == yaml.ScalarNode && c.Tag == "!!merge" {
-				out.Content = append(out.Content, c)
-				continue
-			}
-			out.Content = append(out.Content, copyEscaped(c))
-		}
-		if n.Kind == yaml.MappingNode {
-			out.Content = expandMerges(out.Content)
-		}
-	}
-	return out
-}
-
-// expandMerges applies YAML merge keys so the pipeline holds plain mappings.
-func expandMerges(content []*yaml.Node) []*yaml.Node {
-	var own, merged []*yaml.Node
-	for i := 0; i+1 < len(content); i += 2 {
-		if content[i].Tag == "!!merge" {
-			v := content[i+1]
-			sources := []*yaml.Node{v}
-			if v.Kind == yaml.SequenceNode {
-				sources = v.Content
-			}
-			for _, s := range sources {
-				merged = append(merged, s.Content...)
-			}
-			continue
-		}
-		own = append(own, content[i], content[i+1])
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(own); i += 2 {
-		seen[own[i].Value] = true
-	}
-	for i := 0; i+1 < len(merged); i += 2 {
-		if !seen[merged[i].Value] {
-			seen[merged[i].Value] = true
-			own = append(own, merged[i], merged[i+1])
-		}
-	}
-	return own
 }
 
 // writeJSON writes a node tree as compact JSON, keeping mapping order.

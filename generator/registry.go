@@ -2,10 +2,10 @@ package generator
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/bkgen/bkgen/spec"
 	"github.com/bkgen/bkgen/templates"
-	"gopkg.in/yaml.v3"
 )
 
 // Plugin versions bkgen pins. Each is the plugin's documented interface at
@@ -58,43 +58,54 @@ func (g *gen) access(r *spec.Registry) (*access, error) {
 		return a, err
 	case spec.ECR:
 		a.base = r.AccountID + ".dkr.ecr." + r.Region + ".amazonaws.com"
-		cfg := mapping("account-ids", r.AccountID, "region", r.Region)
+		fields := []field{{"account-ids", str(r.AccountID)}, {"region", str(r.Region)}}
 		if r.AssumeRole != "" {
-			cfg.Content = append(cfg.Content, rawStr("assume_role"), mapping("role_arn", r.AssumeRole))
+			fields = append(fields, field{"assume_role", mapping(field{"role_arn", str(r.AssumeRole)})})
 		}
+		cfg := mapping(fields...)
 		a.plugins = []Plugin{{Source: ecrPlugin, Config: cfg}}
 		return a, nil
 	case spec.GAR:
 		host := r.Location + "-docker.pkg.dev"
 		a.base = host + "/" + r.Project + "/" + r.Repository
 		if w := r.WorkloadIdentity; w != nil {
-			cfg := mapping("audience", w.Audience, "service-account", w.ServiceAccount)
-			cfg.Content = append(cfg.Content, rawStr("lifetime"), intNode(wifLifetime))
+			cfg := mapping(field{"audience", str(w.Audience)}, field{"service-account", str(w.ServiceAccount)}, field{"lifetime", integer(wifLifetime)})
 			a.plugins = []Plugin{{Source: wifPlugin, Config: cfg}}
 		}
 		var err error
 		a.login, err = templates.Render("login-gar.sh.tmpl", map[string]string{"HostQ": quote(host)})
 		return a, err
 	case spec.Hosted:
-		// Interpolated when the pipeline is uploaded: the uploading job, on a
-		// hosted agent, knows its cluster's registry.
-		a.base = uploadVar("BUILDKITE_HOSTED_REGISTRY_URL")
+		// Commands expand it when they run; a consumer's image attribute,
+		// which the agent needs before the job starts, has it filled in when
+		// the pipeline is uploaded.
+		a.base = "${" + hostedRegistryVar + "}"
 		a.hosted = true
 		return a, nil
 	}
 	return nil, fmt.Errorf("registries.%s: unknown provider %q", r.Name, r.Provider)
 }
 
-// mapping builds a plugin config of string pairs, in the order given. Like
-// every node given to a Step, it is escaped when the pipeline is written.
-func mapping(kv ...string) *yaml.Node {
-	m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
-	for _, s := range kv {
-		m.Content = append(m.Content, rawStr(s))
+// hostedRegistryVar holds a Buildkite hosted agent's registry.
+const hostedRegistryVar = "BUILDKITE_HOSTED_REGISTRY_URL"
+
+// field is a key and value of a mapping bkgen writes.
+type field struct {
+	key   string
+	value *spec.Value
+}
+
+// mapping builds a plugin config from fields, in the order given. Like
+// every value given to a Step, it is escaped when the pipeline is written.
+func mapping(fields ...field) *spec.Value {
+	m := &spec.Value{Kind: spec.Map}
+	for _, f := range fields {
+		m.Keys = append(m.Keys, f.key)
+		m.Items = append(m.Items, f.value)
 	}
 	return m
 }
 
-func rawStr(s string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-}
+func str(s string) *spec.Value { return &spec.Value{Kind: spec.String, Scalar: s} }
+
+func integer(i int) *spec.Value { return &spec.Value{Kind: spec.Int, Scalar: strconv.Itoa(i)} }

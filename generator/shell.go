@@ -3,86 +3,60 @@ package generator
 import (
 	"regexp"
 	"strings"
+
+	"github.com/bkgen/bkgen/internal/pipetext"
 )
 
-// quote makes s one shell word that the shell passes on unchanged.
+// quote makes s one shell word (see pipetext.ShellQuote). A NUL, which no
+// shell word can hold and the spec loader refuses, is left in place, so
+// that writing the pipeline fails rather than runs something else.
 func quote(s string) string {
-	if s != "" && safeWord.MatchString(s) {
+	q, err := pipetext.ShellQuote(s)
+	if err != nil {
 		return s
 	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return q
 }
-
-var safeWord = regexp.MustCompile(`^[A-Za-z0-9_@%+=:./-]+$`)
 
 var shellVar = regexp.MustCompile(`\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})`)
 
 // quoteExpanding makes s one shell word in which $NAME and ${NAME} are still
-// expanded by the job's shell (for tags such as build-$BUILDKITE_BUILD_NUMBER)
-// and nothing else is special.
+// expanded by the job's shell (for tags such as build-$BUILDKITE_BUILD_NUMBER,
+// and the hosted registry's URL) and nothing else is special.
 func quoteExpanding(s string) string {
-	if !shellVar.MatchString(s) {
+	vars := shellVar.FindAllStringIndex(s, -1)
+	if vars == nil {
 		return quote(s)
 	}
-	var b strings.Builder
-	b.WriteByte('"')
+	// The literal parts between the variables, and each variable as ${NAME}.
+	var literals, names []string
 	last := 0
-	for _, m := range shellVar.FindAllStringIndex(s, -1) {
-		b.WriteString(escapeDoubleQuoted(s[last:m[0]]))
-		name := strings.Trim(s[m[0]+1:m[1]], "{}")
-		b.WriteString("${" + name + "}")
+	for _, m := range vars {
+		literals = append(literals, s[last:m[0]])
+		names = append(names, strings.Trim(s[m[0]+1:m[1]], "{}"))
 		last = m[1]
 	}
-	b.WriteString(escapeDoubleQuoted(s[last:]))
-	b.WriteByte('"')
-	return b.String()
-}
-
-func escapeDoubleQuoted(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "`", "\\`", `$`, `\$`)
-	return r.Replace(s)
-}
-
-// Upload-time variables are the only `$` bkgen leaves for `pipeline upload` to
-// interpolate (the hosted registry's URL is known to the uploading job). They
-// travel through the generator as a marker that escapeDollars turns into
-// ${NAME} after every other `$` has been escaped.
-const uploadMark = "\x00"
-
-func uploadVar(name string) string { return uploadMark + name + uploadMark }
-
-// escapeDollars protects text from upload-time interpolation: the agent
-// replaces $NAME when the pipeline is uploaded, and $$ is its escape for `$`.
-func escapeDollars(s string) string {
-	s = strings.ReplaceAll(s, "$", "$$")
-	if !strings.Contains(s, uploadMark) {
-		return s
-	}
-	parts := strings.Split(s, uploadMark)
+	literals = append(literals, s[last:])
 	var b strings.Builder
-	for i, p := range parts {
-		if i%2 == 1 {
-			b.WriteString("${" + p + "}")
-		} else {
-			b.WriteString(p)
+	if plain := !strings.ContainsAny(strings.Join(literals, ""), "\\\"`$") && pipetext.Check(s) == nil; plain {
+		// One double-quoted word reads best.
+		b.WriteByte('"')
+		for i, l := range literals {
+			b.WriteString(l)
+			if i < len(names) {
+				b.WriteString("${" + names[i] + "}")
+			}
+		}
+		b.WriteByte('"')
+		return b.String()
+	}
+	for i, l := range literals {
+		if l != "" {
+			b.WriteString(quote(l))
+		}
+		if i < len(names) {
+			b.WriteString(`"${` + names[i] + `}"`)
 		}
 	}
 	return b.String()
-}
-
-// expandUploadVars fills in upload-time variables from env, as the agent
-// will; ok is false when one is missing.
-func expandUploadVars(s string, env map[string]string) (string, bool) {
-	if !strings.Contains(s, uploadMark) {
-		return s, true
-	}
-	parts := strings.Split(s, uploadMark)
-	for i := 1; i < len(parts); i += 2 {
-		v, ok := env[parts[i]]
-		if !ok || v == "" {
-			return "", false
-		}
-		parts[i] = v
-	}
-	return strings.Join(parts, ""), true
 }

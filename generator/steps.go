@@ -5,9 +5,9 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/spec"
 	"github.com/bkgen/bkgen/templates"
-	"gopkg.in/yaml.v3"
 )
 
 // imageSteps makes every step of one image: its build (one step, or one per
@@ -72,7 +72,7 @@ type buildVariant struct {
 	key, label string
 	platform   string // native multi-arch: the one platform this step builds
 	metaKey    string
-	agents     *yaml.Node
+	agents     *spec.Value
 }
 
 type builder struct{ Why string }
@@ -80,7 +80,7 @@ type builder struct{ Why string }
 func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string) (*Step, error) {
 	var args []string
 	add := func(flag, value string) { args = append(args, flag+" "+quote(value)) }
-	add("--file", im.Dockerfile)
+	add("--file", notAnOption(im.Dockerfile))
 	if im.Target != "" {
 		add("--target", im.Target)
 	}
@@ -117,18 +117,18 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		extraTags = append(extraTags, quoteExpanding(t.repo+":"+tag.Text))
 	}
 	if cacheTag != "" {
-		extraTags = append(extraTags, quote(t.repo+":"+cacheTag))
+		extraTags = append(extraTags, quoteExpanding(t.repo+":"+cacheTag))
 	}
 	if v.platform != "" {
 		// Pushed by digest only: the manifest step gives the image its tags.
-		add("--output", "type=image,name="+t.repo+",push-by-digest=true,name-canonical=true")
+		args = append(args, "--output "+quoteExpanding("type=image,name="+t.repo+",push-by-digest=true,name-canonical=true"))
 	} else {
-		args = append(args, "--tag "+quote(t.ref()))
+		args = append(args, "--tag "+quoteExpanding(t.ref()))
 		for _, tag := range extraTags {
 			args = append(args, "--tag "+tag)
 		}
 	}
-	args = append(args, "--progress=plain", quote(im.Context))
+	args = append(args, "--progress=plain", quote(notAnOption(im.Context)))
 	data := struct {
 		Builder               *builder
 		Login                 string
@@ -139,13 +139,22 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		Builder: b, Login: t.login, Relogin: t.expires,
 		// One platform of several does not publish: the manifest step does.
 		Reuse: v.platform == "", Args: args, ExtraTagsQ: extraTags,
-		RefQ: quote(t.ref()), MetaKeyQ: quote(v.metaKey), RepoQ: quote(t.repo),
+		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(v.metaKey), RepoQ: quoteExpanding(t.repo),
 	}
 	cmd, err := templates.Render("build.sh.tmpl", data)
 	if err != nil {
 		return nil, err
 	}
 	return &Step{Key: v.key, Label: v.label, DependsOn: deps, Agents: v.agents, Plugins: t.plugins, Command: cmd}, nil
+}
+
+// notAnOption keeps a path from reading as an option or as "-" (stdin):
+// docker takes `-` for a context read from stdin, and `--file -` likewise.
+func notAnOption(p string) string {
+	if strings.HasPrefix(p, "-") {
+		return "./" + p
+	}
+	return p
 }
 
 var nonArgChar = regexp.MustCompile(`[^A-Za-z0-9_]`)
@@ -192,7 +201,7 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (args []stri
 	if platform != "" {
 		arch = spec.ArchSlug(platform, im.Platforms)
 	}
-	add := func(flag, value string) { args = append(args, flag+" "+quote(value)) }
+	add := func(flag, value string) { args = append(args, flag+" "+quoteExpanding(value)) }
 	// A branch reads its own cache first, then the default branch's, so a new
 	// branch starts warm; it writes only its own.
 	branches := []string{g.defaultBranch()}
@@ -254,7 +263,7 @@ func (g *gen) manifestStep(im *spec.Image, t *target, metaKeys []string, builds 
 		tagsQ = append(tagsQ, quoteExpanding(t.repo+":"+tag.Text))
 	}
 	if im.Cache.Type == spec.CacheInline {
-		tagsQ = append(tagsQ, quote(t.repo+":"+cacheTagFor(g.branchOrDefault(), "")))
+		tagsQ = append(tagsQ, quoteExpanding(t.repo+":"+cacheTagFor(g.branchOrDefault(), "")))
 	}
 	for _, b := range builds {
 		deps = append(deps, b.Key)
@@ -263,7 +272,7 @@ func (g *gen) manifestStep(im *spec.Image, t *target, metaKeys []string, builds 
 		Login                 string
 		MetaKeysQ, ExtraTagsQ []string
 		RefQ, MetaKeyQ, RepoQ string
-	}{t.login, keysQ, tagsQ, quote(t.ref()), quote(metaKey(im)), quote(t.repo)})
+	}{t.login, keysQ, tagsQ, quoteExpanding(t.ref()), quote(metaKey(im)), quoteExpanding(t.repo)})
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +304,7 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 			Login                          string
 			SeverityQ, JSONQ, SARIFQ, RefQ string
 			IgnoreUnfixed, Fail            bool
-		}{t.login, quote(strings.Join(sc.Severity, ",")), quote(base + ".json"), quote(base + ".sarif"), quote(t.ref()), sc.IgnoreUnfixed, sc.Fail})
+		}{t.login, quote(strings.Join(sc.Severity, ",")), quote(base + ".json"), quote(base + ".sarif"), quoteExpanding(t.ref()), sc.IgnoreUnfixed, sc.Fail})
 	case spec.Grype:
 		s.ArtifactPaths = []string{base + ".sarif"}
 		if !sc.Fail {
@@ -306,7 +315,7 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 		s.Command, err = templates.Render("scan-grype.sh.tmpl", struct {
 			Login, RefQ, FailOnQ, SARIFQ string
 			IgnoreUnfixed                bool
-		}{t.login, quote(t.ref()), quote(sc.FailOn), quote(base + ".sarif"), sc.IgnoreUnfixed})
+		}{t.login, quoteExpanding(t.ref()), quote(sc.FailOn), quote(base + ".sarif"), sc.IgnoreUnfixed})
 	case spec.ECRScan:
 		var counts []string
 		for _, sev := range sc.Severity {
@@ -322,9 +331,8 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 	return s, err
 }
 
-func softFailOn(status int) *yaml.Node {
-	entry := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{rawStr("exit_status"), intNode(status)}}
-	return &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Content: []*yaml.Node{entry}}
+func softFailOn(status int) *spec.Value {
+	return &spec.Value{Kind: spec.List, Items: []*spec.Value{mapping(field{"exit_status", integer(status)})}}
 }
 
 // consumerEnv is passed from the job into a consumer's container: what
@@ -339,6 +347,10 @@ var consumerEnv = []string{
 // step's image attribute does that and the command is the spec's own; on
 // other agents the step logs in, pulls and runs the command in a container,
 // handing it over verbatim in a quoted heredoc.
+//
+// A command the pipeline cannot carry as it is (a backslash before a `$`,
+// which upload-time interpolation would eat) travels as one ANSI-C quoted
+// shell word instead, which the agent's bash turns back into the command.
 func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, error) {
 	label := c.Label
 	if label == "" {
@@ -348,12 +360,16 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	if agents == nil {
 		agents = im.Agents
 	}
+	plugins := append([]Plugin{}, t.plugins...)
+	for _, p := range c.Plugins {
+		plugins = append(plugins, Plugin{Source: p.Source, Config: p.Config})
+	}
 	s := &Step{
 		Key:              spec.ConsumerKey(im, c),
 		Label:            label,
 		DependsOn:        append([]string{spec.FinalKey(im)}, c.DependsOn...),
 		Agents:           agents,
-		Plugins:          append(append([]Plugin{}, t.plugins...), userPlugins(c.Plugins)...),
+		Plugins:          plugins,
 		Env:              c.Env,
 		Parallelism:      c.Parallelism,
 		Concurrency:      c.Concurrency,
@@ -362,22 +378,32 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 		TimeoutInMinutes: c.TimeoutInMinutes,
 		Retry:            c.Retry,
 		SoftFail:         c.SoftFail,
-		ArtifactNode:     c.ArtifactPaths,
+		ArtifactPaths:    c.ArtifactPaths,
 	}
+	verbatim := pipetext.Check(c.Command) == nil
 	if t.hosted {
-		s.Image = t.ref()
+		s.Image = imageRef{UploadVar: hostedRegistryVar, Rest: strings.TrimPrefix(t.ref(), t.base)}
 		s.Command = c.Command
+		if !verbatim {
+			s.Command = "eval " + quote(c.Command)
+		}
 		return s, nil
 	}
 	env := append([]string{}, consumerEnv...)
 	for _, kv := range c.Env {
 		env = append(env, kv.Key)
 	}
+	data := struct {
+		Login, RefQ, Delimiter, Command, CommandQ string
+		EnvQ                                      []string
+	}{Login: t.login, RefQ: quoteExpanding(t.ref()), EnvQ: env}
+	if verbatim {
+		data.Delimiter, data.Command = heredocDelimiter(c.Command), c.Command
+	} else {
+		data.CommandQ = quote(c.Command)
+	}
 	var err error
-	s.Command, err = templates.Render("consumer.sh.tmpl", struct {
-		Login, RefQ, Delimiter, Command string
-		EnvQ                            []string
-	}{t.login, quote(t.ref()), heredocDelimiter(c.Command), c.Command, env})
+	s.Command, err = templates.Render("consumer.sh.tmpl", data)
 	return s, err
 }
 
@@ -393,31 +419,4 @@ func heredocDelimiter(command string) string {
 		d = fmt.Sprintf("BKGEN_COMMAND_%d", i)
 	}
 	return d
-}
-
-// userPlugins turns a consumer's plugins, as written in the spec, into
-// pipeline plugins (a bare source has no config).
-func userPlugins(n *yaml.Node) []Plugin {
-	if n == nil {
-		return nil
-	}
-	var out []Plugin
-	for _, item := range n.Content {
-		for item.Kind == yaml.AliasNode {
-			item = item.Alias
-		}
-		if item.Kind == yaml.ScalarNode {
-			out = append(out, Plugin{Source: item.Value})
-			continue
-		}
-		cfg := item.Content[1]
-		for cfg.Kind == yaml.AliasNode {
-			cfg = cfg.Alias
-		}
-		if cfg.Kind == yaml.ScalarNode && cfg.Tag == "!!null" {
-			cfg = nil
-		}
-		out = append(out, Plugin{Source: item.Content[0].Value, Config: cfg})
-	}
-	return out
 }

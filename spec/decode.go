@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -14,6 +15,30 @@ import (
 type decoder struct {
 	file string
 	errs Errors
+	// work is what decoding may still visit. Aliases and merge keys let a
+	// few kilobytes stand for billions of values: each visit is counted,
+	// so no spec takes more than moments to read.
+	work     int
+	overWork bool
+}
+
+// maxWork bounds the values (mapping pairs, list items, scalars of
+// pass-through values) decoding visits, aliases counted each time they
+// are used: far above what 500 images with dozens of consumers need.
+const maxWork = 2_000_000
+
+// spend counts one visit; false, with one error for the spec, when the
+// spec expands past maxWork.
+func (d *decoder) spend(n *yaml.Node, what string) bool {
+	d.work--
+	if d.work >= 0 {
+		return true
+	}
+	if !d.overWork {
+		d.overWork = true
+		d.errorf(n, "%s: the spec expands to more than %d values (aliases and merge keys count each time they are used)", what, maxWork)
+	}
+	return false
 }
 
 func posOf(n *yaml.Node) Pos {
@@ -24,7 +49,31 @@ func posOf(n *yaml.Node) Pos {
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
-	d.errs = append(d.errs, &Error{File: d.file, Pos: posOf(n), Msg: fmt.Sprintf(format, args...)})
+	d.errs = append(d.errs, &Error{File: d.file, Pos: posOf(n), Msg: oneLine(fmt.Sprintf(format, args...))})
+}
+
+// maxMessage bounds a message, which may quote a field name from the spec.
+const maxMessage = 400
+
+// oneLine keeps a message on one line of printable text, however the spec
+// is written: a name with a newline or a terminal escape in it cannot
+// forge another line of the job log.
+func oneLine(msg string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range msg {
+		if n++; n > maxMessage {
+			b.WriteString("...")
+			break
+		}
+		if unicode.IsPrint(r) {
+			b.WriteRune(r)
+		} else {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+	}
+	return b.String()
 }
 
 // resolve follows aliases to the node they stand for.
@@ -55,7 +104,7 @@ func kindName(n *yaml.Node) string {
 		case "!!int", "!!float":
 			return fmt.Sprintf("the number %s", n.Value)
 		}
-		return fmt.Sprintf("the string %q", n.Value)
+		return "the string " + quoteForMessage(n.Value)
 	}
 	return "an unexpected value"
 }
@@ -76,6 +125,9 @@ func (d *decoder) mapping(n *yaml.Node, what string) ([]pair, bool) {
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
+		if !d.spend(k, what) {
+			return nil, false
+		}
 		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
 			merged = append(merged, d.mergePairs(v, what)...)
 			continue
@@ -85,7 +137,7 @@ func (d *decoder) mapping(n *yaml.Node, what string) ([]pair, bool) {
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			d.errorf(k, "%s: %q is given twice (first at line %d)", what, k.Value, first.Line)
+			d.errorf(k, "%s: %s is given twice (first at line %d)", what, quoteForMessage(k.Value), first.Line)
 			continue
 		}
 		seen[k.Value] = k
@@ -130,7 +182,7 @@ func (d *decoder) fields(n *yaml.Node, what string, known []string) (map[string]
 	out := make(map[string]pair, len(ps))
 	for _, p := range ps {
 		if !contains(known, p.key.Value) {
-			d.errorf(p.key, "%s: unknown field %q%s", what, p.key.Value, didYouMean(p.key.Value, known))
+			d.errorf(p.key, "%s: unknown field %s%s", what, quoteForMessage(p.key.Value), didYouMean(p.key.Value, known))
 			continue
 		}
 		out[p.key.Value] = p
@@ -155,6 +207,23 @@ func (d *decoder) str(n *yaml.Node, what string) (string, bool) {
 		d.errorf(n, "%s: expected a string, found %s", what, kindName(n))
 		return "", false
 	}
+	return d.text(n, what)
+}
+
+// text is a scalar's text as written. A tag that makes a YAML reader see
+// something else (!!binary, a local !tag) is refused, and so is a NUL,
+// which no argument, variable or pipeline value can hold.
+func (d *decoder) text(n *yaml.Node, what string) (string, bool) {
+	switch n.Tag {
+	case "!!str", "!", "!!int", "!!float", "!!bool", "!!timestamp":
+	default:
+		d.errorf(n, "%s: the YAML tag %s is not supported here: write the value as plain text", what, quoteForMessage(n.Tag))
+		return "", false
+	}
+	if strings.IndexByte(n.Value, 0) >= 0 {
+		d.errorf(n, "%s: holds a NUL character, which no job can be given", what)
+		return "", false
+	}
 	return n.Value, true
 }
 
@@ -176,7 +245,7 @@ func (d *decoder) scalarText(n *yaml.Node, what string) (string, bool) {
 		d.errorf(n, "%s: expected a string, found %s", what, kindName(n))
 		return "", false
 	}
-	return n.Value, true
+	return d.text(n, what)
 }
 
 func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
@@ -235,6 +304,9 @@ func (d *decoder) strList(n *yaml.Node, what string, oneOrMany bool) ([]item, bo
 	out := make([]item, 0, len(n.Content))
 	ok := true
 	for i, c := range n.Content {
+		if !d.spend(c, what) {
+			return nil, false
+		}
 		s, good := d.str(c, fmt.Sprintf("%s[%d]", what, i))
 		if !good {
 			ok = false
@@ -254,7 +326,7 @@ func (d *decoder) kvMap(n *yaml.Node, what string, validKey func(string) bool, k
 	out := make([]KV, 0, len(ps))
 	for _, p := range ps {
 		if validKey != nil && !validKey(p.key.Value) {
-			d.errorf(p.key, "%s: %q is not a valid name (%s)", what, p.key.Value, keyRule)
+			d.errorf(p.key, "%s: %s is not a valid name (%s)", what, quoteForMessage(p.key.Value), keyRule)
 			ok = false
 			continue
 		}
@@ -276,7 +348,7 @@ func (d *decoder) oneOf(n *yaml.Node, what string, choices ...string) (string, b
 		return "", false
 	}
 	if !contains(choices, s) {
-		d.errorf(n, "%s: %q is not one of %s%s", what, s, strings.Join(choices, ", "), didYouMean(s, choices))
+		d.errorf(n, "%s: %s is not one of %s%s", what, quoteForMessage(s), strings.Join(choices, ", "), didYouMean(s, choices))
 		return "", false
 	}
 	return s, true

@@ -9,15 +9,17 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/bkgen/bkgen/glob"
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"gopkg.in/yaml.v3"
 )
 
 // Load parses and validates a spec. On any problem it returns Errors holding
 // every problem found, each with its position in file.
 func Load(file string, src []byte) (*Spec, error) {
-	d := &decoder{file: file}
+	d := &decoder{file: file, work: maxWork}
 	s := d.load(src)
 	if len(d.errs) > 0 {
 		return nil, d.errs.sorted()
@@ -38,10 +40,15 @@ var (
 	repositoryRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
 	platformRE   = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$`)
 	// A Docker tag, once any $VAR references are replaced by a letter.
-	tagRE      = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	tagVarRE   = regexp.MustCompile(`\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})`)
-	severities = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
-	grypeLevel = []string{"negligible", "low", "medium", "high", "critical"}
+	tagRE    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	tagVarRE = regexp.MustCompile(`\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})`)
+	// What buildx takes inside comma-separated --cache-to values, and
+	// BuildKit as a stage name.
+	bucketRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+	cacheNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	stageRE     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
+	severities  = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
+	grypeLevel  = []string{"negligible", "low", "medium", "high", "critical"}
 )
 
 var topFields = []string{"version", "registries", "defaults", "images"}
@@ -93,7 +100,8 @@ func (d *decoder) load(src []byte) *Spec {
 		d.errorf(root, "images is required: name at least one image to build")
 	}
 	if len(s.Images) > 0 {
-		d.checkKeys(s.Images)
+		d.checkSteps(s.Images)
+		d.checkValueSizes(s.Images)
 		s.Images = d.dependencyOrder(s.Images)
 	}
 	return s
@@ -169,9 +177,9 @@ func (d *decoder) registry(key, n *yaml.Node) *Registry {
 		case contains(known, p.key.Value):
 			f[p.key.Value] = p.value
 		case contains(all, p.key.Value):
-			d.errorf(p.key, "%s: %q is not a field of provider %s (it has: %s)", what, p.key.Value, r.Provider, strings.Join(known[1:], ", "))
+			d.errorf(p.key, "%s: %s is not a field of provider %s (it has: %s)", what, quoteForMessage(p.key.Value), r.Provider, strings.Join(known[1:], ", "))
 		default:
-			d.errorf(p.key, "%s: unknown field %q%s", what, p.key.Value, didYouMean(p.key.Value, known))
+			d.errorf(p.key, "%s: unknown field %s%s", what, quoteForMessage(p.key.Value), didYouMean(p.key.Value, known))
 		}
 	}
 	text := func(field string, re *regexp.Regexp, rule string, need bool) string {
@@ -184,7 +192,7 @@ func (d *decoder) registry(key, n *yaml.Node) *Registry {
 		}
 		s, ok := d.nonEmpty(v, what+"."+field)
 		if ok && re != nil && !re.MatchString(s) {
-			d.errorf(v, "%s.%s: %q is not %s", what, field, s, rule)
+			d.errorf(v, "%s.%s: %s is not %s", what, field, quoteForMessage(s), rule)
 		}
 		return s
 	}
@@ -228,7 +236,9 @@ func (d *decoder) workloadIdentity(n *yaml.Node, what string) *WorkloadIdentity 
 	}
 	w := &WorkloadIdentity{}
 	if p, ok := f["audience"]; ok {
-		w.Audience, _ = d.nonEmpty(p.value, what+".audience")
+		if a, ok := d.nonEmpty(p.value, what+".audience"); ok && d.pipelineText(p.value, what+".audience", a) {
+			w.Audience = a
+		}
 		if w.Audience != "" && !strings.HasPrefix(w.Audience, "//iam.googleapis.com/") {
 			d.errorf(p.value, "%s.audience: expected a workload identity provider such as //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER", what)
 		}
@@ -236,7 +246,9 @@ func (d *decoder) workloadIdentity(n *yaml.Node, what string) *WorkloadIdentity 
 		d.errorf(n, "%s: audience is required", what)
 	}
 	if p, ok := f["service_account"]; ok {
-		w.ServiceAccount, _ = d.nonEmpty(p.value, what+".service_account")
+		if a, ok := d.nonEmpty(p.value, what+".service_account"); ok && d.pipelineText(p.value, what+".service_account", a) {
+			w.ServiceAccount = a
+		}
 		if w.ServiceAccount != "" && !strings.Contains(w.ServiceAccount, "@") {
 			d.errorf(p.value, "%s.service_account: expected a service account email", what)
 		}
@@ -270,8 +282,8 @@ type imageFields struct {
 	dependsOn      []item
 	platforms      []string
 	multiArch      MultiArch
-	agents         *yaml.Node
-	platformAgents map[string]pair
+	agents         *Value
+	platformAgents map[string]platformAgents
 	cache          Cache
 	ifChanged      *IfChanged
 	tags           []Tag
@@ -300,7 +312,7 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 		case "repository":
 			if s, ok := d.nonEmpty(v, field(name)); ok {
 				if !repositoryRE.MatchString(s) {
-					d.errorf(v, "%s: %q is not a valid repository (lowercase letters, digits, '.', '_', '-', components separated by '/')", field(name), s)
+					d.errorf(v, "%s: %s is not a valid repository (lowercase letters, digits, '.', '_', '-', components separated by '/')", field(name), quoteForMessage(s))
 				}
 				im.repository = s
 			}
@@ -309,7 +321,12 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 				im.setPath(name, d.relPath(v, field(name), s))
 			}
 		case "target":
-			im.target, _ = d.nonEmpty(v, field(name))
+			if t, ok := d.nonEmpty(v, field(name)); ok {
+				if !stageRE.MatchString(t) {
+					d.errorf(v, "%s: %s is not a build stage name (a letter, then letters, digits, '.', '_' and '-')", field(name), quoteForMessage(t))
+				}
+				im.target = t
+			}
 		case "args":
 			im.args, _ = d.kvMap(v, field(name), envNameRE.MatchString, "letters, digits and '_'")
 		case "labels":
@@ -318,7 +335,7 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 			items, _ := d.strList(v, field(name), false)
 			for _, it := range items {
 				if !envNameRE.MatchString(it.text) {
-					d.errorf(it.node, "%s: %q is not an environment variable name: a secret is passed to BuildKit by the name of the env var that holds it", field(name), it.text)
+					d.errorf(it.node, "%s: %s is not an environment variable name: a secret is passed to BuildKit by the name of the env var that holds it", field(name), quoteForMessage(it.text))
 					continue
 				}
 				im.secrets = append(im.secrets, it.text)
@@ -331,9 +348,9 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 			for _, it := range items {
 				switch {
 				case !platformRE.MatchString(it.text):
-					d.errorf(it.node, "%s: %q is not a platform such as linux/amd64 or linux/arm/v7", field(name), it.text)
+					d.errorf(it.node, "%s: %s is not a platform such as linux/amd64 or linux/arm/v7", field(name), quoteForMessage(it.text))
 				case seen[it.text]:
-					d.errorf(it.node, "%s: %q is listed twice", field(name), it.text)
+					d.errorf(it.node, "%s: %s is listed twice", field(name), quoteForMessage(it.text))
 				default:
 					seen[it.text] = true
 					im.platforms = append(im.platforms, it.text)
@@ -350,14 +367,14 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 			im.agents = d.agents(v, field(name))
 		case "platform_agents":
 			if ps, ok := d.mapping(v, field(name)); ok {
-				im.platformAgents = map[string]pair{}
+				im.platformAgents = map[string]platformAgents{}
 				for _, p := range ps {
 					if !platformRE.MatchString(p.key.Value) {
-						d.errorf(p.key, "%s: %q is not a platform such as linux/arm64", field(name), p.key.Value)
+						d.errorf(p.key, "%s: %s is not a platform such as linux/arm64", field(name), quoteForMessage(p.key.Value))
 						continue
 					}
 					if a := d.agents(p.value, field(name)+"."+p.key.Value); a != nil {
-						im.platformAgents[p.key.Value] = pair{p.key, a}
+						im.platformAgents[p.key.Value] = platformAgents{p.key, a}
 					}
 				}
 			}
@@ -369,7 +386,7 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 			items, _ := d.strList(v, field(name), true)
 			for _, it := range items {
 				if !tagRE.MatchString(tagVarRE.ReplaceAllString(it.text, "x")) {
-					d.errorf(it.node, "%s: %q is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR allowed)", field(name), it.text)
+					d.errorf(it.node, "%s: %s is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR allowed)", field(name), quoteForMessage(it.text))
 					continue
 				}
 				if strings.HasPrefix(it.text, "bk-") {
@@ -387,6 +404,12 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 	return im
 }
 
+// platformAgents is one entry of platform_agents, with the key for messages.
+type platformAgents struct {
+	key    *yaml.Node
+	agents *Value
+}
+
 func (im *imageFields) setPath(name, p string) {
 	if name == "context" {
 		im.context = p
@@ -398,44 +421,48 @@ func (im *imageFields) setPath(name, p string) {
 // relPath checks a path is inside the repository and returns it cleaned.
 func (d *decoder) relPath(n *yaml.Node, what, p string) string {
 	if strings.Contains(p, `\`) {
-		d.errorf(n, "%s: use '/' in paths, found %q", what, p)
+		d.errorf(n, "%s: use '/' in paths, found %s", what, quoteForMessage(p))
 		return ""
 	}
 	c := path.Clean(p)
 	if path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") {
-		d.errorf(n, "%s: %q must be a path inside the repository, relative to its root", what, p)
+		d.errorf(n, "%s: %s must be a path inside the repository, relative to its root", what, quoteForMessage(p))
 		return ""
 	}
 	return c
 }
 
-// agents accepts Buildkite's two forms: a mapping, or a list of "key=value".
-func (d *decoder) agents(n *yaml.Node, what string) *yaml.Node {
-	r := resolve(n)
-	switch r.Kind {
-	case yaml.MappingNode:
-		ps, ok := d.mapping(r, what)
-		if !ok {
-			return nil
-		}
-		for _, p := range ps {
-			if v := resolve(p.value); v.Kind != yaml.ScalarNode {
-				d.errorf(v, "%s.%s: expected a string, found %s", what, p.key.Value, kindName(v))
-			}
-		}
-		return r
-	case yaml.SequenceNode:
-		items, _ := d.strList(r, what, false)
-		for _, it := range items {
-			if !strings.Contains(it.text, "=") {
-				d.errorf(it.node, "%s: %q should be key=value", what, it.text)
-			}
-		}
-		return r
+// agents accepts Buildkite's two forms: a mapping of strings, or a list of
+// "key=value".
+func (d *decoder) agents(n *yaml.Node, what string) *Value {
+	v := d.value(n, what)
+	if v == nil {
+		return nil
 	}
-	d.errorf(r, "%s: expected a mapping such as {queue: linux}, found %s", what, kindName(r))
+	switch v.Kind {
+	case Map:
+		for i, item := range v.Items {
+			if item.Kind == Map || item.Kind == List {
+				d.errorf(nodeAt(item.Pos), "%s.%s: expected a string, found %s", what, pipetext.Display(v.Keys[i]), item)
+				return nil
+			}
+		}
+		return v
+	case List:
+		for _, item := range v.Items {
+			if item.Kind != String || !strings.Contains(item.Scalar, "=") {
+				d.errorf(nodeAt(item.Pos), "%s: %s should be key=value", what, quoteForMessage(item.String()))
+				return nil
+			}
+		}
+		return v
+	}
+	d.errorf(n, "%s: expected a mapping such as {queue: linux}, found %s", what, kindName(n))
 	return nil
 }
+
+// nodeAt stands for a position, for errors about values already decoded.
+func nodeAt(p Pos) *yaml.Node { return &yaml.Node{Line: p.Line, Column: p.Col} }
 
 func (d *decoder) cache(n *yaml.Node, what string) Cache {
 	types := []string{"registry", "inline", "local", "s3", "none"}
@@ -484,17 +511,25 @@ func (d *decoder) cache(n *yaml.Node, what string) Cache {
 		switch name {
 		case "path":
 			if !path.IsAbs(s) {
-				d.errorf(fp.value, "%s.path: expected an absolute directory on the agent, found %q", what, s)
+				d.errorf(fp.value, "%s.path: expected an absolute directory on the agent, found %s", what, quoteForMessage(s))
+			} else if strings.ContainsAny(s, ",\"") || strings.IndexFunc(s, unicode.IsControl) >= 0 {
+				d.errorf(fp.value, "%s.path: cannot hold a comma, a double quote or a control character: buildx reads it inside comma-separated --cache-to values", what)
 			}
 			c.Path = s
 		case "bucket":
+			if !bucketRE.MatchString(s) {
+				d.errorf(fp.value, "%s.bucket: %s is not an S3 bucket name (3 to 63 lowercase letters, digits, '.' and '-')", what, quoteForMessage(s))
+			}
 			c.Bucket = s
 		case "region":
 			if !awsRegionRE.MatchString(s) {
-				d.errorf(fp.value, "%s.region: %q is not an AWS region such as us-east-1", what, s)
+				d.errorf(fp.value, "%s.region: %s is not an AWS region such as us-east-1", what, quoteForMessage(s))
 			}
 			c.Region = s
 		case "name":
+			if !cacheNameRE.MatchString(s) {
+				d.errorf(fp.value, "%s.name: %s is not a cache name (letters, digits, '.', '_' and '-')", what, quoteForMessage(s))
+			}
 			c.Name = s
 		}
 	}
@@ -541,7 +576,7 @@ func (d *decoder) scan(n *yaml.Node, what string) *Scan {
 			for _, part := range strings.Split(it.text, ",") {
 				v := strings.ToUpper(strings.TrimSpace(part))
 				if !contains(severities, v) {
-					d.errorf(it.node, "%s.severity: %q is not one of %s", what, part, strings.Join(severities, ", "))
+					d.errorf(it.node, "%s.severity: %s is not one of %s", what, quoteForMessage(part), strings.Join(severities, ", "))
 					continue
 				}
 				if !contains(s.Severity, v) {
@@ -599,6 +634,9 @@ func (d *decoder) ifChanged(n *yaml.Node, what string) *IfChanged {
 		items, _ := d.strList(v, what, true)
 		var out []Pattern
 		for _, it := range items {
+			if !d.pipelineText(it.node, what, it.text) {
+				continue
+			}
 			g, err := glob.Compile(it.text)
 			if err != nil {
 				d.errorf(it.node, "%s: the agent cannot parse this pattern: %v", what, err)
@@ -685,26 +723,34 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 		v := p.value
 		switch name {
 		case "label":
-			c.Label, _ = d.nonEmpty(v, field)
+			if l, ok := d.nonEmpty(v, field); ok && d.pipelineText(v, field, l) {
+				c.Label = l
+			}
 		case "parallelism":
 			c.Parallelism, _ = d.integer(v, field, 1, 10000)
 		case "if_changed":
 			c.IfChanged = d.ifChanged(v, field)
 		case "env":
 			c.Env, _ = d.kvMap(v, field, envNameRE.MatchString, "letters, digits and '_'")
+			for _, kv := range c.Env {
+				d.pipelineText(v, field+"."+kv.Key, kv.Value)
+			}
 		case "agents":
 			c.Agents = d.agents(v, field)
 		case "plugins":
 			c.Plugins = d.plugins(v, field)
 		case "artifact_paths":
-			if _, ok := d.strList(v, field, true); ok {
-				c.ArtifactPaths = resolve(v)
+			items, _ := d.strList(v, field, true)
+			for _, it := range items {
+				if d.pipelineText(it.node, field, it.text) {
+					c.ArtifactPaths = append(c.ArtifactPaths, it.text)
+				}
 			}
 		case "timeout_in_minutes":
 			c.TimeoutInMinutes, _ = d.integer(v, field, 1, 1<<20)
 		case "retry":
 			if _, ok := d.fields(v, field, []string{"automatic", "manual"}); ok {
-				c.Retry = resolve(v)
+				c.Retry = d.value(v, field)
 			}
 		case "soft_fail":
 			c.SoftFail = d.softFail(v, field)
@@ -714,7 +760,9 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 				d.errorf(p.key, "%s: concurrency needs concurrency_group, the name of the group it limits", what)
 			}
 		case "concurrency_group":
-			c.ConcurrencyGroup, _ = d.nonEmpty(v, field)
+			if g, ok := d.nonEmpty(v, field); ok && d.pipelineText(v, field, g) {
+				c.ConcurrencyGroup = g
+			}
 		case "priority":
 			if v, ok := d.integer(v, field, -1<<20, 1<<20); ok {
 				c.Priority = &v
@@ -722,51 +770,73 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 		case "depends_on":
 			items, _ := d.strList(v, field, true)
 			for _, it := range items {
+				if !stepKeyRE.MatchString(it.text) {
+					d.errorf(it.node, "%s: %s is not a step key (letters, digits and _ - : . ,)", field, quoteForMessage(it.text))
+					continue
+				}
 				c.DependsOn = append(c.DependsOn, it.text)
+				c.dependsOnAt = append(c.dependsOnAt, it.node)
 			}
 		}
 	}
 	return c
 }
 
-// plugins checks each plugin is pinned: an unpinned plugin runs whatever its
-// default branch holds on the day the job runs.
-func (d *decoder) plugins(n *yaml.Node, what string) *yaml.Node {
+// plugins decodes a consumer's plugins, each a pinned source with an
+// optional config: an unpinned plugin runs whatever its default branch holds
+// on the day the job runs.
+func (d *decoder) plugins(n *yaml.Node, what string) []Plugin {
 	r := resolve(n)
 	if r.Kind != yaml.SequenceNode {
 		d.errorf(r, "%s: expected a list of plugins, found %s", what, kindName(r))
 		return nil
 	}
+	var out []Plugin
 	for i, item := range r.Content {
+		at := fmt.Sprintf("%s[%d]", what, i)
 		item = resolve(item)
-		var source *yaml.Node
+		var source, config *yaml.Node
 		switch item.Kind {
 		case yaml.ScalarNode:
 			source = item
 		case yaml.MappingNode:
-			if len(item.Content) != 2 {
-				d.errorf(item, "%s[%d]: each plugin is a mapping with one key, its source", what, i)
+			if len(item.Content) != 2 || item.Content[0].Tag == "!!merge" {
+				d.errorf(item, "%s: each plugin is a mapping with one key, its source", at)
 				continue
 			}
-			source = item.Content[0]
+			source, config = item.Content[0], item.Content[1]
 		default:
-			d.errorf(item, "%s[%d]: expected a plugin, found %s", what, i, kindName(item))
+			d.errorf(item, "%s: expected a plugin, found %s", at, kindName(item))
 			continue
 		}
-		src := source.Value
+		src, ok := d.str(source, at)
+		if !ok || !d.pipelineText(source, at, src) {
+			continue
+		}
 		local := strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/")
 		if at := strings.LastIndex(src, "#"); !local && (at < 0 || at == len(src)-1) {
-			d.errorf(source, "%s[%d]: plugin %q is not pinned to a version: write %s#vX.Y.Z", what, i, src, strings.TrimSuffix(src, "#"))
+			d.errorf(source, "%s[%d]: plugin %s is not pinned to a version: write %s#vX.Y.Z", what, i, quoteForMessage(src), pipetext.Display(strings.TrimSuffix(src, "#")))
+			continue
 		}
+		p := Plugin{Source: src, Pos: posOf(source)}
+		if config != nil {
+			if p.Config = d.value(config, at+"."+src); p.Config == nil {
+				continue
+			}
+			if p.Config.Kind == Null {
+				p.Config = nil
+			}
+		}
+		out = append(out, p)
 	}
-	return r
+	return out
 }
 
-func (d *decoder) softFail(n *yaml.Node, what string) *yaml.Node {
+func (d *decoder) softFail(n *yaml.Node, what string) *Value {
 	r := resolve(n)
 	if r.Kind == yaml.ScalarNode {
 		if _, ok := d.boolean(r, what); ok {
-			return r
+			return d.value(r, what)
 		}
 		return nil
 	}
@@ -774,21 +844,28 @@ func (d *decoder) softFail(n *yaml.Node, what string) *yaml.Node {
 		d.errorf(r, "%s: expected true, false or a list of {exit_status: N}, found %s", what, kindName(r))
 		return nil
 	}
+	ok := true
 	for i, item := range r.Content {
-		f, ok := d.fields(item, fmt.Sprintf("%s[%d]", what, i), []string{"exit_status"})
-		if !ok {
+		f, good := d.fields(item, fmt.Sprintf("%s[%d]", what, i), []string{"exit_status"})
+		if !good {
+			ok = false
 			continue
 		}
-		p, ok := f["exit_status"]
-		if !ok {
+		p, good := f["exit_status"]
+		if !good {
 			d.errorf(item, "%s[%d]: exit_status is required", what, i)
+			ok = false
 			continue
 		}
-		if v := resolve(p.value); !(v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Value == "*")) {
+		if v := resolve(p.value); !(v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str" && v.Value == "*")) {
 			d.errorf(v, "%s[%d].exit_status: expected an exit status or \"*\", found %s", what, i, kindName(v))
+			ok = false
 		}
 	}
-	return r
+	if !ok {
+		return nil
+	}
+	return d.value(r, what)
 }
 
 func (d *decoder) images(n *yaml.Node, defaults *imageFields, registries []*Registry) []*Image {
@@ -808,7 +885,7 @@ func (d *decoder) images(n *yaml.Node, defaults *imageFields, registries []*Regi
 		regNames = append(regNames, r.Name)
 	}
 	if defaults != nil && defaults.registry != "" && !contains(regNames, defaults.registry) {
-		d.errorf(defaults.set["registry"], "defaults.registry: no registry named %q%s", defaults.registry, didYouMean(defaults.registry, regNames))
+		d.errorf(defaults.set["registry"], "defaults.registry: no registry named %s%s", quoteForMessage(defaults.registry), didYouMean(defaults.registry, regNames))
 	}
 	var out []*Image
 	for _, p := range ps {
@@ -866,9 +943,9 @@ func merge(def, own *imageFields) *imageFields {
 		case "multi_arch":
 			m.multiArch = own.multiArch
 		case "agents":
-			m.agents = mergeAgents(def.agents, own.agents)
+			m.agents = mergeValues(def.agents, own.agents)
 		case "platform_agents":
-			m.platformAgents = map[string]pair{}
+			m.platformAgents = map[string]platformAgents{}
 			for k, v := range def.platformAgents {
 				m.platformAgents[k] = v
 			}
@@ -903,29 +980,6 @@ func mergeKV(def, own []KV) []KV {
 		out = append(out, KV{k, v})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
-}
-
-// mergeAgents merges two agents mappings; when either uses the list form the
-// image's own value wins whole.
-func mergeAgents(def, own *yaml.Node) *yaml.Node {
-	if def == nil || own == nil || def.Kind != yaml.MappingNode || own.Kind != yaml.MappingNode {
-		if own != nil {
-			return own
-		}
-		return def
-	}
-	out := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: own.Line, Column: own.Column}
-	overridden := map[string]bool{}
-	for i := 0; i+1 < len(own.Content); i += 2 {
-		overridden[own.Content[i].Value] = true
-	}
-	for i := 0; i+1 < len(def.Content); i += 2 {
-		if !overridden[def.Content[i].Value] {
-			out.Content = append(out.Content, def.Content[i], def.Content[i+1])
-		}
-	}
-	out.Content = append(out.Content, own.Content...)
 	return out
 }
 
@@ -975,7 +1029,7 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 		}
 	} else if !contains(regNames, im.Registry) {
 		if n := own.set["registry"]; n != nil {
-			d.errorf(n, "%s.registry: no registry named %q%s", what, im.Registry, didYouMean(im.Registry, regNames))
+			d.errorf(n, "%s.registry: no registry named %s%s", what, quoteForMessage(im.Registry), didYouMean(im.Registry, regNames))
 		}
 		im.Registry = ""
 	}
@@ -990,9 +1044,9 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 		case dep.text == im.Name:
 			d.errorf(dep.node, "%s.depends_on: an image cannot depend on itself", what)
 		case !contains(names, dep.text):
-			d.errorf(dep.node, "%s.depends_on: no image named %q%s", what, dep.text, didYouMean(dep.text, names))
+			d.errorf(dep.node, "%s.depends_on: no image named %s%s", what, quoteForMessage(dep.text), didYouMean(dep.text, names))
 		case contains(im.DependsOn, dep.text):
-			d.errorf(dep.node, "%s.depends_on: %q is listed twice", what, dep.text)
+			d.errorf(dep.node, "%s.depends_on: %s is listed twice", what, quoteForMessage(dep.text))
 		default:
 			im.DependsOn = append(im.DependsOn, dep.text)
 		}
@@ -1009,13 +1063,13 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 		if im.MultiArch != Native {
 			d.errorf(where, "%s.platform_agents: only used when several platforms build natively (multi_arch: native)", what)
 		}
-		im.PlatformAgents = map[string]*yaml.Node{}
+		im.PlatformAgents = map[string]*Value{}
 		for platform, p := range f.platformAgents {
 			if !contains(im.Platforms, platform) && im.MultiArch == Native {
-				d.errorf(p.key, "%s.platform_agents: %q is not one of this image's platforms (%s)", what, platform, strings.Join(im.Platforms, ", "))
+				d.errorf(p.key, "%s.platform_agents: %s is not one of this image's platforms (%s)", what, quoteForMessage(platform), strings.Join(im.Platforms, ", "))
 				continue
 			}
-			im.PlatformAgents[platform] = p.value
+			im.PlatformAgents[platform] = p.agents
 		}
 	}
 	if reg != nil && im.Scan != nil && im.Scan.Tool == ECRScan && reg.Provider != ECR {
@@ -1088,32 +1142,126 @@ func FinalKey(im *Image) string {
 // StepKeys returns the keys of every step bkgen makes for im.
 func StepKeys(im *Image) []string {
 	var keys []string
-	if im.MultiArch == Native {
-		for _, p := range im.Platforms {
-			keys = append(keys, BuildKey(im, p))
-		}
-	}
-	keys = append(keys, FinalKey(im))
-	if im.Scan != nil {
-		keys = append(keys, ScanKey(im))
-	}
-	for _, c := range im.Consumers {
-		keys = append(keys, ConsumerKey(im, c))
+	for _, s := range stepsOf(im) {
+		keys = append(keys, s.key)
 	}
 	return keys
 }
 
-// checkKeys refuses specs where two steps would get the same key, such as
-// image "a" with consumer "b-c" and image "a-b" with consumer "c".
-func (d *decoder) checkKeys(images []*Image) {
+// step is one step bkgen makes for an image, as far as Buildkite's limits
+// care: its key, its parallelism and where the spec makes it.
+type step struct {
+	key         string
+	parallelism int
+	pos         Pos
+}
+
+// stepsOf lists the steps bkgen makes for im, in pipeline order.
+func stepsOf(im *Image) []step {
+	var out []step
+	if im.MultiArch == Native {
+		for _, p := range im.Platforms {
+			out = append(out, step{BuildKey(im, p), 1, im.Pos})
+		}
+	}
+	out = append(out, step{FinalKey(im), 1, im.Pos})
+	if im.Scan != nil {
+		out = append(out, step{ScanKey(im), 1, im.Scan.Pos})
+	}
+	for _, c := range im.Consumers {
+		out = append(out, step{ConsumerKey(im, c), c.Parallelism, c.Pos})
+	}
+	return out
+}
+
+// Buildkite's rules for step keys and uploads, which it would otherwise
+// only apply when the pipeline is uploaded.
+var (
+	stepKeyRE = regexp.MustCompile(`^[a-zA-Z0-9_\-:.,]+$`)
+	uuidRE    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+)
+
+const (
+	maxKeyLength = 100 // characters in a step key
+	// MaxJobs is how many jobs Buildkite accepts in one upload (steps,
+	// times their parallelism), unless an organization's limit is raised.
+	MaxJobs = 500
+)
+
+// checkSteps refuses specs whose pipeline Buildkite would reject: two steps
+// with one key (image "a" with consumer "b-c" and image "a-b" with
+// consumer "c"), keys too long or shaped like a UUID, consumers depending
+// on themselves or on each other in a circle, and more jobs than one
+// upload takes.
+func (d *decoder) checkSteps(images []*Image) {
 	owner := map[string]string{}
+	consumers := map[string]*Consumer{}
+	jobs := 0
 	for _, im := range images {
+		at := nodeAt(im.Pos)
 		for _, k := range StepKeys(im) {
 			if prev, ok := owner[k]; ok {
-				d.errorf(&yaml.Node{Line: im.Pos.Line, Column: im.Pos.Col}, "images.%s: its step key %q is also made by image %s; rename one of them", im.Name, k, prev)
+				d.errorf(at, "images.%s: its step key %q is also made by image %s; rename one of them", im.Name, k, prev)
 				continue
 			}
 			owner[k] = im.Name
+			switch {
+			case len(k) > maxKeyLength:
+				d.errorf(at, "images.%s: its step key %q is longer than Buildkite's %d characters: shorten the names", im.Name, k, maxKeyLength)
+			case uuidRE.MatchString(k):
+				d.errorf(at, "images.%s: its step key %q is shaped like a UUID, which Buildkite refuses as a key: rename the image or consumer", im.Name, k)
+			}
+		}
+		for _, c := range im.Consumers {
+			consumers[ConsumerKey(im, c)] = c
+		}
+		for _, s := range stepsOf(im) {
+			jobs += max(1, s.parallelism)
+			if jobs > MaxJobs {
+				d.errorf(nodeAt(s.pos), "images.%s: step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: split the spec or lower parallelism", im.Name, s.key, jobs, MaxJobs)
+				jobs = -1 << 30 // once
+			}
+		}
+	}
+	d.consumerCycles(images, consumers)
+}
+
+// consumerCycles reports consumers that depend on themselves or, through
+// their extra depends_on, on each other in a circle: the only way bkgen's
+// own steps can form one.
+func (d *decoder) consumerCycles(images []*Image, byKey map[string]*Consumer) {
+	const (
+		unvisited = iota
+		visiting
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(key string, c *Consumer)
+	visit = func(key string, c *Consumer) {
+		state[key] = visiting
+		stack = append(stack, key)
+		for i, dep := range c.DependsOn {
+			next, ours := byKey[dep]
+			switch {
+			case dep == key:
+				d.errorf(c.dependsOnAt[i], "%s.depends_on: a step cannot depend on itself", key)
+			case !ours:
+			case state[dep] == visiting:
+				cycle := append(append([]string{}, stack[indexOf(stack, dep):]...), dep)
+				d.errorf(c.dependsOnAt[i], "%s.depends_on: dependency cycle: %s", key, strings.Join(cycle, " -> "))
+			case state[dep] == unvisited:
+				visit(dep, next)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[key] = done
+	}
+	for _, im := range images {
+		for _, c := range im.Consumers {
+			if key := ConsumerKey(im, c); state[key] == unvisited {
+				visit(key, c)
+			}
 		}
 	}
 }

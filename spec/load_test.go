@@ -81,9 +81,9 @@ images:
 	if diff := cmp.Diff([]KV{{"team", "platform"}}, app.Labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
-	var agents map[string]string
-	if err := app.Agents.Decode(&agents); err != nil {
-		t.Fatal(err)
+	agents := map[string]string{}
+	for i, k := range app.Agents.Keys {
+		agents[k] = app.Agents.Items[i].Scalar
 	}
 	if diff := cmp.Diff(map[string]string{"queue": "gpu", "os": "linux"}, agents); diff != "" {
 		t.Errorf("agents merge key by key (-want +got):\n%s", diff)
@@ -197,7 +197,7 @@ images:
     platforms: linux
     multi_arch: both
     secrets: [NPM-TOKEN]
-    cache: {type: s3, bucket: b}
+    cache: {type: s3, bucket: bkt}
     tags: [latest, "bad tag"]
     consumers:
       unit:

@@ -110,9 +110,9 @@ type Image struct {
 	DependsOn  []string
 	Platforms  []string
 	MultiArch  MultiArch // "" for a single platform
-	Agents     *yaml.Node
+	Agents     *Value
 	// PlatformAgents maps a platform to the agents its native build runs on.
-	PlatformAgents map[string]*yaml.Node
+	PlatformAgents map[string]*Value
 	Cache          Cache
 	IfChanged      *IfChanged // nil: derived from the context, Dockerfile and dependencies
 	Tags           []Tag
@@ -198,15 +198,23 @@ type Consumer struct {
 	Parallelism int // 0: not set
 	IfChanged   *IfChanged
 	Env         []KV // sorted by key
-	// Pass-through step attributes, kept as written for the pipeline.
-	Agents           *yaml.Node
-	Plugins          *yaml.Node
-	ArtifactPaths    *yaml.Node
+	// Pass-through step attributes, as Buildkite has them.
+	Agents           *Value
+	Plugins          []Plugin
+	ArtifactPaths    []string
 	TimeoutInMinutes int
-	Retry            *yaml.Node
-	SoftFail         *yaml.Node
+	Retry            *Value
+	SoftFail         *Value
 	Concurrency      int
 	ConcurrencyGroup string
 	Priority         *int
 	DependsOn        []string // extra step keys
+	dependsOnAt      []*yaml.Node
+}
+
+// Plugin is one of a consumer's plugins: a pinned source and its config.
+type Plugin struct {
+	Source string
+	Config *Value // nil when it has none
+	Pos    Pos
 }

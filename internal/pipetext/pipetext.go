@@ -33,7 +33,9 @@ type Error struct {
 func (e *Error) Error() string { return e.Reason }
 
 // Check reports whether Escape can write s.
-func Check(s string) error {
+func Check(s string) error { return check(s, true) }
+
+func check(s string, interpolated bool) error {
 	backslashes := 0
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -42,7 +44,7 @@ func Check(s string) error {
 			return &Error{i, "it is not valid UTF-8"}
 		case r == 0:
 			return &Error{i, "it holds a NUL character, which no pipeline value or shell word can hold"}
-		case r == '$' && backslashes%2 == 1:
+		case r == '$' && backslashes%2 == 1 && interpolated:
 			return &Error{i - 1, `\$ cannot reach the job as written: upload-time interpolation turns \$ into $ (write $ alone: bkgen escapes it)`}
 		}
 		if r == '\\' {
@@ -62,6 +64,16 @@ func Escape(s string) (string, error) {
 		return "", err
 	}
 	return strings.ReplaceAll(s, "$", "$$"), nil
+}
+
+// Raw returns s for a pipeline the agent will not interpolate (an upload
+// with --no-interpolation): any text but NUL and invalid UTF-8 is written
+// as it is.
+func Raw(s string) (string, error) {
+	if err := check(s, false); err != nil {
+		return "", err
+	}
+	return s, nil
 }
 
 // ShellQuote returns one bash word that expands to s: s itself when it
@@ -84,7 +96,7 @@ func ShellQuote(s string) (string, error) {
 func isSafeWord(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_@%+=:,./-", c) >= 0) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_@%+=:./-", c) >= 0) {
 			return false
 		}
 	}

@@ -1,0 +1,322 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/bkgen/bkgen/internal/pipetext"
+	"gopkg.in/yaml.v3"
+)
+
+// Value is a YAML value the spec passes through to the pipeline as
+// Buildkite has it (agents, plugin config, retry, soft_fail), rebuilt from
+// plain scalars: no tag, anchor, alias or merge key survives, numbers and
+// booleans are in their canonical form, and every string is text the
+// pipeline can carry exactly (see package pipetext).
+type Value struct {
+	Kind   ValueKind
+	Scalar string   // String: the text; Int, Float, Bool: canonical form
+	Keys   []string // Map: the keys, in the order written (merged ones last)
+	Items  []*Value // Map: the value of each key; List: the items
+	Pos    Pos
+}
+
+// ValueKind is what a Value holds.
+type ValueKind uint8
+
+const (
+	String ValueKind = iota
+	Int
+	Float
+	Bool
+	Null
+	Map
+	List
+)
+
+// Get returns the value of a map's key, or nil.
+func (v *Value) Get(key string) *Value {
+	if v == nil || v.Kind != Map {
+		return nil
+	}
+	for i, k := range v.Keys {
+		if k == key {
+			return v.Items[i]
+		}
+	}
+	return nil
+}
+
+// size counts a value's nodes: what it adds to a pipeline each time it is
+// written.
+func (v *Value) size() int {
+	if v == nil {
+		return 0
+	}
+	n := 1 + len(v.Keys)
+	for _, it := range v.Items {
+		n += it.size()
+	}
+	return n
+}
+
+// Limits on pass-through values. A default is written into every step
+// that inherits it, so values are counted where they are used, and a spec
+// whose values would bloat the pipeline past these is refused.
+const (
+	// maxValueNodes bounds the nodes of all pass-through values written
+	// into a pipeline, counted each time they are written.
+	maxValueNodes = 200_000
+	// maxValueBytes bounds the text of one pass-through value, aliases
+	// expanded; maxDepth its nesting, which nothing in a step needs deep.
+	maxValueBytes = 1 << 20
+	maxDepth      = 64
+)
+
+// value rebuilds a pass-through YAML value; nil when it is refused.
+func (d *decoder) value(n *yaml.Node, what string) *Value {
+	bytes := maxValueBytes
+	return d.rebuild(n, what, &bytes, 0)
+}
+
+func (d *decoder) rebuild(n *yaml.Node, what string, bytes *int, depth int) *Value {
+	at := n // aliases are reported where they are used
+	n = resolve(n)
+	if !d.spend(at, what) {
+		return nil
+	}
+	if depth > maxDepth {
+		d.errorf(at, "%s: nested more than %d levels deep", what, maxDepth)
+		return nil
+	}
+	v := &Value{Pos: posOf(n)}
+	switch n.Kind {
+	case yaml.MappingNode:
+		v.Kind = Map
+		ps, ok := d.valuePairs(n, what)
+		if !ok {
+			return nil
+		}
+		for _, p := range ps {
+			*bytes -= len(p.key.Value)
+			item := d.rebuild(p.value, what+"."+p.key.Value, bytes, depth+1)
+			if item == nil {
+				return nil
+			}
+			v.Keys = append(v.Keys, p.key.Value)
+			v.Items = append(v.Items, item)
+		}
+	case yaml.SequenceNode:
+		v.Kind = List
+		for i, c := range n.Content {
+			item := d.rebuild(c, fmt.Sprintf("%s[%d]", what, i), bytes, depth+1)
+			if item == nil {
+				return nil
+			}
+			v.Items = append(v.Items, item)
+		}
+	case yaml.ScalarNode:
+		if !d.scalarValue(n, what, v) {
+			return nil
+		}
+		if *bytes -= len(v.Scalar); *bytes < 0 {
+			d.errorf(at, "%s: expands to more than %d bytes of text (aliases count each time they are used)", what, maxValueBytes)
+			return nil
+		}
+	default:
+		d.errorf(n, "%s: expected a value, found %s", what, kindName(n))
+		return nil
+	}
+	return v
+}
+
+// valuePairs is a mapping's pairs with merge keys expanded, each key text
+// the pipeline can carry.
+func (d *decoder) valuePairs(n *yaml.Node, what string) ([]pair, bool) {
+	ps, ok := d.mapping(n, what)
+	if !ok {
+		return nil, false
+	}
+	for _, p := range ps {
+		if p.key.Tag != "!!str" {
+			// A number or boolean as a key is text to Buildkite.
+			if t := p.key.Tag; t != "!!int" && t != "!!float" && t != "!!bool" {
+				d.errorf(p.key, "%s: keys must be text, found %s", what, kindName(p.key))
+				return nil, false
+			}
+		}
+		if !d.pipelineText(p.key, what, p.key.Value) {
+			return nil, false
+		}
+	}
+	return ps, true
+}
+
+// scalarValue fills v from a plain scalar, refusing tags that would make
+// the agent read something other than what the spec shows.
+func (d *decoder) scalarValue(n *yaml.Node, what string, v *Value) bool {
+	switch n.Tag {
+	case "!!str", "!", "!!timestamp":
+		// A timestamp stays the text it was written as.
+		v.Kind, v.Scalar = String, n.Value
+		return d.pipelineText(n, what, n.Value)
+	case "!!null":
+		v.Kind = Null
+		return true
+	case "!!bool":
+		var x bool
+		if err := n.Decode(&x); err != nil {
+			d.errorf(n, "%s: %s is not a boolean", what, quoteForMessage(n.Value))
+			return false
+		}
+		v.Kind, v.Scalar = Bool, strconv.FormatBool(x)
+		return true
+	case "!!int":
+		var x any
+		if err := n.Decode(&x); err != nil {
+			d.errorf(n, "%s: %s is not a whole number", what, quoteForMessage(n.Value))
+			return false
+		}
+		switch x := x.(type) {
+		case int:
+			v.Scalar = strconv.Itoa(x)
+		case int64:
+			v.Scalar = strconv.FormatInt(x, 10)
+		case uint64:
+			v.Scalar = strconv.FormatUint(x, 10)
+		default:
+			d.errorf(n, "%s: %s is not a whole number", what, quoteForMessage(n.Value))
+			return false
+		}
+		v.Kind = Int
+		return true
+	case "!!float":
+		var x float64
+		if err := n.Decode(&x); err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
+			d.errorf(n, "%s: %s is not a finite number", what, quoteForMessage(n.Value))
+			return false
+		}
+		v.Kind, v.Scalar = Float, strconv.FormatFloat(x, 'g', -1, 64)
+		return true
+	}
+	d.errorf(n, "%s: the YAML tag %s is not supported here: write the value as plain text", what, quoteForMessage(n.Tag))
+	return false
+}
+
+// pipelineText checks that s, written into the pipeline, reaches the job as
+// it is.
+func (d *decoder) pipelineText(n *yaml.Node, what, s string) bool {
+	if err := pipetext.Check(s); err != nil {
+		d.errorf(n, "%s: %v", what, err)
+		return false
+	}
+	return true
+}
+
+// quoteForMessage shows a value from the spec in a message: quoted, on one
+// line, and cut short, so a message never dumps a file.
+func quoteForMessage(s string) string {
+	const max = 40
+	if r := []rune(s); len(r) > max {
+		return strconv.Quote(string(r[:max])) + "..."
+	}
+	return strconv.Quote(s)
+}
+
+// mergeValues lays own over def: maps merge key by key, own winning; a list
+// form on either side means own wins whole.
+func mergeValues(def, own *Value) *Value {
+	if def == nil || own == nil || def.Kind != Map || own.Kind != Map {
+		if own != nil {
+			return own
+		}
+		return def
+	}
+	out := &Value{Kind: Map, Pos: own.Pos}
+	for i, k := range def.Keys {
+		if own.Get(k) == nil {
+			out.Keys = append(out.Keys, k)
+			out.Items = append(out.Items, def.Items[i])
+		}
+	}
+	out.Keys = append(out.Keys, own.Keys...)
+	out.Items = append(out.Items, own.Items...)
+	return out
+}
+
+// Strings returns a value's text, for a string or a list of strings.
+func (v *Value) Strings() []string {
+	if v == nil {
+		return nil
+	}
+	if v.Kind != List {
+		return []string{v.Scalar}
+	}
+	out := make([]string, len(v.Items))
+	for i, it := range v.Items {
+		out[i] = it.Scalar
+	}
+	return out
+}
+
+// String shows a value for messages.
+func (v *Value) String() string {
+	if v == nil {
+		return "nothing"
+	}
+	switch v.Kind {
+	case Map:
+		return "a mapping"
+	case List:
+		return "a list"
+	case Null:
+		return "null"
+	}
+	return strings.TrimSpace(v.Scalar)
+}
+
+// checkValueSizes refuses a spec whose pass-through values, written into
+// every step that carries them, would pass maxValueNodes: a default's
+// agents repeat in every step of every image.
+func (d *decoder) checkValueSizes(images []*Image) {
+	total := 0
+	add := func(v *Value, times int, what string) bool {
+		if total += v.size() * times; total > maxValueNodes {
+			d.errorf(nodeAt(v.Pos), "%s: the pipeline's agents, plugins, retry and soft_fail would hold more than %d values: make them smaller", what, maxValueNodes)
+			return false
+		}
+		return true
+	}
+	for _, im := range images {
+		steps := len(im.Platforms) + 2 // builds, manifest and scan carry the image's agents
+		for _, c := range im.Consumers {
+			what := "images." + im.Name + ".consumers." + c.Name
+			agents := c.Agents
+			if agents == nil {
+				steps++
+			} else if !add(agents, 1, what+".agents") {
+				return
+			}
+			for _, p := range c.Plugins {
+				if p.Config != nil && !add(p.Config, 1, what+".plugins") {
+					return
+				}
+			}
+			for _, v := range []*Value{c.Retry, c.SoftFail} {
+				if v != nil && !add(v, 1, what) {
+					return
+				}
+			}
+		}
+		if im.Agents != nil && !add(im.Agents, steps, "images."+im.Name+".agents") {
+			return
+		}
+		for _, p := range im.Platforms {
+			if a := im.PlatformAgents[p]; a != nil && !add(a, 1, "images."+im.Name+".platform_agents") {
+				return
+			}
+		}
+	}
+}
