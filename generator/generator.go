@@ -75,9 +75,6 @@ type Result struct {
 	Notes     []string // warnings for people: what they should know about this pipeline
 }
 
-// maxSteps is how many steps Buildkite accepts in one pipeline upload.
-const maxSteps = 500
-
 // Generate makes the pipeline for in. Errors are problems with the spec that
 // only show with this environment (such as a registry without an org), as
 // spec.Errors.
@@ -115,9 +112,6 @@ func Generate(in Input) (*Result, error) {
 		res.Notes = g.leaveToAgent(p, dec)
 	} else {
 		p.apply(decisions, in.Skipped)
-	}
-	if n := len(p.Steps); n > maxSteps {
-		res.Notes = append(res.Notes, fmt.Sprintf("the pipeline has %d steps; Buildkite accepts at most %d in one upload", n, maxSteps))
 	}
 	return res, nil
 }

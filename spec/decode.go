@@ -215,7 +215,8 @@ func (d *decoder) str(n *yaml.Node, what string) (string, bool) {
 // which no argument, variable or pipeline value can hold.
 func (d *decoder) text(n *yaml.Node, what string) (string, bool) {
 	switch n.Tag {
-	case "!!str", "!", "!!int", "!!float", "!!bool", "!!timestamp":
+	case "!!str", "!", "!!int", "!!float", "!!bool", "!!timestamp", "!!merge":
+		// A plain << where a value goes is the text "<<".
 	default:
 		d.errorf(n, "%s: the YAML tag %s is not supported here: write the value as plain text", what, quoteForMessage(n.Tag))
 		return "", false

@@ -702,17 +702,19 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 	}
 	c := &Consumer{Name: key.Value, Pos: posOf(key)}
 	if p, ok := f["command"]; ok {
+		ok := true
 		if r := resolve(p.value); r.Kind == yaml.SequenceNode {
-			items, _ := d.strList(r, what+".command", false)
+			var items []item
+			items, ok = d.strList(r, what+".command", false)
 			lines := make([]string, len(items))
 			for i, it := range items {
 				lines[i] = it.text
 			}
 			c.Command = strings.Join(lines, "\n")
 		} else {
-			c.Command, _ = d.str(r, what+".command")
+			c.Command, ok = d.str(r, what+".command")
 		}
-		if strings.TrimSpace(c.Command) == "" {
+		if ok && strings.TrimSpace(c.Command) == "" {
 			d.errorf(p.value, "%s.command: must not be empty", what)
 		}
 	} else {

@@ -158,8 +158,9 @@ func (d *decoder) valuePairs(n *yaml.Node, what string) ([]pair, bool) {
 // the agent read something other than what the spec shows.
 func (d *decoder) scalarValue(n *yaml.Node, what string, v *Value) bool {
 	switch n.Tag {
-	case "!!str", "!", "!!timestamp":
-		// A timestamp stays the text it was written as.
+	case "!!str", "!", "!!timestamp", "!!merge":
+		// A timestamp stays the text it was written as, and a plain << in
+		// a value's place is the text "<<".
 		v.Kind, v.Scalar = String, n.Value
 		return d.pipelineText(n, what, n.Value)
 	case "!!null":
