@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
-	"slices"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
