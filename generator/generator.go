@@ -94,8 +94,18 @@ func Generate(in Input) (*Result, error) {
 	decided := make(chan *decider, 1)
 	go func() { decided <- newDecider(in) }()
 	p := &Pipeline{}
+	size := 0
 	for _, im := range in.Spec.Images {
 		steps, err := g.imageSteps(im)
+		if err == nil {
+			for _, s := range steps {
+				size += s.size()
+			}
+			if size > maxPipelineBytes {
+				err = spec.Errors{{File: in.Spec.File, Pos: im.Pos, Msg: fmt.Sprintf(
+					"images.%s: with this image's steps the pipeline passes %d MiB, more than bkgen writes: make commands, env, args or defaults smaller, or split the spec", im.Name, maxPipelineBytes>>20)}}
+			}
+		}
 		if err != nil {
 			<-decided
 			return nil, err
@@ -138,6 +148,10 @@ func ContentRefs(in Input) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// maxPipelineBytes bounds a pipeline: a few defaults or long commands
+// repeated in hundreds of steps can make one of any size from a small spec.
+const maxPipelineBytes = 10 << 20
 
 type gen struct {
 	in      Input

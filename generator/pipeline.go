@@ -50,6 +50,25 @@ type Step struct {
 	Command          string
 }
 
+// size is about how many bytes the step takes in the pipeline.
+func (s *Step) size() int {
+	n := len(s.Key) + len(s.Label) + len(s.Skip) + len(s.Image.Rest) + len(s.ConcurrencyGroup) + len(s.Command) +
+		s.Agents.Bytes() + s.Retry.Bytes() + s.SoftFail.Bytes()
+	for _, d := range s.DependsOn {
+		n += len(d)
+	}
+	for _, p := range s.Plugins {
+		n += len(p.Source) + p.Config.Bytes()
+	}
+	for _, kv := range s.Env {
+		n += len(kv.Key) + len(kv.Value)
+	}
+	for _, a := range s.ArtifactPaths {
+		n += len(a)
+	}
+	return n
+}
+
 // Plugin is one entry of a step's plugins: a pinned source and its config.
 type Plugin struct {
 	Source string

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"maps"
 	"os/exec"
@@ -382,4 +383,24 @@ func pipetestCommands(t *testing.T, out []byte) map[string]*pipeline.CommandStep
 		steps[c.Key] = c
 	}
 	return steps
+}
+
+// TestPipelineSizeIsBounded checks a small spec cannot make a huge pipeline:
+// a long default repeated into every image's build is refused at the image
+// that takes it past the bound.
+func TestPipelineSizeIsBounded(t *testing.T) {
+	var src strings.Builder
+	fmt.Fprintf(&src, "version: 1\nregistries:\n  r: {provider: buildkite, org: acme, registry: images}\ndefaults:\n  args: {BIG: %q}\nimages:\n", strings.Repeat("x", 200_000))
+	for i := range 100 {
+		fmt.Fprintf(&src, "  i%02d: {context: c%d, scan: false}\n", i, i)
+	}
+	s := load(t, src.String())
+	_, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: Changes{All: true}})
+	var errs spec.Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(errs[0].Error(), "images.i51: with this image's steps the pipeline passes 10 MiB") {
+		t.Fatalf("err = %v", err)
+	}
+	if errs[0].Pos.Line != 58 {
+		t.Errorf("position = %+v, want image i51's", errs[0].Pos)
+	}
 }

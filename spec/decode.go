@@ -225,6 +225,12 @@ func (d *decoder) text(n *yaml.Node, what string) (string, bool) {
 		d.errorf(n, "%s: holds a NUL character, which no job can be given", what)
 		return "", false
 	}
+	// Text counts against the work too, a visit per 16 bytes: an alias of
+	// a long string repeated is as big as the repeats.
+	d.work -= len(n.Value) >> 4
+	if !d.spend(n, what) {
+		return "", false
+	}
 	return n.Value, true
 }
 

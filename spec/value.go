@@ -62,6 +62,21 @@ func (v *Value) size() int {
 	return n
 }
 
+// Bytes is about how many bytes the value takes in a pipeline.
+func (v *Value) Bytes() int {
+	if v == nil {
+		return 0
+	}
+	n := len(v.Scalar) + 2
+	for _, k := range v.Keys {
+		n += len(k) + 2
+	}
+	for _, it := range v.Items {
+		n += it.Bytes()
+	}
+	return n
+}
+
 // Limits on pass-through values. A default is written into every step
 // that inherits it, so values are counted where they are used, and a spec
 // whose values would bloat the pipeline past these is refused.
