@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/rogpeppe/go-internal/diff"
 )
 
@@ -99,7 +100,8 @@ func (ctx *cmdContext) warnIfInput(p *planned, f *planFlags, file string) {
 	rel = filepath.ToSlash(rel)
 	for _, im := range p.spec.Images {
 		if p.inputs[im.Name](rel) {
-			fmt.Fprintf(ctx.io.err, "bkgen: warning: %s is in the build context of image %s: it records the image's content tag, so writing it changes that tag; list it in %s's .dockerignore\n", file, im.Name, im.Context)
+			fmt.Fprintf(ctx.io.err, "bkgen: warning: %s is in the build context of image %s: it records the image's content tag, so writing it changes that tag; list it in %s's .dockerignore\n",
+				pipetext.Display(file), im.Name, pipetext.Display(im.Context))
 			return
 		}
 	}
@@ -116,7 +118,7 @@ func (ctx *cmdContext) check(file string, generated []byte) int {
 		return exitOK
 	}
 	ctx.io.out.Write(diff.Diff(file, committed, "generated", generated))
-	fmt.Fprintf(ctx.io.err, "bkgen: %s is stale: regenerate it with the same flags and -o %s\n", file, file)
+	fmt.Fprintf(ctx.io.err, "bkgen: %s is stale: regenerate it with the same flags and -o %[1]s\n", pipetext.Display(file))
 	return exitProblems
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/contentkey"
 	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/preview"
 	"github.com/bkgen/bkgen/spec"
 )
@@ -220,7 +221,7 @@ func (ctx *cmdContext) loadSpec(f *planFlags) (*spec.Spec, int) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(ctx.io.err, "bkgen: no spec at %s (use -f to name another file)\n", path)
+			fmt.Fprintf(ctx.io.err, "bkgen: no spec at %s (use -f to name another file)\n", pipetext.Display(path))
 		} else {
 			fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
 		}
