@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/rogpeppe/go-internal/diff"
@@ -35,8 +34,8 @@ func generateCommand() *command {
 		flags: func(fs *flag.FlagSet) any {
 			f := &generateFlags{}
 			f.register(fs)
-			fs.StringVar(&f.output, "output", "", "write to `FILE` atomically instead of stdout")
-			fs.StringVar(&f.output, "o", "", "write to `FILE` atomically instead of stdout")
+			fs.StringVar(&f.output, "output", "", "write to `FILE` atomically instead of stdout; a symlink is followed only to a file inside the repository")
+			fs.StringVar(&f.output, "o", "", "write to `FILE` atomically instead of stdout; a symlink is followed only to a file inside the repository")
 			fs.StringVar(&f.format, "format", "yaml", "output `FORMAT`: yaml or json")
 			fs.StringVar(&f.check, "check", "", "compare with `FILE`: print a unified diff and exit 1 when they differ")
 			return f
@@ -55,6 +54,15 @@ func generateCommand() *command {
 				fmt.Fprintln(ctx.io.err, "bkgen generate: --check compares and writes nothing; drop --output")
 				return exitUsage
 			}
+			// Find where the file really is before doing any work.
+			var file *repoFile
+			if flagName, name := fileFlag(f); name != "" {
+				var err error
+				if file, err = f.repoFile(name); err != nil {
+					fmt.Fprintf(ctx.io.err, "bkgen generate: %s %v\n", flagName, err)
+					return exitUsage
+				}
+			}
 			p, status := ctx.plan(&f.planFlags)
 			if p == nil {
 				return status
@@ -67,14 +75,14 @@ func generateCommand() *command {
 				fmt.Fprintf(ctx.io.err, "bkgen generate: %v\n", err)
 				return exitUsage
 			}
-			for _, file := range []string{f.check, f.output} {
-				ctx.warnIfInput(p, &f.planFlags, file)
+			if file != nil {
+				ctx.warnIfInput(p, file)
 			}
 			switch {
 			case f.check != "":
-				return ctx.check(f.path(f.check), out)
+				return ctx.check(file, out)
 			case f.output != "":
-				if err := writeFileAtomic(f.path(f.output), out); err != nil {
+				if err := writeFileAtomic(file.path, out); err != nil {
 					fmt.Fprintf(ctx.io.err, "bkgen generate: %v\n", err)
 					return exitUsage
 				}
@@ -86,30 +94,33 @@ func generateCommand() *command {
 	}
 }
 
+// fileFlag is the file generate reads (--check) or writes (-o), if any.
+func fileFlag(f *generateFlags) (flagName, name string) {
+	if f.check != "" {
+		return "--check", f.check
+	}
+	return "-o", f.output
+}
+
 // warnIfInput warns when a pipeline file lies among an image's build
 // inputs: the file names the image's content tag, so writing it would change
 // that tag, and the next run would never agree with it.
-func (ctx *cmdContext) warnIfInput(p *planned, f *planFlags, file string) {
-	if file == "" {
+func (ctx *cmdContext) warnIfInput(p *planned, file *repoFile) {
+	if file.rel == "" {
 		return
 	}
-	rel, err := filepath.Rel(f.dir, f.path(file))
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return
-	}
-	rel = filepath.ToSlash(rel)
 	for _, im := range p.spec.Images {
-		if p.inputs[im.Name](rel) {
+		if p.inputs[im.Name](file.rel) {
 			fmt.Fprintf(ctx.io.err, "bkgen: warning: %s is in the build context of image %s: it records the image's content tag, so writing it changes that tag; list it in %s's .dockerignore\n",
-				pipetext.Display(file), im.Name, pipetext.Display(im.Context))
+				pipetext.Display(file.name), im.Name, pipetext.Display(im.Context))
 			return
 		}
 	}
 }
 
 // check compares the generated pipeline with a committed file.
-func (ctx *cmdContext) check(file string, generated []byte) int {
-	committed, err := os.ReadFile(file)
+func (ctx *cmdContext) check(file *repoFile, generated []byte) int {
+	committed, err := os.ReadFile(file.path)
 	if err != nil {
 		fmt.Fprintf(ctx.io.err, "bkgen generate: --check: %v\n", err)
 		return exitUsage
@@ -117,8 +128,8 @@ func (ctx *cmdContext) check(file string, generated []byte) int {
 	if bytes.Equal(committed, generated) {
 		return exitOK
 	}
-	ctx.io.out.Write(diff.Diff(file, committed, "generated", generated))
-	fmt.Fprintf(ctx.io.err, "bkgen: %s is stale: regenerate it with the same flags and -o %[1]s\n", pipetext.Display(file))
+	ctx.io.out.Write(diff.Diff(file.name, committed, "generated", generated))
+	fmt.Fprintf(ctx.io.err, "bkgen: %s is stale: regenerate it with the same flags and -o %[1]s\n", pipetext.Display(file.name))
 	return exitProblems
 }
 
