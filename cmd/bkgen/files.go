@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 
 	"github.com/bkgen/bkgen/internal/pipetext"
 )
@@ -99,4 +102,76 @@ func within(root, path string) (string, bool) {
 		return "", false
 	}
 	return filepath.ToSlash(rel), true
+}
+
+// interrupts are the signals that ask bkgen to stop: Ctrl-C, the agent
+// cancelling the job, a closed terminal.
+var interrupts = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
+// writeFileAtomic writes data to a temporary file beside name and renames it
+// into place, so readers see the old file or the new one, never a part.
+//
+// An interrupt while the temporary file exists removes it, then exits with
+// 128+signal, the status a shell gives a process the signal killed. Before
+// the file exists there is nothing to remove, and after the rename the file
+// is whole; an interrupt then still exits, with the same status. Outside
+// this function a signal has its default effect: nothing is left behind.
+func writeFileAtomic(name string, data []byte) error {
+	// Listen before the temporary file exists, so no signal finds it unattended.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, interrupts...)
+	var mu sync.Mutex // held while the temporary file is created or renamed
+	tmpName := ""     // the temporary file, until it is renamed
+	handled := make(chan struct{})
+	go func() {
+		defer close(handled)
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		mu.Lock() // kept until the exit: nothing is created or renamed after this
+		if tmpName != "" {
+			os.Remove(tmpName)
+		}
+		os.Exit(128 + int(sig.(syscall.Signal)))
+	}()
+	defer func() {
+		// Stop delivers every signal already caught; the handler takes it.
+		signal.Stop(sigs)
+		close(sigs)
+		<-handled
+	}()
+
+	mu.Lock()
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	if err == nil {
+		tmpName = tmp.Name()
+	}
+	mu.Unlock()
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return err
+	}
+	tmpName = ""
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/rogpeppe/go-internal/diff"
@@ -131,31 +130,4 @@ func (ctx *cmdContext) check(file *repoFile, generated []byte) int {
 	ctx.io.out.Write(diff.Diff(file.name, committed, "generated", generated))
 	fmt.Fprintf(ctx.io.err, "bkgen: %s is stale: regenerate it with the same flags and -o %[1]s\n", pipetext.Display(file.name))
 	return exitProblems
-}
-
-// writeFileAtomic writes data to a temporary file beside name and renames it
-// into place, so readers see the old file or the new one, never a part.
-func writeFileAtomic(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }
