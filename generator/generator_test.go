@@ -68,7 +68,11 @@ func generate(t *testing.T, in Input) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pipetest.Check(t, "pipeline", out)
+	if in.Literal {
+		pipetest.CheckLiteral(t, "pipeline", out)
+	} else {
+		pipetest.Check(t, "pipeline", out)
+	}
 	return res
 }
 
@@ -524,5 +528,72 @@ images:
 				}
 			}
 		}
+	}
+}
+
+// TestLiteral: a Literal pipeline is for an upload without interpolation,
+// so each job gets every text exactly as written in the pipeline, $ and all.
+func TestLiteral(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    consumers:
+      unit:
+        command: x=$(mktemp) && echo "$HOME" $$ '\$'
+        env: {PRICE: "$10"}
+`)
+	res := generate(t, Input{Spec: s, Changes: Changes{All: true}, Literal: true})
+	for format, encode := range map[string]func() ([]byte, error){"yaml": res.Pipeline.YAML, "json": res.Pipeline.JSON} {
+		out, err := encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := pipetest.Upload(out, nil, false)
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		for _, st := range p.Steps {
+			c := st.(*pipeline.CommandStep)
+			if strings.Contains(c.Command, "$$(") {
+				t.Errorf("%s: %s runs %q: escaped for an interpolation that will not happen", format, c.Key, c.Command)
+			}
+			if c.Key == "app-unit" {
+				if want := "\nx=$(mktemp) && echo \"$HOME\" $$ '\\$'\n"; !strings.Contains(c.Command, want) {
+					t.Errorf("%s: app-unit lost the spec's command:\n%s", format, c.Command)
+				}
+				if c.Env["PRICE"] != "$10" {
+					t.Errorf("%s: PRICE = %q", format, c.Env["PRICE"])
+				}
+			}
+		}
+	}
+}
+
+// TestLiteralHostedRegistry: the hosted registry's URL is filled in at
+// upload; without interpolation bkgen fills it in from its own environment,
+// or says why it cannot.
+func TestLiteralHostedRegistry(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  internal: {provider: hosted}
+images:
+  app:
+    consumers:
+      unit: {command: make test}
+`)
+	in := Input{Spec: s, Changes: Changes{All: true}, Literal: true, ContentTags: tags(s)}
+	if _, err := Generate(in); err == nil || !strings.Contains(err.Error(), "registries.internal: a hosted registry is $BUILDKITE_HOSTED_REGISTRY_URL") {
+		t.Errorf("no URL: got %v", err)
+	}
+	in.Env = map[string]string{"BUILDKITE_HOSTED_REGISTRY_URL": "hosted.example.com/acme"}
+	res := generate(t, in)
+	out, err := res.Pipeline.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "BUILDKITE_HOSTED_REGISTRY_URL") || !strings.Contains(string(out), "image: hosted.example.com/acme/app:bk-") {
+		t.Errorf("the URL is not filled in:\n%s", out)
 	}
 }

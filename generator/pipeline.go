@@ -17,6 +17,8 @@ import (
 // Pipeline is what bkgen emits: the steps, in a stable order.
 type Pipeline struct {
 	Steps []*Step
+	// Literal writes text unescaped, for an upload with --no-interpolation: the agent will not interpolate it.
+	Literal bool
 }
 
 // Step is a Buildkite command step. Fields are emitted in this order, the
@@ -72,7 +74,7 @@ func (p *Pipeline) yamlInParts(parts int) ([]byte, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out[i], errs[i] = encodeYAML((&Pipeline{Steps: p.Steps[lo:hi]}).node())
+			out[i], errs[i] = encodeYAML((&Pipeline{Steps: p.Steps[lo:hi], Literal: p.Literal}).node())
 			if i > 0 {
 				out[i] = bytes.TrimPrefix(out[i], []byte("steps:\n"))
 			}
@@ -117,7 +119,24 @@ func (p *Pipeline) node() *yaml.Node {
 	for _, s := range p.Steps {
 		steps.Content = append(steps.Content, s.node())
 	}
-	return mapNode("steps", steps)
+	n := mapNode("steps", steps)
+	escapeStrings(n, p.Literal, map[*yaml.Node]bool{})
+	return n
+}
+
+// escapeStrings escapes every string of a finished tree against upload-time
+// interpolation (see escapeDollars), each node once.
+func escapeStrings(n *yaml.Node, literal bool, done map[*yaml.Node]bool) {
+	if done[n] {
+		return
+	}
+	done[n] = true
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+		n.Value = escapeDollars(n.Value, literal)
+	}
+	for _, c := range n.Content {
+		escapeStrings(c, literal, done)
+	}
 }
 
 func (s *Step) node() *yaml.Node {
@@ -219,9 +238,10 @@ func mapNode(key string, value *yaml.Node) *yaml.Node {
 	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{strNode(key), value}}
 }
 
-// strNode is a string scalar, escaped against upload-time interpolation.
+// strNode is a string scalar, escaped against upload-time interpolation
+// when the tree is finished.
 func strNode(s string) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: escapeDollars(s)}
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
 	if strings.Contains(n.Value, "\n") {
 		n.Style = yaml.LiteralStyle
 	}

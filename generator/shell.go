@@ -53,8 +53,11 @@ func uploadVar(name string) string { return uploadMark + name + uploadMark }
 
 // escapeDollars protects text from upload-time interpolation: the agent
 // replaces $NAME when the pipeline is uploaded, and $$ is its escape for `$`.
-func escapeDollars(s string) string {
-	s = strings.ReplaceAll(s, "$", "$$")
+// A literal pipeline keeps its `$` as they are.
+func escapeDollars(s string, literal bool) string {
+	if !literal {
+		s = strings.ReplaceAll(s, "$", "$$")
+	}
 	if !strings.Contains(s, uploadMark) {
 		return s
 	}

@@ -59,6 +59,11 @@ func loadSchema() (*jsonschema.Schema, error) {
 // go-pipeline parse errors and warnings, interpolation errors and graph
 // problems. None means the agent would accept it as written.
 func Problems(src []byte) []string {
+	return findProblems(src, true)
+}
+
+// findProblems is Problems, for an upload with interpolation or without.
+func findProblems(src []byte, interpolate bool) []string {
 	var problems []string
 	var raw any
 	if err := yaml.Unmarshal(src, &raw); err != nil {
@@ -86,6 +91,9 @@ func Problems(src []byte) []string {
 		return append(problems, "go-pipeline: "+err.Error())
 	}
 	problems = append(problems, graphProblems(p)...)
+	if !interpolate {
+		return problems
+	}
 	if err := p.Interpolate(emptyEnv{}, false); err != nil {
 		problems = append(problems, "interpolation: "+err.Error())
 	}
@@ -96,6 +104,14 @@ func Problems(src []byte) []string {
 func Check(t testing.TB, name string, src []byte) {
 	t.Helper()
 	for _, p := range Problems(src) {
+		t.Errorf("%s: %s", name, p)
+	}
+}
+
+// CheckLiteral is Check for a pipeline uploaded with --no-interpolation.
+func CheckLiteral(t testing.TB, name string, src []byte) {
+	t.Helper()
+	for _, p := range findProblems(src, false) {
 		t.Errorf("%s: %s", name, p)
 	}
 }
