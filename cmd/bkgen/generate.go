@@ -25,6 +25,9 @@ func generateCommand() *command {
 		example: `  # In a pipeline's first step:
   bkgen generate | buildkite-agent pipeline upload
 
+  # For an upload without interpolation, say so to both:
+  bkgen generate --no-interpolation | buildkite-agent pipeline upload --no-interpolation
+
   # Preview the whole pipeline, everything counted as changed:
   bkgen generate --all
 
@@ -37,6 +40,8 @@ func generateCommand() *command {
 			fs.StringVar(&f.output, "o", "", "write to `FILE` atomically instead of stdout; a symlink is followed only to a file inside the repository")
 			fs.StringVar(&f.format, "format", "yaml", "output `FORMAT`: yaml or json")
 			fs.StringVar(&f.check, "check", "", "compare with `FILE`: print a unified diff and exit 1 when they differ")
+			fs.BoolVar(&f.literal, "no-interpolation", false, "write every $ as it is, for buildkite-agent pipeline upload --no-interpolation; use both or neither: "+
+				"without it each $ is written $$, which only the upload's interpolation turns back into $")
 			return f
 		},
 		run: func(ctx *cmdContext, v any, args []string) int {
@@ -52,6 +57,9 @@ func generateCommand() *command {
 			if f.check != "" && f.output != "" {
 				fmt.Fprintln(ctx.io.err, "bkgen generate: --check compares and writes nothing; drop --output")
 				return exitUsage
+			}
+			if !f.literal {
+				ctx.warnIfAgentWillNotInterpolate()
 			}
 			// Find where the file really is before doing any work.
 			var file *repoFile

@@ -31,6 +31,9 @@ type planFlags struct {
 	verifyRegistry  bool
 	registryTimeout time.Duration
 	quiet           bool
+	// literal: the pipeline is for an upload without interpolation (set by
+	// generate --no-interpolation, or upload from the agent's arguments).
+	literal bool
 }
 
 const defaultSpec = ".buildkite/bkgen.yml"
@@ -116,6 +119,7 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		Inputs:      keys.Inputs,
 		IfChanged:   generator.IfChangedMode(f.ifChanged),
 		Skipped:     generator.SkippedMode(f.skipped),
+		Literal:     f.literal,
 	}
 	if f.verifyRegistry {
 		if in.InRegistry, err = ctx.verifyRegistry(bg, in, f.registryTimeout); err != nil {
