@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/buildkite/go-buildkite/v4"
 )
 
@@ -30,7 +31,7 @@ type passedBuild struct {
 
 func (b passedBuild) String() string {
 	if b.number == 0 {
-		return "the last passed build of " + b.branch
+		return "the last passed build of " + pipetext.Display(b.branch)
 	}
 	return fmt.Sprintf("build #%d", b.number)
 }
@@ -115,7 +116,7 @@ func (f *buildkiteFinder) explain(err error) error {
 		status := http.StatusText(resp.Response.StatusCode)
 		msg := fmt.Sprintf("%d %s", resp.Response.StatusCode, status)
 		if resp.Message != "" && resp.Message != status {
-			msg += " (" + resp.Message + ")"
+			msg += " (" + pipetext.Display(resp.Message) + ")"
 		}
 		return &apiError{msg: msg, err: err}
 	}

@@ -19,6 +19,10 @@
 // commits at a time, which adds objects and remote-tracking refs to the
 // checkout. Whenever the answer is uncertain, every file counts as changed
 // and Result.Reason says why: nothing is ever skipped on a guess.
+//
+// Refs, branch names, paths and what git or Buildkite said come from outside
+// bkgen (in a pull request, from its author): each goes into Reason, Ref and
+// Notes through pipetext.Display, so none can forge a log line.
 package changes
 
 import (
@@ -26,11 +30,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/bkgen/bkgen/internal/plural"
 	"io"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/bkgen/bkgen/internal/pipetext"
+	"github.com/bkgen/bkgen/internal/plural"
 )
 
 // Options says where to look and what the build's environment is.
@@ -153,8 +159,8 @@ func (d *detector) detect(ctx context.Context) Result {
 		if branch == ref {
 			branch = "" // only origin/<branch> names something we know how to fetch
 		}
-		return d.sinceMergeBase(ctx, ref, branch, MethodDiffBase, source+"="+ref,
-			fmt.Sprintf("Compared HEAD with its merge-base with %s (%s).", ref, source))
+		return d.sinceMergeBase(ctx, ref, branch, MethodDiffBase, source+"="+pipetext.Display(ref),
+			fmt.Sprintf("Compared HEAD with its merge-base with %s (%s).", pipetext.Display(ref), source))
 	}
 
 	defaultBranch := cmp.Or(d.getenv("BUILDKITE_PIPELINE_DEFAULT_BRANCH"), "main")
@@ -163,11 +169,12 @@ func (d *detector) detect(ctx context.Context) Result {
 	if pr := d.getenv("BUILDKITE_PULL_REQUEST"); pr != "" && pr != "false" {
 		base := d.getenv("BUILDKITE_PULL_REQUEST_BASE_BRANCH")
 		if base == "" {
-			d.note("BUILDKITE_PULL_REQUEST_BASE_BRANCH is not set: comparing with the default branch %s", defaultBranch)
+			d.note("BUILDKITE_PULL_REQUEST_BASE_BRANCH is not set: comparing with the default branch %s", pipetext.Display(defaultBranch))
 			base = defaultBranch
 		}
-		return d.sinceMergeBase(ctx, "origin/"+base, base, MethodPullRequest, "origin/"+base,
-			fmt.Sprintf("Pull request #%s: compared HEAD with its merge-base with origin/%s, the branch it merges into.", pr, base))
+		origin := pipetext.Display("origin/" + base)
+		return d.sinceMergeBase(ctx, "origin/"+base, base, MethodPullRequest, origin,
+			fmt.Sprintf("Pull request #%s: compared HEAD with its merge-base with %s, the branch it merges into.", pipetext.Display(pr), origin))
 	}
 
 	// Rule 4: any other branch, or the default branch itself.
@@ -178,20 +185,21 @@ func (d *detector) detect(ctx context.Context) Result {
 	if branch == defaultBranch {
 		return d.onDefaultBranch(ctx, branch)
 	}
-	label := "Branch " + branch
+	label := "Branch " + pipetext.Display(branch)
 	if branch == "" {
-		d.note("HEAD is detached and BUILDKITE_BRANCH is not set: treating this as a branch other than %s", defaultBranch)
+		d.note("HEAD is detached and BUILDKITE_BRANCH is not set: treating this as a branch other than %s", pipetext.Display(defaultBranch))
 		label = "Detached HEAD"
 	}
-	return d.sinceMergeBase(ctx, "origin/"+defaultBranch, defaultBranch, MethodBranch, "origin/"+defaultBranch,
-		fmt.Sprintf("%s: compared HEAD with its merge-base with origin/%s, the pipeline's default branch.", label, defaultBranch))
+	origin := pipetext.Display("origin/" + defaultBranch)
+	return d.sinceMergeBase(ctx, "origin/"+defaultBranch, defaultBranch, MethodBranch, origin,
+		fmt.Sprintf("%s: compared HEAD with its merge-base with %s, the pipeline's default branch.", label, origin))
 }
 
 func describeDir(dir string) string {
 	if dir == "" {
 		return "The working directory"
 	}
-	return dir
+	return pipetext.Display(dir)
 }
 
 // diffBase is the explicit base, if any, and the flag or variable it came from.
@@ -207,41 +215,42 @@ func (d *detector) diffBase() (ref, source string) {
 
 // sinceMergeBase diffs HEAD against its merge-base with ref. branch, when
 // not empty, is the remote branch that ref tracks, fetched if ref is missing.
-// label is Result.Ref.
+// label is Result.Ref, and reason Result.Reason, both already for display.
 func (d *detector) sinceMergeBase(ctx context.Context, ref, branch, method, label, reason string) Result {
+	shown := pipetext.Display(ref)
 	refSHA, ok, err := d.git.commit(ctx, ref)
 	if err != nil {
-		return d.all("Git cannot read %s (%v)", ref, err)
+		return d.all("Git cannot read %s (%v)", shown, err)
 	}
 	if !ok && branch != "" {
 		// A single-branch or shallow clone often lacks the base branch.
 		if err := d.fetchBranch(ctx, branch); err != nil {
-			return d.all("%s is missing and fetching it failed (%v)", ref, err)
+			return d.all("%s is missing and fetching it failed (%v)", shown, err)
 		}
 		if refSHA, ok, err = d.git.commit(ctx, ref); err != nil {
-			return d.all("Git cannot read %s (%v)", ref, err)
+			return d.all("Git cannot read %s (%v)", shown, err)
 		}
 	}
 	if !ok {
-		return d.all("Git does not know %s (%s)", ref, label)
+		return d.all("Git does not know %s (%s)", shown, label)
 	}
 
 	var base string
-	outcome, err := d.deepenUntil(ctx, "the merge-base of "+ref+" and HEAD", []string{refSHA, d.head},
+	outcome, err := d.deepenUntil(ctx, "the merge-base of "+shown+" and HEAD", []string{refSHA, d.head},
 		func() (found bool, err error) {
 			base, found, err = d.git.mergeBase(ctx, refSHA, d.head)
 			return found, err
 		})
 	switch {
 	case err != nil:
-		return d.all("The merge-base of %s and HEAD is unknown (%v)", ref, err)
+		return d.all("The merge-base of %s and HEAD is unknown (%v)", shown, err)
 	case outcome == gaveUp:
-		return d.all("No merge-base of %s and HEAD within %d more commits of history", ref, d.deepenMax)
+		return d.all("No merge-base of %s and HEAD within %d more commits of history", shown, d.deepenMax)
 	case outcome == notInHistory:
-		return d.all("%s and HEAD share no history (a force push, or unrelated branches)", ref)
+		return d.all("%s and HEAD share no history (a force push, or unrelated branches)", shown)
 	}
 	if base == d.head {
-		d.note("HEAD is already part of %s, so this build adds no commits of its own", ref)
+		d.note("HEAD is already part of %s, so this build adds no commits of its own", shown)
 	}
 	return d.diff(ctx, base, method, label, reason)
 }
@@ -260,7 +269,7 @@ func (d *detector) fetchBranch(ctx context.Context, branch string) error {
 	if err := d.git.fetch(ctx, args...); err != nil {
 		return err
 	}
-	d.note("fetched origin/%s, which this checkout did not have", branch)
+	d.note("fetched %s, which this checkout did not have", pipetext.Display("origin/"+branch))
 	return nil
 }
 
@@ -287,7 +296,7 @@ func (d *detector) onDefaultBranch(ctx context.Context, branch string) Result {
 		return d.all("HEAD's parent was not found within %d more commits of history", d.deepenMax)
 	}
 	return d.diff(ctx, parent, MethodDefaultBranchFirstParent, "HEAD^1",
-		fmt.Sprintf("On the default branch %s: compared HEAD with its first parent, as the agent does.", branch))
+		fmt.Sprintf("On the default branch %s: compared HEAD with its first parent, as the agent does.", pipetext.Display(branch)))
 }
 
 // sinceLastPassed diffs HEAD against the commit of the branch's last passed
@@ -300,7 +309,7 @@ func (d *detector) sinceLastPassed(ctx context.Context, branch string) (r Result
 		d.note("API: %v; %s", err, fallback)
 		return Result{}, false
 	case build.commit == "":
-		d.note("API: no passed build of %s yet; %s", branch, fallback)
+		d.note("API: no passed build of %s yet; %s", pipetext.Display(branch), fallback)
 		return Result{}, false
 	case !isFullSHA(build.commit):
 		d.note("API: %s names commit %q, not a full sha; %s", build, build.commit, fallback)
@@ -323,7 +332,7 @@ func (d *detector) sinceLastPassed(ctx context.Context, branch string) (r Result
 		which += ", " + build.String()
 	}
 	return d.diff(ctx, build.commit, MethodDefaultBranchLastPassed, build.String(),
-		fmt.Sprintf("On the default branch %s: compared HEAD with %.12s, the commit of %s.", branch, build.commit, which)), true
+		fmt.Sprintf("On the default branch %s: compared HEAD with %.12s, the commit of %s.", pipetext.Display(branch), build.commit, which)), true
 }
 
 // lastPassed asks Buildkite, within its own deadline whatever the finder does.
@@ -415,7 +424,7 @@ func (d *detector) fromList(path, source string) Result {
 	var (
 		files []string
 		err   error
-		where = "in " + path
+		where = "in " + pipetext.Display(path)
 	)
 	switch {
 	case path == "-" && source == "--changed-files":
@@ -432,12 +441,12 @@ func (d *detector) fromList(path, source string) Result {
 		}
 	}
 	if err != nil {
-		return d.all("The list of changed files cannot be read (%v)", err)
+		return d.all("The list of changed files cannot be read (%s)", pipetext.Display(err.Error()))
 	}
 	return Result{
 		Files:  files,
 		Method: MethodChangedFiles,
-		Ref:    source + "=" + path,
+		Ref:    source + "=" + pipetext.Display(path),
 		Reason: fmt.Sprintf("Took the %s listed %s (%s), without running git.", plural.Count(len(files), "changed path"), where, source),
 		Notes:  d.notes,
 	}

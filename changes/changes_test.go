@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 )
 
 // Each test builds the history it describes with real git, then asks Detect
@@ -525,5 +526,51 @@ func TestGitTimeout(t *testing.T) {
 	checkAll(t, got, "no answer within 200ms")
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("took %s despite the timeout", took)
+	}
+}
+
+// TestHostileTextInReasons: branch names, refs and file names come from the
+// pull request or the job's environment; whatever they hold, the reason, the
+// ref and the notes stay plain lines that cannot forge a log line.
+func TestHostileTextInReasons(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	r.commit("initial", "a.txt")
+	r.push("main")
+	r.git("switch", "--quiet", "-c", "feature")
+	r.commit("feature", "b.txt")
+	const forged = "\n--- forged\x1b[31m\r"
+	list := filepath.Join(t.TempDir(), "list"+forged)
+	if err := os.WriteFile(list, []byte("b.txt\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range map[string]Options{
+		"branch":          {Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feat" + forged)},
+		"default branch":  {Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature", "BUILDKITE_PIPELINE_DEFAULT_BRANCH=dev"+forged)},
+		"pull request":    {Dir: r.dir, Getenv: env("BUILDKITE_PULL_REQUEST=7"+forged, "BUILDKITE_PULL_REQUEST_BASE_BRANCH=ma"+forged)},
+		"no base branch":  {Dir: r.dir, Getenv: env("BUILDKITE_PULL_REQUEST=7", "BUILDKITE_PIPELINE_DEFAULT_BRANCH=dev"+forged)},
+		"diff base":       {Dir: r.dir, DiffBase: "v1" + forged},
+		"diff base env":   {Dir: r.dir, Getenv: env("BUILDKITE_GIT_DIFF_BASE=origin/x" + forged)},
+		"list":            {Dir: r.dir, ChangedFilesPath: list},
+		"missing list":    {Dir: r.dir, ChangedFilesPath: list + "x"},
+		"not a checkout":  {Dir: t.TempDir() + forged},
+		"default on HEAD": {Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main"+forged, "BUILDKITE_PIPELINE_DEFAULT_BRANCH=main"+forged)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if name == "not a checkout" {
+				if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := detect(t, o)
+			for _, text := range append([]string{got.Reason, got.Ref}, got.Notes...) {
+				for _, c := range text {
+					if !unicode.IsPrint(c) {
+						t.Errorf("%q holds %U", text, c)
+						break
+					}
+				}
+			}
+		})
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/bkgen/bkgen/internal/pipetext"
 )
 
 // runner runs one git binary in one directory. Every call carries its own
@@ -41,13 +43,18 @@ type gitError struct {
 	timedOut time.Duration // non-zero when the command ran out of time
 }
 
+// Error names the command and what git said, both for display: the
+// arguments hold refs, and git's message may quote them or a path.
 func (e *gitError) Error() string {
-	cmd := "git " + strings.Join(e.args, " ")
+	cmd := "git"
+	for _, a := range e.args {
+		cmd += " " + pipetext.Display(a)
+	}
 	switch {
 	case e.timedOut > 0:
 		return fmt.Sprintf("%s: no answer within %s", cmd, e.timedOut)
 	case e.stderr != "":
-		return fmt.Sprintf("%s: %s", cmd, e.stderr)
+		return fmt.Sprintf("%s: %s", cmd, pipetext.Display(e.stderr))
 	default:
 		return fmt.Sprintf("%s: %v", cmd, e.err)
 	}

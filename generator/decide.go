@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/bkgen/bkgen/glob"
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/spec"
 )
 
@@ -80,6 +81,10 @@ func newDecider(in Input) *decider {
 }
 
 // evaluate says whether a rule matches, with the evidence either way.
+//
+// Paths and patterns in a reason come from the pull request: each goes
+// through pipetext.Display, so a reason stays one plain line on stderr, in a
+// preview and in a step's skip attribute.
 func (d *decider) evaluate(r glob.Rule) (bool, string) {
 	if d.index == nil {
 		return true, "every path counts as changed"
@@ -87,9 +92,9 @@ func (d *decider) evaluate(r glob.Rule) (bool, string) {
 	res := d.index.Evaluate(r)
 	switch {
 	case res.Matched:
-		return true, fmt.Sprintf("%s matched %s", res.Path, res.Include)
+		return true, fmt.Sprintf("%s matched %s", pipetext.Display(res.Path), pipetext.Display(res.Include.String()))
 	case res.ExcludedPath != "":
-		return false, fmt.Sprintf("%s matched but is excluded by %s", res.ExcludedPath, res.ExcludedBy)
+		return false, fmt.Sprintf("%s matched but is excluded by %s", pipetext.Display(res.ExcludedPath), pipetext.Display(res.ExcludedBy.String()))
 	case d.index.Len() == 0:
 		return false, "no path changed"
 	}
@@ -99,7 +104,7 @@ func (d *decider) evaluate(r glob.Rule) (bool, string) {
 func patternList(ps []*glob.Pattern) string {
 	names := make([]string, len(ps))
 	for i, p := range ps {
-		names[i] = p.String()
+		names[i] = pipetext.Display(p.String())
 	}
 	return strings.Join(names, ", ")
 }
@@ -178,7 +183,7 @@ func (d *decider) contextChanged(im *spec.Image, isInput func(string) bool) (boo
 	}
 	for _, p := range d.index.Under(under) {
 		if check(p) {
-			return true, fmt.Sprintf("%s is in its build context", p)
+			return true, fmt.Sprintf("%s is in its build context", pipetext.Display(p))
 		}
 	}
 	// The Dockerfile and its ignore file may live outside the context.
@@ -186,18 +191,17 @@ func (d *decider) contextChanged(im *spec.Image, isInput func(string) bool) (boo
 	for _, p := range []string{df, df + ".dockerignore"} {
 		for _, q := range d.index.Under(p) {
 			if q == p && check(q) {
-				return true, fmt.Sprintf("%s changed", p)
+				return true, fmt.Sprintf("%s changed", pipetext.Display(p))
 			}
 		}
 	}
 	if ignored != "" {
-		return false, fmt.Sprintf("only .dockerignore'd files changed in its context (%s)", ignored)
+		return false, fmt.Sprintf("only .dockerignore'd files changed in its context (%s)", pipetext.Display(ignored))
 	}
-	where := under
-	if where == "" {
-		where = "the repository"
+	if under == "" {
+		return false, "nothing changed in the repository"
 	}
-	return false, "nothing changed in " + where
+	return false, "nothing changed in " + pipetext.Display(under)
 }
 
 // escapeGlob makes a path match only itself.

@@ -53,6 +53,10 @@ type Input struct {
 	// InRegistry is what --verify-registry found for each image's content
 	// tag; nil when nothing was looked up.
 	InRegistry map[string]RegistryCheck
+	// Literal makes a Literal pipeline, for an upload with
+	// --no-interpolation: the variables the upload would fill in (the
+	// hosted registry's URL) are filled in from Env now.
+	Literal bool
 }
 
 // RegistryCheck is the outcome of looking an image's content tag up.
@@ -93,7 +97,7 @@ func Generate(in Input) (*Result, error) {
 	// independent, and the two biggest jobs here: do them at once.
 	decided := make(chan *decider, 1)
 	go func() { decided <- newDecider(in) }()
-	p := &Pipeline{}
+	p := &Pipeline{Literal: in.Literal}
 	size := 0
 	for _, im := range in.Spec.Images {
 		steps, err := g.imageSteps(im)

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/bkgen/bkgen/internal/pipetest"
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/spec"
+	pipeline "github.com/buildkite/go-pipeline"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -65,7 +68,11 @@ func generate(t *testing.T, in Input) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pipetest.Check(t, "pipeline", out)
+	if in.Literal {
+		pipetest.CheckLiteral(t, "pipeline", out)
+	} else {
+		pipetest.Check(t, "pipeline", out)
+	}
 	return res
 }
 
@@ -424,5 +431,174 @@ func TestDockerignoredChangesDoNotCount(t *testing.T) {
 	res = generate(t, in)
 	if app := res.Decisions.Image("app"); app.Changed {
 		t.Errorf("app changed with prefix sub: %q", app.Why)
+	}
+}
+
+// hostileNames are file names a pull request can commit (git allows all but
+// NUL) or list in --changed-files: each tries to forge a log line or group,
+// a terminal escape, markdown, or a `\$` that upload-time interpolation would
+// read as an escaped `$` and then expand ${X}.
+var hostileNames = []string{
+	"a\n--- forged",
+	"\x1b[31mred",
+	"a\rb",
+	"p|ipe",
+	"back`tick",
+	`d/\${X}`,
+	`d/\\\${X}`,
+	"nul\x00X\x00",
+	"\u202eevil",
+	" padded ",
+	`"quoted"`,
+}
+
+// plain reports what makes a reason more than one plain line: a character
+// that is not printable (a newline, an escape), or an odd run of backslashes
+// before a `$`.
+func plain(s string) error {
+	backslashes := 0
+	for _, r := range s {
+		switch {
+		case !unicode.IsPrint(r):
+			return fmt.Errorf("holds %U", r)
+		case r == '$' && backslashes%2 == 1:
+			return fmt.Errorf(`holds an escaping \ before $`)
+		case r == '\\':
+			backslashes++
+			continue
+		}
+		backslashes = 0
+	}
+	return nil
+}
+
+// TestHostileNamesInReasons: whatever a changed path or a pattern holds, every
+// reason is one plain line that names it, and each skip attribute reaches the
+// build as written, whatever the uploading job's environment.
+func TestHostileNamesInReasons(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    context: services/app
+    scan: false
+    consumers:
+      excluded: {command: "true", if_changed: {include: "hostile/**", exclude: "hostile/**"}}
+      pattern: {command: "true", if_changed: 'd/\\${X}*'}
+  odd:
+    context: "odd\n--- forged\x1b[0m"
+    scan: false
+`)
+	notIgnored := func(p string) bool { return !strings.HasPrefix(p, "services/app/ignored/") }
+	env := map[string]string{"X": "SECRET-VALUE"}
+	for _, name := range hostileNames {
+		for _, changed := range []string{"hostile/" + name, "services/app/" + name, "services/app/ignored/" + name} {
+			in := Input{Spec: s, Changes: Changes{Paths: []string{changed}}}
+			in.Inputs = map[string]func(string) bool{"app": notIgnored, "odd": func(string) bool { return true }}
+			res := generate(t, in)
+			var reasons []string
+			for _, im := range res.Decisions.Images {
+				reasons = append(reasons, im.Why, im.Reason)
+			}
+			for _, sd := range res.Decisions.Steps {
+				reasons = append(reasons, sd.Reason)
+			}
+			named := false
+			for _, r := range reasons {
+				if err := plain(r); err != nil {
+					t.Errorf("changed %q: reason %q %v", changed, r, err)
+				}
+				named = named || strings.Contains(r, pipetext.Display(changed))
+			}
+			if !named {
+				t.Errorf("changed %q: no reason names it as %s:\n%s", changed, pipetext.Display(changed), strings.Join(reasons, "\n"))
+			}
+			out, err := res.Pipeline.YAML()
+			if err != nil {
+				t.Fatal(err)
+			}
+			skips := map[string]string{}
+			for _, st := range res.Pipeline.Steps {
+				skips[st.Key] = st.Skip
+			}
+			for _, st := range pipetest.InterpolatedWith(t, out, env).Steps {
+				c := st.(*pipeline.CommandStep)
+				got, _ := c.RemainingFields["skip"].(string)
+				if got != skips[c.Key] {
+					t.Errorf("changed %q: %s is skipped with %q after upload, want %q", changed, c.Key, got, skips[c.Key])
+				}
+				if strings.Contains(got, "SECRET-VALUE") {
+					t.Errorf("changed %q: %s: upload put $X into skip: %q", changed, c.Key, got)
+				}
+			}
+		}
+	}
+}
+
+// TestLiteral: a Literal pipeline is for an upload without interpolation,
+// so each job gets every text exactly as written in the pipeline, $ and all.
+func TestLiteral(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    consumers:
+      unit:
+        command: x=$(mktemp) && echo "$HOME" $$ '\$'
+        env: {PRICE: "$10"}
+`)
+	res := generate(t, Input{Spec: s, Changes: Changes{All: true}, Literal: true})
+	for format, encode := range map[string]func() ([]byte, error){"yaml": res.Pipeline.YAML, "json": res.Pipeline.JSON} {
+		out, err := encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := pipetest.Upload(out, nil, false)
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		for _, st := range p.Steps {
+			c := st.(*pipeline.CommandStep)
+			if strings.Contains(c.Command, "$$(") {
+				t.Errorf("%s: %s runs %q: escaped for an interpolation that will not happen", format, c.Key, c.Command)
+			}
+			if c.Key == "app-unit" {
+				if want := "\nx=$(mktemp) && echo \"$HOME\" $$ '\\$'\n"; !strings.Contains(c.Command, want) {
+					t.Errorf("%s: app-unit lost the spec's command:\n%s", format, c.Command)
+				}
+				if c.Env["PRICE"] != "$10" {
+					t.Errorf("%s: PRICE = %q", format, c.Env["PRICE"])
+				}
+			}
+		}
+	}
+}
+
+// TestLiteralHostedRegistry: the hosted registry's URL is filled in at
+// upload; without interpolation bkgen fills it in from its own environment,
+// or says why it cannot.
+func TestLiteralHostedRegistry(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  internal: {provider: hosted}
+images:
+  app:
+    consumers:
+      unit: {command: make test}
+`)
+	in := Input{Spec: s, Changes: Changes{All: true}, Literal: true, ContentTags: tags(s)}
+	if _, err := Generate(in); err == nil || !strings.Contains(err.Error(), "registries.internal: a hosted registry is $BUILDKITE_HOSTED_REGISTRY_URL") {
+		t.Errorf("no URL: got %v", err)
+	}
+	in.Env = map[string]string{"BUILDKITE_HOSTED_REGISTRY_URL": "hosted.example.com/acme"}
+	res := generate(t, in)
+	out, err := res.Pipeline.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(out), "BUILDKITE_HOSTED_REGISTRY_URL") || !strings.Contains(string(out), "image: hosted.example.com/acme/app:bk-") {
+		t.Errorf("the URL is not filled in:\n%s", out)
 	}
 }

@@ -22,9 +22,6 @@ type Pipeline struct {
 	// Literal writes text unescaped, for an upload with --no-interpolation:
 	// the agent will not interpolate it.
 	Literal bool
-	// UploadEnv fills in upload-time variables (the hosted registry's URL in
-	// a step's image) when Literal leaves the agent nothing to interpolate.
-	UploadEnv map[string]string
 }
 
 // Step is a Buildkite command step. Fields are emitted in this order, the
@@ -162,7 +159,7 @@ func (p *Pipeline) JSON() ([]byte, error) {
 }
 
 func (p *Pipeline) node() (*yaml.Node, error) {
-	w := &writer{literal: p.Literal, env: p.UploadEnv}
+	w := &writer{literal: p.Literal}
 	steps := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 	for _, s := range p.Steps {
 		steps.Content = append(steps.Content, w.step(s))
@@ -178,7 +175,6 @@ func (p *Pipeline) node() (*yaml.Node, error) {
 // first text that cannot be written is kept as the error.
 type writer struct {
 	literal bool
-	env     map[string]string
 	err     error
 }
 
@@ -345,17 +341,13 @@ func (w *writer) value(v *spec.Value) *yaml.Node {
 }
 
 // image writes an image reference, its upload-time variable left for the
-// agent, or, in a Literal pipeline, filled in now.
+// agent (a Literal pipeline's generator has filled it in already).
 func (w *writer) image(ref imageRef) *yaml.Node {
 	if ref.UploadVar == "" {
 		return w.str(ref.Rest)
 	}
-	if w.literal {
-		v := w.env[ref.UploadVar]
-		if v == "" && w.err == nil {
-			w.err = fmt.Errorf("%s is not set: with --no-interpolation bkgen must fill it in, as the agent will not", ref.UploadVar)
-		}
-		return w.str(v + ref.Rest)
+	if w.literal && w.err == nil {
+		w.err = fmt.Errorf("cannot leave %s to an upload without interpolation", ref.UploadVar)
 	}
 	n := w.str(ref.Rest)
 	n.Value = "${" + ref.UploadVar + "}" + n.Value

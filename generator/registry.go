@@ -81,6 +81,13 @@ func (g *gen) access(r *spec.Registry) (*access, error) {
 		// the pipeline is uploaded.
 		a.base = "${" + hostedRegistryVar + "}"
 		a.hosted = true
+		if g.in.Literal {
+			// No interpolation: bkgen runs in that job, and fills it in itself.
+			a.base = g.in.Env[hostedRegistryVar]
+			if a.base == "" {
+				return nil, fmt.Errorf("registries.%s: a hosted registry is $BUILDKITE_HOSTED_REGISTRY_URL, which an upload without interpolation leaves as it is, and it is not set here to fill in now: generate on a hosted agent, or upload with interpolation", r.Name)
+			}
+		}
 		return a, nil
 	}
 	return nil, fmt.Errorf("registries.%s: unknown provider %q", r.Name, r.Provider)

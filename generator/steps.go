@@ -380,9 +380,18 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 		SoftFail:         c.SoftFail,
 		ArtifactPaths:    c.ArtifactPaths,
 	}
-	verbatim := pipetext.Check(c.Command) == nil
+	// The command goes as it is unless the pipeline cannot carry it so.
+	write := pipetext.Escape
+	if g.in.Literal {
+		write = pipetext.Raw
+	}
+	_, err := write(c.Command)
+	verbatim := err == nil
 	if t.hosted {
-		s.Image = imageRef{UploadVar: hostedRegistryVar, Rest: strings.TrimPrefix(t.ref(), t.base)}
+		s.Image = imageRef{Rest: t.ref()}
+		if !g.in.Literal {
+			s.Image = imageRef{UploadVar: hostedRegistryVar, Rest: strings.TrimPrefix(t.ref(), t.base)}
+		}
 		s.Command = c.Command
 		if !verbatim {
 			s.Command = "eval " + quote(c.Command)
@@ -402,7 +411,6 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	} else {
 		data.CommandQ = quote(c.Command)
 	}
-	var err error
 	s.Command, err = templates.Render("consumer.sh.tmpl", data)
 	return s, err
 }

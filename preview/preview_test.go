@@ -135,3 +135,42 @@ func TestMermaid(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkdownCellsHoldTheirText: reasons name files, and a file name can
+// hold anything markdown or HTML reads; in a table cell each stays text.
+func TestMarkdownCellsHoldTheirText(t *testing.T) {
+	p := plan()
+	p.Steps[2].Reason = "a|b `code` <img src=x onerror=alert(1)> &lt; ~~struck~~ [link](http://x) \\| \"q\""
+	var b bytes.Buffer
+	if err := Markdown(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	// One row of three cells: only the unescaped | end a cell.
+	want := "| `build-web` | skip | a\\|b \\`code\\` &lt;img src=x onerror=alert(1)&gt; &amp;lt; \\~\\~struck\\~\\~ \\[link\\](http://x) \\\\\\| \"q\" |\n"
+	if !strings.Contains(b.String(), want) {
+		t.Errorf("markdown lacks\n%s\nin:\n%s", want, b.String())
+	}
+}
+
+// TestMermaidKeepsStepsApart: keys that mermaid would spell the same get
+// their own nodes, and a label holds its key as text.
+func TestMermaidKeepsStepsApart(t *testing.T) {
+	p := &Plan{
+		Steps: []*generator.StepDecision{
+			{Key: "web.x", Run: true}, {Key: "web_x", Run: true}, {Key: `q"]-->evil["`, Run: true},
+		},
+		DependsOn: map[string][]string{"web_x": {"web.x"}},
+	}
+	var b bytes.Buffer
+	if err := Mermaid(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	want := "flowchart LR\n" +
+		"  s_web_x[\"web.x\"]\n" +
+		"  s_web_x_2[\"web_x\"]\n" +
+		"  s_q_____evil__[\"q#34;#93;--#62;evil#91;#34;\"]\n" +
+		"  s_web_x --> s_web_x_2\n"
+	if !strings.HasPrefix(b.String(), want) {
+		t.Errorf("mermaid (-want +got):\n%s", cmp.Diff(want, b.String()))
+	}
+}

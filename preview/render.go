@@ -107,11 +107,16 @@ func Markdown(w io.Writer, p *Plan) error {
 }
 
 // mdEscape keeps text from the spec or git from being read as markdown or
-// HTML in an annotation.
+// HTML in an annotation: a `|` cannot end a table cell, a backtick cannot
+// open code, `<` cannot open a tag and `&` cannot spell an entity.
 func mdEscape(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "\n", " ")
-	return r.Replace(s)
+	return mdEscaper.Replace(s)
 }
+
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "~", `\~`, "`", "\\`", "[", `\[`, "]", `\]`,
+	"<", "&lt;", ">", "&gt;", "&", "&amp;", "\n", " ", "\r", " ",
+)
 
 // jsonPlan is the documented JSON shape. Fields are only ever added.
 type jsonPlan struct {
@@ -213,9 +218,9 @@ var mermaidID = regexp.MustCompile(`[^A-Za-z0-9_]`)
 func Mermaid(w io.Writer, p *Plan) error {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
-	id := func(key string) string { return "s_" + mermaidID.ReplaceAllString(key, "_") }
+	id := mermaidIDs()
 	for _, s := range p.Steps {
-		fmt.Fprintf(&b, "  %s[\"%s\"]\n", id(s.Key), strings.ReplaceAll(s.Key, `"`, "#quot;"))
+		fmt.Fprintf(&b, "  %s[\"%s\"]\n", id(s.Key), mermaidLabel(s.Key))
 	}
 	for _, s := range p.Steps {
 		for _, d := range p.DependsOn[s.Key] {
@@ -238,4 +243,39 @@ func Mermaid(w io.Writer, p *Plan) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// mermaidIDs gives each step key a node id: the key with every character
+// mermaid does not take in an id made "_", and a number added when two keys
+// come out the same (web.x and web_x), so no step can stand in for another.
+func mermaidIDs() func(key string) string {
+	ids := map[string]string{}
+	used := map[string]bool{}
+	return func(key string) string {
+		if id, ok := ids[key]; ok {
+			return id
+		}
+		base := "s_" + mermaidID.ReplaceAllString(key, "_")
+		id := base
+		for n := 2; used[id]; n++ {
+			id = fmt.Sprintf("%s_%d", base, n)
+		}
+		ids[key], used[id] = id, true
+		return id
+	}
+}
+
+// mermaidLabel writes text for a quoted node label: anything but letters,
+// digits and a few marks as a #code; entity, so no quote, bracket or markup
+// can end the label or start another statement.
+func mermaidLabel(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(" ._/:+-", r)) {
+			b.WriteRune(r)
+		} else {
+			fmt.Fprintf(&b, "#%d;", r)
+		}
+	}
+	return b.String()
 }

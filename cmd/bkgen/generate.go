@@ -5,9 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/rogpeppe/go-internal/diff"
 )
 
@@ -26,6 +25,9 @@ func generateCommand() *command {
 		example: `  # In a pipeline's first step:
   bkgen generate | buildkite-agent pipeline upload
 
+  # For an upload without interpolation, say so to both:
+  bkgen generate --no-interpolation | buildkite-agent pipeline upload --no-interpolation
+
   # Preview the whole pipeline, everything counted as changed:
   bkgen generate --all
 
@@ -34,10 +36,12 @@ func generateCommand() *command {
 		flags: func(fs *flag.FlagSet) any {
 			f := &generateFlags{}
 			f.register(fs)
-			fs.StringVar(&f.output, "output", "", "write to `FILE` atomically instead of stdout")
-			fs.StringVar(&f.output, "o", "", "write to `FILE` atomically instead of stdout")
+			fs.StringVar(&f.output, "output", "", "write to `FILE` atomically instead of stdout; a symlink is followed only to a file inside the repository")
+			fs.StringVar(&f.output, "o", "", "write to `FILE` atomically instead of stdout; a symlink is followed only to a file inside the repository")
 			fs.StringVar(&f.format, "format", "yaml", "output `FORMAT`: yaml or json")
 			fs.StringVar(&f.check, "check", "", "compare with `FILE`: print a unified diff and exit 1 when they differ")
+			fs.BoolVar(&f.literal, "no-interpolation", false, "write every $ as it is, for buildkite-agent pipeline upload --no-interpolation; use both or neither: "+
+				"without it each $ is written $$, which only the upload's interpolation turns back into $")
 			return f
 		},
 		run: func(ctx *cmdContext, v any, args []string) int {
@@ -54,6 +58,18 @@ func generateCommand() *command {
 				fmt.Fprintln(ctx.io.err, "bkgen generate: --check compares and writes nothing; drop --output")
 				return exitUsage
 			}
+			if !f.literal {
+				ctx.warnIfAgentWillNotInterpolate()
+			}
+			// Find where the file really is before doing any work.
+			var file *repoFile
+			if flagName, name := fileFlag(f); name != "" {
+				var err error
+				if file, err = f.repoFile(name); err != nil {
+					fmt.Fprintf(ctx.io.err, "bkgen generate: %s %v\n", flagName, err)
+					return exitUsage
+				}
+			}
 			p, status := ctx.plan(&f.planFlags)
 			if p == nil {
 				return status
@@ -66,14 +82,14 @@ func generateCommand() *command {
 				fmt.Fprintf(ctx.io.err, "bkgen generate: %v\n", err)
 				return exitUsage
 			}
-			for _, file := range []string{f.check, f.output} {
-				ctx.warnIfInput(p, &f.planFlags, file)
+			if file != nil {
+				ctx.warnIfInput(p, file)
 			}
 			switch {
 			case f.check != "":
-				return ctx.check(f.path(f.check), out)
+				return ctx.check(file, out)
 			case f.output != "":
-				if err := writeFileAtomic(f.path(f.output), out); err != nil {
+				if err := writeFileAtomic(file.path, out); err != nil {
 					fmt.Fprintf(ctx.io.err, "bkgen generate: %v\n", err)
 					return exitUsage
 				}
@@ -85,29 +101,33 @@ func generateCommand() *command {
 	}
 }
 
+// fileFlag is the file generate reads (--check) or writes (-o), if any.
+func fileFlag(f *generateFlags) (flagName, name string) {
+	if f.check != "" {
+		return "--check", f.check
+	}
+	return "-o", f.output
+}
+
 // warnIfInput warns when a pipeline file lies among an image's build
 // inputs: the file names the image's content tag, so writing it would change
 // that tag, and the next run would never agree with it.
-func (ctx *cmdContext) warnIfInput(p *planned, f *planFlags, file string) {
-	if file == "" {
+func (ctx *cmdContext) warnIfInput(p *planned, file *repoFile) {
+	if file.rel == "" {
 		return
 	}
-	rel, err := filepath.Rel(f.dir, f.path(file))
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return
-	}
-	rel = filepath.ToSlash(rel)
 	for _, im := range p.spec.Images {
-		if p.inputs[im.Name](rel) {
-			fmt.Fprintf(ctx.io.err, "bkgen: warning: %s is in the build context of image %s: it records the image's content tag, so writing it changes that tag; list it in %s's .dockerignore\n", file, im.Name, im.Context)
+		if p.inputs[im.Name](file.rel) {
+			fmt.Fprintf(ctx.io.err, "bkgen: warning: %s is in the build context of image %s: it records the image's content tag, so writing it changes that tag; list it in %s's .dockerignore\n",
+				pipetext.Display(file.name), im.Name, pipetext.Display(im.Context))
 			return
 		}
 	}
 }
 
 // check compares the generated pipeline with a committed file.
-func (ctx *cmdContext) check(file string, generated []byte) int {
-	committed, err := os.ReadFile(file)
+func (ctx *cmdContext) check(file *repoFile, generated []byte) int {
+	committed, err := os.ReadFile(file.path)
 	if err != nil {
 		fmt.Fprintf(ctx.io.err, "bkgen generate: --check: %v\n", err)
 		return exitUsage
@@ -115,34 +135,7 @@ func (ctx *cmdContext) check(file string, generated []byte) int {
 	if bytes.Equal(committed, generated) {
 		return exitOK
 	}
-	ctx.io.out.Write(diff.Diff(file, committed, "generated", generated))
-	fmt.Fprintf(ctx.io.err, "bkgen: %s is stale: regenerate it with the same flags and -o %s\n", file, file)
+	ctx.io.out.Write(diff.Diff(file.name, committed, "generated", generated))
+	fmt.Fprintf(ctx.io.err, "bkgen: %s is stale: regenerate it with the same flags and -o %[1]s\n", pipetext.Display(file.name))
 	return exitProblems
-}
-
-// writeFileAtomic writes data to a temporary file beside name and renames it
-// into place, so readers see the old file or the new one, never a part.
-func writeFileAtomic(name string, data []byte) error {
-	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // a no-op once renamed
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
 }

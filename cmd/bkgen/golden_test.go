@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/bkgen/bkgen/internal/pipetest"
 	"github.com/bkgen/bkgen/lint"
 	"github.com/bkgen/bkgen/spec"
+	pipeline "github.com/buildkite/go-pipeline"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -170,4 +173,51 @@ func envFromFile(src string) (map[string]string, error) {
 		env[strings.TrimSpace(k)] = strings.TrimSpace(v)
 	}
 	return env, nil
+}
+
+// TestLiteralIsWhatJobsGet: for every example, the pipeline generated with
+// --no-interpolation, read without interpolation, is exactly the usual
+// pipeline after upload-time interpolation: each job gets the same text. A
+// hosted registry's URL is the exception: written by bkgen, it is quoted as
+// the URL needs, not as the placeholder the upload fills in did, so there
+// each command only has to be valid shell.
+func TestLiteralIsWhatJobsGet(t *testing.T) {
+	const url = "hosted.example.com/acme"
+	for _, ex := range examples(t) {
+		t.Run(ex.name, func(t *testing.T) {
+			ex.env["BUILDKITE_HOSTED_REGISTRY_URL"] = url
+			escaped := ex.generate(t)
+			ex.args = append(ex.args, "--no-interpolation")
+			literal := ex.generate(t)
+			pipetest.CheckLiteral(t, "literal", literal)
+			got, err := pipetest.Upload(literal, nil, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(escaped, []byte("BUILDKITE_HOSTED_REGISTRY_URL")) {
+				if _, err := exec.LookPath("bash"); err != nil {
+					t.Skip("no bash to check the commands with")
+				}
+				for _, st := range got.Steps {
+					c := st.(*pipeline.CommandStep)
+					if out, err := exec.Command("bash", "-n", "-c", c.Command).CombinedOutput(); err != nil {
+						t.Errorf("%s: bash -n: %v\n%s", c.Key, err, out)
+					}
+				}
+				return
+			}
+			want := pipetest.InterpolatedWith(t, escaped, map[string]string{"BUILDKITE_HOSTED_REGISTRY_URL": url})
+			wantJSON, err := json.MarshalIndent(want, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			gotJSON, err := json.MarshalIndent(got, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(string(wantJSON), string(gotJSON)); diff != "" {
+				t.Errorf("literal pipeline differs from what jobs get (-interpolated +literal):\n%s", diff)
+			}
+		})
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/contentkey"
 	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/preview"
 	"github.com/bkgen/bkgen/spec"
 )
@@ -30,6 +31,9 @@ type planFlags struct {
 	verifyRegistry  bool
 	registryTimeout time.Duration
 	quiet           bool
+	// literal: the pipeline is for an upload without interpolation (set by
+	// generate --no-interpolation, or upload from the agent's arguments).
+	literal bool
 }
 
 const defaultSpec = ".buildkite/bkgen.yml"
@@ -115,6 +119,7 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		Inputs:      keys.Inputs,
 		IfChanged:   generator.IfChangedMode(f.ifChanged),
 		Skipped:     generator.SkippedMode(f.skipped),
+		Literal:     f.literal,
 	}
 	if f.verifyRegistry {
 		if in.InRegistry, err = ctx.verifyRegistry(bg, in, f.registryTimeout); err != nil {
@@ -220,7 +225,7 @@ func (ctx *cmdContext) loadSpec(f *planFlags) (*spec.Spec, int) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(ctx.io.err, "bkgen: no spec at %s (use -f to name another file)\n", path)
+			fmt.Fprintf(ctx.io.err, "bkgen: no spec at %s (use -f to name another file)\n", pipetext.Display(path))
 		} else {
 			fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
 		}

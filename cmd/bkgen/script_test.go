@@ -1,11 +1,14 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/internal/pipetest"
+	pipeline "github.com/buildkite/go-pipeline"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -22,6 +25,7 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		UpdateScripts:       *update,
+		Cmds:                map[string]func(*testscript.TestScript, bool, []string){"pipeline-upload": pipelineUploadCmd},
 		Setup: func(env *testscript.Env) error {
 			// A job's environment is not the test's: start from nothing
 			// Buildkite would set, with git usable in the work directory.
@@ -41,4 +45,49 @@ func TestScripts(t *testing.T) {
 			return os.WriteFile(filepath.Join(env.WorkDir, ".gitconfig"), []byte("[init]\n\tdefaultBranch = main\n"), 0o644)
 		},
 	})
+}
+
+// pipelineUploadCmd reads a pipeline file as the agent's `pipeline upload` does,
+// with go-pipeline, and prints one field of each command step as "KEY:
+// VALUE": what the build gets.
+//
+//	pipeline-upload [-no-interpolation] FILE FIELD [NAME=VALUE...]
+//
+// The NAME=VALUE pairs are the uploading job's whole environment.
+func pipelineUploadCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! pipeline-upload")
+	}
+	interpolate := true
+	if len(args) > 0 && args[0] == "-no-interpolation" {
+		interpolate, args = false, args[1:]
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: pipeline-upload [-no-interpolation] FILE FIELD [NAME=VALUE...]")
+	}
+	env := map[string]string{}
+	for _, kv := range args[2:] {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	p, err := pipetest.Upload([]byte(ts.ReadFile(args[0])), env, interpolate)
+	ts.Check(err)
+	for _, st := range p.Steps {
+		c, ok := st.(*pipeline.CommandStep)
+		if !ok {
+			ts.Fatalf("a step of type %T", st)
+		}
+		var v any
+		switch field := args[1]; field {
+		case "command":
+			v = c.Command
+		case "label":
+			v = c.Label
+		default:
+			v = c.RemainingFields[field]
+		}
+		if v != nil && v != "" {
+			fmt.Fprintf(ts.Stdout(), "%s: %v\n", c.Key, v)
+		}
+	}
 }

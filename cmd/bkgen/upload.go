@@ -6,7 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"os/exec"
+	"strconv"
+	"strings"
 
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/preview"
 )
 
@@ -27,7 +30,10 @@ func uploadCommand() *command {
       command: bkgen upload --annotate
 
   # Let the agent check it without uploading:
-  bkgen upload -- --dry-run`,
+  bkgen upload -- --dry-run
+
+  # An upload without interpolation: bkgen sees it, and writes every $ as it is:
+  bkgen upload -- --no-interpolation`,
 		flags: func(fs *flag.FlagSet) any {
 			f := &uploadFlags{}
 			f.register(fs)
@@ -36,6 +42,12 @@ func uploadCommand() *command {
 		},
 		run: func(ctx *cmdContext, v any, args []string) int {
 			f := v.(*uploadFlags)
+			interpolates, err := agentInterpolates(args, ctx.getenv)
+			if err != nil {
+				fmt.Fprintf(ctx.io.err, "bkgen upload: %v\n", err)
+				return exitUsage
+			}
+			f.literal = !interpolates
 			agent, err := exec.LookPath("buildkite-agent")
 			if err != nil {
 				fmt.Fprintln(ctx.io.err, "bkgen upload: buildkite-agent is not on PATH. Run bkgen upload in a Buildkite job, or use bkgen generate to see the pipeline here.")
@@ -84,4 +96,70 @@ func exitStatus(err error, ctx *cmdContext) int {
 	}
 	fmt.Fprintf(ctx.io.err, "bkgen upload: running buildkite-agent: %v\n", err)
 	return exitUsage
+}
+
+// noInterpolationEnv is the agent's variable for --no-interpolation.
+const noInterpolationEnv = "BUILDKITE_PIPELINE_NO_INTERPOLATION"
+
+// agentValueFlags are the flags of buildkite-agent pipeline upload (its
+// own, the global and the API ones, agent v3) that take a value: written
+// without "=", each takes the next argument, whatever it looks like.
+var agentValueFlags = map[string]bool{
+	"job": true, "format": true, "redacted-vars": true, "git-diff-base": true,
+	"jwks-file": true, "jwks-key-id": true, "signing-aws-kms-key": true, "signing-ignored-env-vars": true,
+	"log-level": true, "experiment": true, "profile": true, "agent-access-token": true, "endpoint": true,
+}
+
+// agentInterpolates reports whether `buildkite-agent pipeline upload ARGS`
+// interpolates the pipeline, reading ARGS and the environment as the
+// agent's CLI library (urfave/cli v1, over Go's flag package) does:
+// $BUILDKITE_PIPELINE_NO_INTERPOLATION sets the default (empty is false; a
+// value strconv.ParseBool rejects fails the agent), then each
+// -no-interpolation or --no-interpolation[=BOOL] before a "--" sets it
+// again, wherever it stands among the file arguments. What the agent would
+// refuse for other reasons is left for it to say.
+func agentInterpolates(args []string, getenv func(string) string) (bool, error) {
+	skip := false
+	if v := getenv(noInterpolationEnv); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return false, fmt.Errorf("%s=%s is not true or false: buildkite-agent pipeline upload would refuse to run", noInterpolationEnv, pipetext.Display(v))
+		}
+		skip = b
+	}
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			break
+		}
+		name, ok := strings.CutPrefix(arg, "-")
+		if !ok || name == "" {
+			continue // a file to upload
+		}
+		name = strings.TrimPrefix(name, "-")
+		name, value, hasValue := strings.Cut(name, "=")
+		switch {
+		case name == "no-interpolation" && !hasValue:
+			skip = true
+		case name == "no-interpolation":
+			b, err := strconv.ParseBool(value)
+			if err != nil {
+				return false, fmt.Errorf("%s: %s is not true or false: buildkite-agent pipeline upload would refuse to run", pipetext.Display(arg), pipetext.Display(value))
+			}
+			skip = b
+		case agentValueFlags[name] && !hasValue:
+			i++
+		}
+	}
+	return !skip, nil
+}
+
+// warnIfAgentWillNotInterpolate warns when the environment tells
+// buildkite-agent pipeline upload not to interpolate, and the pipeline is
+// escaped for an upload that does.
+func (ctx *cmdContext) warnIfAgentWillNotInterpolate() {
+	if interpolates, err := agentInterpolates(nil, ctx.getenv); err == nil && !interpolates {
+		fmt.Fprintf(ctx.io.err, "bkgen: warning: %s=%s: an upload in this environment does not interpolate, and this pipeline is written for one that does (each $ as $$); add --no-interpolation if it goes to pipeline upload here\n",
+			noInterpolationEnv, pipetext.Display(ctx.getenv(noInterpolationEnv)))
+	}
 }

@@ -59,6 +59,11 @@ func loadSchema() (*jsonschema.Schema, error) {
 // go-pipeline parse errors and warnings, interpolation errors and graph
 // problems. None means the agent would accept it as written.
 func Problems(src []byte) []string {
+	return findProblems(src, true)
+}
+
+// findProblems is Problems, for an upload with interpolation or without.
+func findProblems(src []byte, interpolate bool) []string {
 	var problems []string
 	var raw any
 	if err := yaml.Unmarshal(src, &raw); err != nil {
@@ -86,6 +91,9 @@ func Problems(src []byte) []string {
 		return append(problems, "go-pipeline: "+err.Error())
 	}
 	problems = append(problems, graphProblems(p)...)
+	if !interpolate {
+		return problems
+	}
 	if err := p.Interpolate(emptyEnv{}, false); err != nil {
 		problems = append(problems, "interpolation: "+err.Error())
 	}
@@ -100,18 +108,46 @@ func Check(t testing.TB, name string, src []byte) {
 	}
 }
 
+// CheckLiteral is Check for a pipeline uploaded with --no-interpolation.
+func CheckLiteral(t testing.TB, name string, src []byte) {
+	t.Helper()
+	for _, p := range findProblems(src, false) {
+		t.Errorf("%s: %s", name, p)
+	}
+}
+
 // Interpolated parses a pipeline and interpolates it as `pipeline upload`
 // does with an empty environment: what each job's shell really receives.
 func Interpolated(t testing.TB, src []byte) *pipeline.Pipeline {
 	t.Helper()
-	p, err := pipeline.Parse(bytes.NewReader(src))
+	return InterpolatedWith(t, src, nil)
+}
+
+// InterpolatedWith is Interpolated in a job whose environment is env: a
+// test sets variables there to see that none of them reaches the pipeline.
+func InterpolatedWith(t testing.TB, src []byte, env map[string]string) *pipeline.Pipeline {
+	t.Helper()
+	p, err := Upload(src, env, true)
 	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	if err := p.Interpolate(emptyEnv{}, false); err != nil {
-		t.Fatalf("interpolate: %v", err)
+		t.Fatal(err)
 	}
 	return p
+}
+
+// Upload reads a pipeline as `buildkite-agent pipeline upload` does in a job
+// whose environment is env: parsed, then interpolated unless interpolate is
+// false (--no-interpolation).
+func Upload(src []byte, env map[string]string, interpolate bool) (*pipeline.Pipeline, error) {
+	p, err := pipeline.Parse(bytes.NewReader(src))
+	if err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	if interpolate {
+		if err := p.Interpolate(mapEnv(env), false); err != nil {
+			return nil, fmt.Errorf("interpolate: %w", err)
+		}
+	}
+	return p, nil
 }
 
 // Commands maps each command step's key to its command after interpolation.
@@ -130,6 +166,17 @@ type emptyEnv struct{}
 
 func (emptyEnv) Get(string) (string, bool) { return "", false }
 func (emptyEnv) Set(string, string)        {}
+
+// mapEnv is an uploading job's environment; a nil one is empty.
+type mapEnv map[string]string
+
+func (e mapEnv) Get(name string) (string, bool) {
+	v, ok := e[name]
+	return v, ok
+}
+
+// Set would take the pipeline's top-level env block, which bkgen never writes.
+func (e mapEnv) Set(string, string) {}
 
 func graphProblems(p *pipeline.Pipeline) []string {
 	var problems []string
