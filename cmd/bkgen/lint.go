@@ -78,16 +78,11 @@ func (ctx *cmdContext) readInput(name string) ([]byte, error) {
 // lintSpec checks the spec: its errors as generate reports them, plus
 // warnings about if_changed patterns that cannot do what they seem to.
 func (ctx *cmdContext) lintSpec(f *planFlags) ([]lint.Problem, int) {
-	src, err := os.ReadFile(f.path(f.specPath))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(ctx.io.err, "bkgen lint: no spec at %s (use -f to name another file, or name pipeline files to lint)\n", f.path(f.specPath))
-		} else {
-			fmt.Fprintf(ctx.io.err, "bkgen lint: %v\n", err)
-		}
+	file, src, ok := ctx.readSpec(f, "bkgen lint", "use -f to name another file, or name pipeline files to lint")
+	if !ok {
 		return nil, exitUsage
 	}
-	s, err := spec.Load(f.specPath, src)
+	s, err := spec.Load(file, src)
 	var errs spec.Errors
 	if errors.As(err, &errs) {
 		var problems []lint.Problem

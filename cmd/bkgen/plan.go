@@ -5,11 +5,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/bkgen/bkgen/internal/plural"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/bkgen/bkgen/internal/inroot"
+	"github.com/bkgen/bkgen/internal/plural"
 
 	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/contentkey"
@@ -215,15 +218,8 @@ func (f *planFlags) path(name string) string {
 
 // loadSpec reads and validates the spec, printing every problem.
 func (ctx *cmdContext) loadSpec(f *planFlags) (*spec.Spec, int) {
-	file := f.specPath
-	path := f.path(file)
-	src, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(ctx.io.err, "bkgen: no spec at %s (use -f to name another file)\n", path)
-		} else {
-			fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
-		}
+	file, src, ok := ctx.readSpec(f, "bkgen", "use -f to name another file")
+	if !ok {
 		return nil, exitUsage
 	}
 	s, err := spec.Load(file, src)
@@ -232,6 +228,39 @@ func (ctx *cmdContext) loadSpec(f *planFlags) (*spec.Spec, int) {
 		return nil, exitUsage
 	}
 	return s, exitOK
+}
+
+// specLimit bounds the spec: a real one is a few kilobytes.
+var specLimit = inroot.Limit{Bytes: 1 << 20, Of: "a spec"}
+
+// readSpec reads the spec for every command, and returns it with its path
+// relative to the repository root. The spec comes with the commit, from
+// whoever wrote it: it must be a regular file inside the root, where a
+// symlink may lead elsewhere inside but never out (to a private key, say,
+// that errors about the spec would print), and of a spec's size. Problems
+// are printed, prefixed with cmd, naming the spec relative to the root.
+func (ctx *cmdContext) readSpec(f *planFlags, cmd, hint string) (string, []byte, bool) {
+	file := filepath.ToSlash(filepath.Clean(f.specPath))
+	if filepath.IsAbs(f.specPath) {
+		// Named on the command line: say nothing of this machine's paths.
+		root, err := filepath.Abs(f.dir)
+		if err == nil {
+			file, err = filepath.Rel(root, f.specPath)
+			file = filepath.ToSlash(file)
+		}
+		if err != nil || file == ".." || strings.HasPrefix(file, "../") {
+			fmt.Fprintf(ctx.io.err, "%s: the spec must be inside the repository root (the -C directory)\n", cmd)
+			return "", nil, false
+		}
+	}
+	src, _, err := inroot.ReadFile(f.dir, file, specLimit)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintf(ctx.io.err, "%s: no spec at %s (%s)\n", cmd, file, hint)
+	case err != nil:
+		fmt.Fprintf(ctx.io.err, "%s: cannot read the spec: %v\n", cmd, err)
+	}
+	return file, src, err == nil
 }
 
 func (ctx *cmdContext) printError(err error) {
