@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -16,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bkgen/bkgen/internal/inroot"
 	"github.com/moby/patternmatcher"
 )
 
@@ -182,9 +184,16 @@ func (b *build) osPath(p string) string {
 	return filepath.Join(b.root, filepath.FromSlash(p))
 }
 
+// Limits on the files a build reads whole. They come with the commit, from
+// whoever wrote it; no real one comes near these.
+var (
+	dockerfileLimit = inroot.Limit{Bytes: 4 << 20, Of: "a Dockerfile"}
+	ignoreLimit     = inroot.Limit{Bytes: 1 << 20, Of: "an ignore file"}
+)
+
 // readDockerfiles reads the Dockerfile and the ignore file that applies.
 func (b *build) readDockerfiles(format objectFormat) error {
-	data, err := os.ReadFile(b.osPath(b.dockerfile))
+	data, _, err := inroot.ReadFile(b.root, b.dockerfile, dockerfileLimit)
 	if err != nil {
 		return fmt.Errorf("dockerfile: %w", err)
 	}
@@ -201,14 +210,16 @@ func (b *build) ignoreFiles() [2]string {
 
 func (b *build) readIgnore() error {
 	for _, name := range b.ignoreFiles() {
-		matcher, err := readIgnoreFile(b.osPath(name))
-		if errors.Is(err, os.ErrNotExist) {
+		data, _, err := inroot.ReadFile(b.root, name, ignoreLimit)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
+		}
+		if err == nil {
+			b.ignore, err = parseIgnoreFile(data)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		b.ignore = matcher
 		return nil
 	}
 	return nil

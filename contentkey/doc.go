@@ -65,6 +65,15 @@
 // so keys depend neither on which way a file was read nor on whether the
 // tree is a git checkout at all (with SHA-1, git's default).
 //
+// # What a repository may not do
+//
+// The files come with the commit, from whoever wrote it, so a Dockerfile and
+// an ignore file must be regular files inside the root: a symlink to one is
+// followed only while it stays inside the root (and out of .git), and
+// devices, FIFOs and sockets are never opened for reading. A Dockerfile may
+// hold 4 MiB and an ignore file 1 MiB, far more than any real one; larger
+// ones are errors, not reads without end.
+//
 // # Key format, version 1
 //
 // A tag is "bk-" followed by 16 lowercase hex digits: the first 8 bytes of

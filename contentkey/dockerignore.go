@@ -1,23 +1,17 @@
 package contentkey
 
 import (
-	"os"
+	"bytes"
 	"path"
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 )
 
-// readIgnoreFile reads a .dockerignore file as Docker does. It returns nil
-// when the file has no patterns, and an error wrapping os.ErrNotExist when
-// there is no such file.
-func readIgnoreFile(name string) (*patternmatcher.PatternMatcher, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	patterns, err := ignorefile.ReadAll(f)
+// parseIgnoreFile reads a .dockerignore file's patterns as Docker does. It
+// returns nil when the file has none.
+func parseIgnoreFile(data []byte) (*patternmatcher.PatternMatcher, error) {
+	patterns, err := ignorefile.ReadAll(bytes.NewReader(data))
 	if err != nil || len(patterns) == 0 {
 		return nil, err
 	}

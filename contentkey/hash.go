@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"syscall"
 )
 
 // objectFormat is the hash a repository names its objects with.
@@ -75,7 +76,9 @@ func (h *hasher) hashFile(name string, symlink bool) (fileMode, string, error) {
 		return modeSymlink, hex.EncodeToString(h.h.Sum(nil)), nil
 	}
 
-	f, err := os.Open(name)
+	// The walk found a regular file here; should it have become a FIFO
+	// since, opening it must not wait for a writer.
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return 0, "", err
 	}
