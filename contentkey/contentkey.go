@@ -9,9 +9,7 @@ import (
 	"hash"
 	"io/fs"
 	"maps"
-	"os"
 	"path"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -79,37 +77,84 @@ type Analysis struct {
 	Inputs map[string]func(path string) bool
 }
 
+// Input names which of an image's inputs a Problem is about.
+type Input string
+
+const (
+	InputContext    Input = "context"
+	InputDockerfile Input = "dockerfile"
+	InputIgnoreFile Input = "ignore file" // <Dockerfile>.dockerignore or <context>/.dockerignore
+)
+
+// A Problem is something about an image's files on disk that keeps its key
+// from being computed, and would keep Docker from building it: a missing
+// context, a Dockerfile that is not a regular file, a bad ignore file, a
+// symlink that leads out of the root...
+type Problem struct {
+	Image string
+	Input Input
+	// Msg names paths relative to the root; never an absolute path, never
+	// anything read from a file.
+	Msg string
+	Err error // the cause, for errors.Is
+}
+
+func (p *Problem) Error() string { return fmt.Sprintf("image %q: %s: %s", p.Image, p.Input, p.Msg) }
+func (p *Problem) Unwrap() error { return p.Err }
+
+// Problems is the error of Analyze when images have problems: every one,
+// in the order of the images.
+type Problems []*Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
 // Analyze computes the content tags, and keeps for each image the test of
 // which paths are its inputs, from the same reading of its ignore file.
+// When images have problems, the error is Problems, with all of them.
 func Analyze(ctx context.Context, opts Options, images []Image) (*Analysis, error) {
 	order, err := dependencyOrder(images)
 	if err != nil {
 		return nil, err
 	}
-	builds := make([]build, len(images))
-	contexts := make([]string, len(images))
-	for i, img := range images {
-		if builds[i], err = newBuild(opts.Root, img); err != nil {
-			return nil, fmt.Errorf("image %q: %w", img.Name, err)
-		}
-		contexts[i] = builds[i].context
-	}
-
-	// One look at the files serves every image.
-	tree, err := scan(ctx, opts, contexts)
+	repo, err := openRepo(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	for i := range builds {
-		if err := builds[i].readDockerfiles(tree.format); err != nil {
-			return nil, fmt.Errorf("image %q: %w", images[i].Name, err)
+	format := sha1Format
+	if repo != nil {
+		format = repo.format
+	}
+	var problems Problems
+	builds := make([]build, len(images))
+	var contexts []string
+	for i, img := range images {
+		builds[i] = newBuild(opts.Root, img, format)
+		if ps := builds[i].problems; len(ps) > 0 {
+			problems = append(problems, ps...)
+			continue
 		}
+		contexts = append(contexts, builds[i].context)
+	}
+
+	// One look at the files serves every image.
+	tree, err := scan(ctx, opts, repo, contexts)
+	if err != nil {
+		return nil, err
 	}
 	if err := selectFiles(ctx, tree, builds); err != nil {
 		return nil, err
 	}
 	if err := tree.hash(ctx, builds); err != nil {
 		return nil, err
+	}
+	if len(problems) > 0 {
+		return nil, problems
 	}
 
 	// Everything but the tags of dependencies is encoded in parallel; those
@@ -145,27 +190,45 @@ type build struct {
 	dockerfileID string                         // blob id of the Dockerfile
 	ignore       *patternmatcher.PatternMatcher // .dockerignore, nil when there is none
 	files        []int                          // indexes into the tree's files the build sends
+	problems     Problems                       // when there are any, the build goes no further
 }
 
-func newBuild(root string, img Image) (build, error) {
+// newBuild checks the build's context, reads its Dockerfile and its ignore
+// file, and keeps every problem it finds.
+func newBuild(root string, img Image, format objectFormat) build {
 	b := build{img: img, root: root}
+	problem := func(input Input, err error) {
+		b.problems = append(b.problems, &Problem{Image: img.Name, Input: input, Msg: err.Error(), Err: err})
+	}
+	contextOK := false
 	var err error
 	if b.context, err = cleanPath(img.Context); err != nil {
-		return b, fmt.Errorf("context: %w", err)
-	}
-	if fi, err := os.Stat(b.osPath(b.context)); err != nil {
-		return b, fmt.Errorf("context %s: %w", b.context, err)
-	} else if !fi.IsDir() {
-		return b, fmt.Errorf("context %s: not a directory", b.context)
+		problem(InputContext, err)
+	} else if _, err := inroot.Dir(root, b.context); err != nil {
+		problem(InputContext, err)
+	} else {
+		contextOK = true
 	}
 	dockerfile := img.Dockerfile
 	if dockerfile == "" {
 		dockerfile = path.Join(b.context, "Dockerfile")
 	}
 	if b.dockerfile, err = cleanPath(dockerfile); err != nil {
-		return b, fmt.Errorf("dockerfile: %w", err)
+		problem(InputDockerfile, err)
+	} else if !contextOK && strings.HasPrefix(b.dockerfile, contextPrefix(b.context)) {
+		// A Dockerfile in a context that is not there would only repeat
+		// the context's problem.
+	} else if data, _, err := inroot.ReadFile(root, b.dockerfile, dockerfileLimit); err != nil {
+		problem(InputDockerfile, err)
+	} else {
+		b.dockerfileID = format.blobID(data)
 	}
-	return b, nil
+	if len(b.problems) == 0 {
+		if err := b.readIgnore(); err != nil {
+			problem(InputIgnoreFile, err)
+		}
+	}
+	return b
 }
 
 // cleanPath checks that p is a slash path that stays inside the root.
@@ -180,26 +243,12 @@ func cleanPath(p string) (string, error) {
 	return c, nil
 }
 
-func (b *build) osPath(p string) string {
-	return filepath.Join(b.root, filepath.FromSlash(p))
-}
-
 // Limits on the files a build reads whole. They come with the commit, from
 // whoever wrote it; no real one comes near these.
 var (
 	dockerfileLimit = inroot.Limit{Bytes: 4 << 20, Of: "a Dockerfile"}
 	ignoreLimit     = inroot.Limit{Bytes: 1 << 20, Of: "an ignore file"}
 )
-
-// readDockerfiles reads the Dockerfile and the ignore file that applies.
-func (b *build) readDockerfiles(format objectFormat) error {
-	data, _, err := inroot.ReadFile(b.root, b.dockerfile, dockerfileLimit)
-	if err != nil {
-		return fmt.Errorf("dockerfile: %w", err)
-	}
-	b.dockerfileID = format.blobID(data)
-	return b.readIgnore()
-}
 
 // ignoreFiles are where a build's ignore file may be, in BuildKit's order
 // of preference: <Dockerfile>.dockerignore next to the Dockerfile, then the
@@ -214,10 +263,10 @@ func (b *build) readIgnore() error {
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
-		if err == nil {
-			b.ignore, err = parseIgnoreFile(data)
-		}
 		if err != nil {
+			return err
+		}
+		if b.ignore, err = parseIgnoreFile(data); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		return nil

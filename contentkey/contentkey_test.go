@@ -5,7 +5,9 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -605,7 +607,7 @@ func TestErrors(t *testing.T) {
 	r.write("Dockerfile", "FROM scratch\n")
 	r.write("ctx/Dockerfile", "FROM scratch\n")
 	r.write("bad/Dockerfile", "FROM scratch\n")
-	r.write("bad/.dockerignore", "[\n")
+	r.write("bad/.dockerignore", "# the second line is bad\n[\n")
 	for _, tc := range []struct {
 		name   string
 		images []contentkey.Image
@@ -620,10 +622,10 @@ func TestErrors(t *testing.T) {
 		{"unknown dependency", []contentkey.Image{{Name: "a", DependsOn: []string{"nope"}}}, `image "a" depends on unknown image "nope"`},
 		{"duplicate name", []contentkey.Image{{Name: "a"}, {Name: "a"}}, `image "a" is listed twice`},
 		{"no name", []contentkey.Image{{}}, "no name"},
-		{"missing context", []contentkey.Image{{Name: "a", Context: "nope"}}, "context nope"},
+		{"missing context", []contentkey.Image{{Name: "a", Context: "nope"}}, `image "a": context: nope does not exist`},
 		{"context outside the root", []contentkey.Image{{Name: "a", Context: "../x"}}, "not a path inside the root"},
-		{"missing Dockerfile", []contentkey.Image{{Name: "a", Context: "ctx", Dockerfile: "ctx/nope"}}, "dockerfile"},
-		{"bad .dockerignore", []contentkey.Image{{Name: "a", Context: "bad"}}, ".dockerignore"},
+		{"missing Dockerfile", []contentkey.Image{{Name: "a", Context: "ctx", Dockerfile: "ctx/nope"}}, `image "a": dockerfile: ctx/nope does not exist`},
+		{"bad .dockerignore", []contentkey.Image{{Name: "a", Context: "bad"}}, `image "a": ignore file: bad/.dockerignore: line 2: syntax error in pattern`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := contentkey.Compute(context.Background(), r.dir, tc.images)
@@ -641,5 +643,54 @@ func TestCancelled(t *testing.T) {
 	cancel()
 	if _, err := contentkey.Compute(ctx, r.dir, images); err == nil {
 		t.Errorf("a cancelled context is not an error")
+	}
+}
+
+// Every image's problems come at once, each naming the input at fault,
+// with paths relative to the root.
+func TestProblemsAllAtOnce(t *testing.T) {
+	t.Parallel()
+	r := newDir(t)
+	r.write("ctx/Dockerfile", "FROM scratch\n")
+	r.write("empty/README", "no Dockerfile here\n")
+	r.write("file.txt", "not a directory\n")
+	r.write("bad/Dockerfile", "FROM scratch\n")
+	r.write("bad/.dockerignore", "ok\n!\n")
+	r.write("../outside/Dockerfile", "FROM scratch\n")
+	r.symlink("../outside", "up")
+	images := []contentkey.Image{
+		{Name: "good", Context: "ctx"},
+		{Name: "missing", Context: "nope"},
+		{Name: "file", Context: "file.txt"},
+		{Name: "no-dockerfile", Context: "empty"},
+		{Name: "escape", Context: "up"},
+		{Name: "dockerfile-dir", Context: "ctx", Dockerfile: "ctx"},
+		{Name: "both", Context: "nope", Dockerfile: "nope.Dockerfile"},
+		{Name: "bad-ignore", Context: "bad"},
+	}
+	_, err := contentkey.Compute(context.Background(), r.dir, images)
+	var problems contentkey.Problems
+	if !errors.As(err, &problems) {
+		t.Fatalf("err = %v, want Problems", err)
+	}
+	var got []string
+	for _, p := range problems {
+		got = append(got, fmt.Sprintf("%s %s: %s", p.Image, p.Input, p.Msg))
+	}
+	want := []string{
+		"missing context: nope does not exist",
+		"file context: file.txt is a regular file, not a directory",
+		"no-dockerfile dockerfile: empty/Dockerfile does not exist",
+		"escape context: up: the symlink up leads outside the repository",
+		"dockerfile-dir dockerfile: ctx is a directory, not a regular file",
+		"both context: nope does not exist",
+		"both dockerfile: nope.Dockerfile does not exist",
+		`bad-ignore ignore file: bad/.dockerignore: line 2: illegal exclusion pattern: "!"`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if !errors.Is(problems[0], fs.ErrNotExist) {
+		t.Errorf("a missing context is not fs.ErrNotExist")
 	}
 }

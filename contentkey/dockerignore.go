@@ -2,20 +2,39 @@ package contentkey
 
 import (
 	"bytes"
+	"fmt"
 	"path"
+	"strings"
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 )
 
 // parseIgnoreFile reads a .dockerignore file's patterns as Docker does. It
-// returns nil when the file has none.
+// returns nil when the file has none. An error names the line at fault,
+// never its text: the file may be a symlink to anything in the repository.
 func parseIgnoreFile(data []byte) (*patternmatcher.PatternMatcher, error) {
 	patterns, err := ignorefile.ReadAll(bytes.NewReader(data))
-	if err != nil || len(patterns) == 0 {
-		return nil, err
+	if err == nil && len(patterns) == 0 {
+		return nil, nil
 	}
-	return patternmatcher.New(patterns)
+	var pm *patternmatcher.PatternMatcher
+	if err == nil {
+		if pm, err = patternmatcher.New(patterns); err == nil {
+			return pm, nil
+		}
+	}
+	// Find the first line that fails alone, to say where.
+	for i, line := range strings.Split(string(data), "\n") {
+		ps, lineErr := ignorefile.ReadAll(strings.NewReader(line))
+		if lineErr == nil && len(ps) > 0 {
+			_, lineErr = patternmatcher.New(ps)
+		}
+		if lineErr != nil {
+			return nil, fmt.Errorf("line %d: %w", i+1, lineErr)
+		}
+	}
+	return nil, err
 }
 
 // An ignoreMatcher decides which files of a context .dockerignore excludes,

@@ -60,16 +60,13 @@ type tree struct {
 // without reading it (only stricter: it compares nanoseconds too).
 // Elsewhere, and for indexes readIndex does not take (split, sparse...),
 // "git ls-files" and "git diff-files" say the same.
-func scan(ctx context.Context, opts Options, contexts []string) (*tree, error) {
+func scan(ctx context.Context, opts Options, repo *repo, contexts []string) (*tree, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops git when the walk fails
 
 	dirs := outermost(contexts)
-	repo, err := openRepo(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
 	t := &tree{root: opts.Root, format: sha1Format}
+	var err error
 	if repo == nil {
 		t.files, err = walk(ctx, opts.Root, dirs, false)
 		return t, err
@@ -176,6 +173,9 @@ func contextPrefix(dir string) string {
 func selectFiles(ctx context.Context, t *tree, builds []build) error {
 	return forEach(ctx, len(builds), runtime.GOMAXPROCS(0), func(i int) error {
 		b := &builds[i]
+		if len(b.problems) > 0 {
+			return nil
+		}
 		lo, hi := t.under(b.context)
 		if b.ignore == nil {
 			b.files = make([]int, 0, hi-lo)

@@ -102,10 +102,10 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		c.changed, c.found, c.prefix = ctx.changes(bg, f)
 		changesDone <- c
 	}()
-	keys, err := contentkey.Analyze(bg, contentkey.Options{Root: f.dir}, keyInputs(s))
+	keys, err := analyzeImages(bg, f.dir, s)
 	cs := <-changesDone
 	if err != nil {
-		fmt.Fprintf(ctx.io.err, "bkgen: computing content tags: %v\n", err)
+		ctx.printError(err)
 		return nil, exitUsage
 	}
 	changed, found, prefix := cs.changed, cs.found, cs.prefix
@@ -272,6 +272,44 @@ func (ctx *cmdContext) printError(err error) {
 		return
 	}
 	fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
+}
+
+// analyzeImages reads what each image of the spec is built from: its
+// content tag, and which paths are its inputs. A problem with an image's
+// files (a missing context, a Dockerfile that is not a regular file, a bad
+// ignore file, a symlink out of the repository...) is a spec error at the
+// image's context or dockerfile, every one at once. generate and lint both
+// come here, so that a spec lint passes is one generate accepts.
+func analyzeImages(bg context.Context, dir string, s *spec.Spec) (*contentkey.Analysis, error) {
+	a, err := contentkey.Analyze(bg, contentkey.Options{Root: dir}, keyInputs(s))
+	var problems contentkey.Problems
+	if !errors.As(err, &problems) {
+		if err != nil {
+			return nil, fmt.Errorf("computing content tags: %w", err)
+		}
+		return a, nil
+	}
+	var errs spec.Errors
+	for _, p := range problems {
+		im := s.Image(p.Image)
+		field, pos, msg := "context", im.ContextPos, p.Msg
+		switch p.Input {
+		case contentkey.InputDockerfile:
+			field, pos = "dockerfile", im.DockerfilePos
+			if pos == im.Pos && errors.Is(p, fs.ErrNotExist) {
+				msg += " (dockerfile defaults to <context>/Dockerfile)"
+			}
+		case contentkey.InputIgnoreFile:
+			// The ignore file says what of the context is sent.
+			msg = "ignore file " + msg
+		}
+		errs = append(errs, &spec.Error{File: s.File, Pos: pos, Msg: fmt.Sprintf("images.%s.%s: %s", im.Name, field, msg)})
+	}
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := errs[i].Pos, errs[j].Pos
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
+	return nil, errs
 }
 
 // keyInputs is what decides each image's bytes, for its content tag.
