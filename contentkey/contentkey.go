@@ -75,6 +75,8 @@ type Analysis struct {
 	// applies, or a file of its context that .dockerignore lets through. A
 	// test is not safe for concurrent use.
 	Inputs map[string]func(path string) bool
+	// Paths is where each image's inputs are, symlinks followed.
+	Paths map[string]Paths
 }
 
 // Input names which of an image's inputs a Problem is about.
@@ -167,7 +169,11 @@ func Analyze(ctx context.Context, opts Options, images []Image) (*Analysis, erro
 	if err != nil {
 		return nil, err
 	}
-	a := &Analysis{Tags: make(map[string]string, len(images)), Inputs: make(map[string]func(string) bool, len(images))}
+	a := &Analysis{
+		Tags:   make(map[string]string, len(images)),
+		Inputs: make(map[string]func(string) bool, len(images)),
+		Paths:  make(map[string]Paths, len(images)),
+	}
 	for _, i := range order {
 		e := encoders[i]
 		for _, dep := range sortedSet(images[i].DependsOn) {
@@ -175,17 +181,27 @@ func Analyze(ctx context.Context, opts Options, images []Image) (*Analysis, erro
 		}
 		a.Tags[images[i].Name] = "bk-" + hex.EncodeToString(e.sum()[:8])
 		a.Inputs[images[i].Name] = builds[i].inputFilter()
+		a.Paths[images[i].Name] = builds[i].paths()
 	}
 	return a, nil
 }
 
-// A build is an image being keyed: its cleaned paths and what is found
+// A build is an image being keyed: where its inputs are and what is found
 // for it.
 type build struct {
-	img        Image
-	root       string
-	context    string // clean slash path relative to root
-	dockerfile string // clean slash path relative to root
+	img  Image
+	root string
+	// Slash paths relative to root, with symlinks resolved: Docker follows
+	// a symlinked context or Dockerfile, and so do keys.
+	context    string
+	dockerfile string
+	// ignoreFiles are where the build's ignore file may be, in BuildKit's
+	// order of preference: <Dockerfile>.dockerignore beside the Dockerfile
+	// as named (a symlinked Dockerfile's target has its own name), then the
+	// context's .dockerignore.
+	ignoreFiles [2]string
+	ignoreFile  string   // the ignore file read, symlinks resolved; "" for none
+	links       []string // the symlinks followed to reach all of the above
 
 	dockerfileID string                         // blob id of the Dockerfile
 	ignore       *patternmatcher.PatternMatcher // .dockerignore, nil when there is none
@@ -193,8 +209,8 @@ type build struct {
 	problems     Problems                       // when there are any, the build goes no further
 }
 
-// newBuild checks the build's context, reads its Dockerfile and its ignore
-// file, and keeps every problem it finds.
+// newBuild resolves the build's context, reads its Dockerfile and its
+// ignore file, and keeps every problem it finds.
 func newBuild(root string, img Image, format objectFormat) build {
 	b := build{img: img, root: root}
 	problem := func(input Input, err error) {
@@ -204,30 +220,36 @@ func newBuild(root string, img Image, format objectFormat) build {
 	var err error
 	if b.context, err = cleanPath(img.Context); err != nil {
 		problem(InputContext, err)
-	} else if _, err := inroot.Dir(root, b.context); err != nil {
+	} else if r, err := inroot.Dir(root, b.context); err != nil {
 		problem(InputContext, err)
 	} else {
-		contextOK = true
+		b.context, contextOK = r.Path, true
+		b.links = append(b.links, r.Links...)
 	}
 	dockerfile := img.Dockerfile
 	if dockerfile == "" {
-		dockerfile = path.Join(b.context, "Dockerfile")
+		dockerfile = path.Join(img.Context, "Dockerfile")
 	}
-	if b.dockerfile, err = cleanPath(dockerfile); err != nil {
+	if dockerfile, err = cleanPath(dockerfile); err != nil {
 		problem(InputDockerfile, err)
-	} else if !contextOK && strings.HasPrefix(b.dockerfile, contextPrefix(b.context)) {
+	} else if !contextOK && strings.HasPrefix(dockerfile, contextPrefix(b.context)) {
 		// A Dockerfile in a context that is not there would only repeat
 		// the context's problem.
-	} else if data, _, err := inroot.ReadFile(root, b.dockerfile, dockerfileLimit); err != nil {
+	} else if data, r, err := inroot.ReadFile(root, dockerfile, dockerfileLimit); err != nil {
 		problem(InputDockerfile, err)
 	} else {
-		b.dockerfileID = format.blobID(data)
+		b.dockerfile, b.dockerfileID = r.Path, format.blobID(data)
+		b.links = append(b.links, r.Links...)
+		// The directory resolved without the Dockerfile's own last link.
+		dir, _ := inroot.Dir(root, path.Dir(dockerfile))
+		b.ignoreFiles = [2]string{path.Join(dir.Path, path.Base(dockerfile)) + ".dockerignore", path.Join(b.context, ".dockerignore")}
 	}
 	if len(b.problems) == 0 {
 		if err := b.readIgnore(); err != nil {
 			problem(InputIgnoreFile, err)
 		}
 	}
+	b.links = sortedSet(b.links)
 	return b
 }
 
@@ -250,22 +272,17 @@ var (
 	ignoreLimit     = inroot.Limit{Bytes: 1 << 20, Of: "an ignore file"}
 )
 
-// ignoreFiles are where a build's ignore file may be, in BuildKit's order
-// of preference: <Dockerfile>.dockerignore next to the Dockerfile, then the
-// context's .dockerignore.
-func (b *build) ignoreFiles() [2]string {
-	return [2]string{b.dockerfile + ".dockerignore", path.Join(b.context, ".dockerignore")}
-}
-
 func (b *build) readIgnore() error {
-	for _, name := range b.ignoreFiles() {
-		data, _, err := inroot.ReadFile(b.root, name, ignoreLimit)
+	for _, name := range b.ignoreFiles {
+		data, r, err := inroot.ReadFile(b.root, name, ignoreLimit)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return err
 		}
+		b.ignoreFile = r.Path
+		b.links = append(b.links, r.Links...)
 		if b.ignore, err = parseIgnoreFile(data); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

@@ -694,3 +694,97 @@ func TestProblemsAllAtOnce(t *testing.T) {
 		t.Errorf("a missing context is not fs.ErrNotExist")
 	}
 }
+
+// Docker follows a symlinked context, or a Dockerfile through a symlinked
+// directory; so do keys, and the paths that count as inputs are where the
+// symlinks lead, and the symlinks themselves.
+func TestSymlinkedContext(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	r.write("real/app/Dockerfile", "FROM scratch\n")
+	r.write("real/app/main.go", "package main\n")
+	r.write("real/app/.dockerignore", "*.log\n")
+	r.write("docker/tool.Dockerfile", "FROM scratch\n")
+	r.write("tool/main.go", "package main\n")
+	r.symlink("../real/app", "services/app")
+	r.symlink("docker", "dockerfiles")
+	r.write("Dockerfile", "FROM scratch\n")
+	r.commitAll()
+	images := []contentkey.Image{
+		{Name: "app", Context: "services/app"},
+		{Name: "real", Context: "real/app"},
+		{Name: "tool", Context: "tool", Dockerfile: "dockerfiles/tool.Dockerfile"},
+		{Name: "all", Context: "."},
+	}
+	keys := r.keys(images...)
+	if keys["app"] != keys["real"] {
+		t.Errorf("a context through a symlink keys as its target: %s, %s", keys["app"], keys["real"])
+	}
+
+	r.write("real/app/main.go", "package main // edited\n")
+	next := r.keys(images...)
+	if next["app"] == keys["app"] {
+		t.Errorf("editing a file of a symlinked context did not change its key")
+	}
+	r.write("docker/tool.Dockerfile", "FROM alpine\n")
+	if after := r.keys(images...); after["tool"] == next["tool"] {
+		t.Errorf("editing a Dockerfile through a symlinked directory did not change its key")
+	}
+
+	a, err := contentkey.Analyze(context.Background(), contentkey.Options{Root: r.dir}, images)
+	r.must(err)
+	want := map[string]contentkey.Paths{
+		"app": {Context: "real/app", Files: []string{"real/app/.dockerignore", "real/app/Dockerfile", "real/app/Dockerfile.dockerignore", "services/app"}},
+		"tool": {Context: "tool", Files: []string{
+			"docker/tool.Dockerfile", "docker/tool.Dockerfile.dockerignore", "dockerfiles", "tool/.dockerignore"}},
+	}
+	for name, w := range want {
+		if diff := cmp.Diff(w, a.Paths[name]); diff != "" {
+			t.Errorf("%s: paths (-want +got):\n%s", name, diff)
+		}
+	}
+	for p, want := range map[string]bool{
+		"real/app/main.go":       true,
+		"real/app/debug.log":     false,
+		"services/app":           true,
+		"services/app/main.go":   false, // nothing is there but through the symlink
+		"real/app/.dockerignore": true,
+	} {
+		if got := a.Inputs["app"](p); got != want {
+			t.Errorf("app: is %s an input = %v, want %v", p, got, want)
+		}
+	}
+	if !a.Inputs["tool"]("dockerfiles") || !a.Inputs["tool"]("docker/tool.Dockerfile") {
+		t.Errorf("tool: its Dockerfile, or the symlink to it, is not an input")
+	}
+}
+
+// A context, Dockerfile or ignore file reached through a symlink that
+// leads out of the repository is refused, not read.
+func TestSymlinksOutOfTheRoot(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	r.write("../outside/Dockerfile", "FROM scratch\n")
+	r.write("../outside/secret", "not the repository's\n")
+	r.symlink("../outside", "app")
+	r.symlink("../../outside", "docker/outside")
+	r.write("tool/main.go", "package main\n")
+	r.write("Dockerfile", "FROM scratch\n")
+	r.commitAll()
+	_, err := contentkey.Compute(context.Background(), r.dir, []contentkey.Image{
+		{Name: "app", Context: "app"},
+		{Name: "tool", Context: "tool", Dockerfile: "docker/outside/Dockerfile"},
+	})
+	var problems contentkey.Problems
+	if !errors.As(err, &problems) || len(problems) != 2 {
+		t.Fatalf("err = %v, want two problems", err)
+	}
+	for i, want := range []string{
+		`image "app": context: app: the symlink app leads outside the repository`,
+		`image "tool": dockerfile: docker/outside/Dockerfile: the symlink docker/outside leads outside the repository`,
+	} {
+		if got := problems[i].Error(); got != want {
+			t.Errorf("problem %d = %q, want %q", i, got, want)
+		}
+	}
+}

@@ -65,14 +65,22 @@
 // so keys depend neither on which way a file was read nor on whether the
 // tree is a git checkout at all (with SHA-1, git's default).
 //
-// # What a repository may not do
+// # Symlinks, and what a repository may not do
 //
-// The files come with the commit, from whoever wrote it, so a Dockerfile and
-// an ignore file must be regular files inside the root: a symlink to one is
-// followed only while it stays inside the root (and out of .git), and
-// devices, FIFOs and sockets are never opened for reading. A Dockerfile may
-// hold 4 MiB and an ignore file 1 MiB, far more than any real one; larger
-// ones are errors, not reads without end.
+// Docker follows a context path that is, or goes through, a symlink, and so
+// does a key: it is made of the files where the symlink leads, and
+// Analysis.Paths tells where that is and which symlinks were followed, so
+// that a change to either counts. Symlinks inside a context are sent as
+// they are, and keyed by their target's text.
+//
+// The files come with the commit, from whoever wrote it. A context must be
+// a directory inside the root, and a Dockerfile and an ignore file regular
+// files inside it: a symlink on the way is followed only while it stays
+// inside the root (and out of .git), and devices, FIFOs and sockets are
+// never opened for reading. A Dockerfile may hold 4 MiB and an ignore file
+// 1 MiB, far more than any real one; larger ones are errors, not reads
+// without end. Analyze reports every such problem of every image at once,
+// as Problems.
 //
 // # Key format, version 1
 //

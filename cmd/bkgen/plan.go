@@ -116,6 +116,7 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		ContentTags: keys.Tags,
 		PathPrefix:  prefix,
 		Inputs:      keys.Inputs,
+		Paths:       imagePaths(keys.Paths),
 		IfChanged:   generator.IfChangedMode(f.ifChanged),
 		Skipped:     generator.SkippedMode(f.skipped),
 	}
@@ -310,6 +311,16 @@ func analyzeImages(bg context.Context, dir string, s *spec.Spec) (*contentkey.An
 		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
 	})
 	return nil, errs
+}
+
+// imagePaths hands the generator where contentkey found each image's
+// inputs: the generator reads no files.
+func imagePaths(paths map[string]contentkey.Paths) map[string]generator.ImagePaths {
+	out := make(map[string]generator.ImagePaths, len(paths))
+	for name, p := range paths {
+		out[name] = generator.ImagePaths{Context: p.Context, Files: p.Files}
+	}
+	return out
 }
 
 // keyInputs is what decides each image's bytes, for its content tag.
