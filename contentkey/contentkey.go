@@ -132,16 +132,13 @@ func Analyze(ctx context.Context, opts Options, images []Image) (*Analysis, erro
 	if repo != nil {
 		format = repo.format
 	}
-	var problems Problems
 	builds := make([]build, len(images))
 	var contexts []string
 	for i, img := range images {
 		builds[i] = newBuild(opts.Root, img, format)
-		if ps := builds[i].problems; len(ps) > 0 {
-			problems = append(problems, ps...)
-			continue
+		if len(builds[i].problems) == 0 {
+			contexts = append(contexts, builds[i].context)
 		}
-		contexts = append(contexts, builds[i].context)
 	}
 
 	// One look at the files serves every image.
@@ -154,6 +151,10 @@ func Analyze(ctx context.Context, opts Options, images []Image) (*Analysis, erro
 	}
 	if err := tree.hash(ctx, builds); err != nil {
 		return nil, err
+	}
+	var problems Problems
+	for _, b := range builds {
+		problems = append(problems, b.problems...)
 	}
 	if len(problems) > 0 {
 		return nil, problems

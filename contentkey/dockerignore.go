@@ -89,3 +89,19 @@ func (m *ignoreMatcher) dir(dir string) (dirMatch, error) {
 	m.dirs[dir] = d
 	return d, nil
 }
+
+// skipsDir reports whether Docker's walk of the context skips the
+// directory at rel without reading it: when .dockerignore excludes it and
+// no exception pattern starts with its path.
+func (m *ignoreMatcher) skipsDir(rel string) (bool, error) {
+	d, err := m.dir(rel)
+	if err != nil || !d.excluded {
+		return false, err
+	}
+	for _, p := range m.pm.Patterns() {
+		if p.Exclusion() && strings.HasPrefix(p.String()+"/", rel+"/") {
+			return false, nil
+		}
+	}
+	return true, nil
+}

@@ -193,7 +193,7 @@ func TestReadIndexAgreesWithGit(t *testing.T) {
 // walkOne is the walk's view of one file.
 func walkOne(t *testing.T, root, p string) file {
 	t.Helper()
-	files, err := walk(context.Background(), root, []string{"."}, canStat)
+	files, _, err := walk(context.Background(), root, []string{"."}, canStat)
 	if err != nil {
 		t.Fatal(err)
 	}
