@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -785,6 +786,52 @@ func TestSymlinksOutOfTheRoot(t *testing.T) {
 	} {
 		if got := problems[i].Error(); got != want {
 			t.Errorf("problem %d = %q, want %q", i, got, want)
+		}
+	}
+}
+
+// A damaged index (git's own file, which git cannot read either) vouches
+// for nothing: every file is hashed from disk, into the same keys.
+func TestDamagedIndex(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"sha1", "sha256"} {
+		for _, damage := range []struct {
+			name string
+			data func(index []byte) []byte
+		}{
+			{"truncated", func(index []byte) []byte { return index[:24] }},
+			{"bad signature", func(index []byte) []byte { return append([]byte("XXXX"), index[4:]...) }},
+			{"bad version", func(index []byte) []byte { return append(append(slices.Clone(index[:4]), 0, 0, 0, 99), index[8:]...) }},
+			{"garbage", func([]byte) []byte { return []byte("not an index at all, just garbage bytes\x00\xff\xfe") }},
+			{"empty", func([]byte) []byte { return nil }},
+		} {
+			t.Run(format+"/"+damage.name, func(t *testing.T) {
+				t.Parallel()
+				r := newRepo(t, "--object-format="+format)
+				r.write("app/Dockerfile", "FROM scratch\n")
+				r.write("app/main.go", "package main\n")
+				r.write("app/lib/util.go", "package lib\n")
+				r.symlink("main.go", "app/link")
+				r.commitAll()
+				images := []contentkey.Image{{Name: "app", Context: "app"}, {Name: "root"}}
+				r.write("Dockerfile", "FROM scratch\n")
+				want, err := contentkey.Compute(context.Background(), r.dir, images)
+				r.must(err)
+
+				index, err := os.ReadFile(r.path(".git/index"))
+				r.must(err)
+				r.must(os.WriteFile(r.path(".git/index"), damage.data(index), 0o644))
+				if _, err := exec.Command("git", "-C", r.dir, "ls-files").Output(); err == nil {
+					t.Fatalf("git still reads the %s index: not a test of a damaged one", damage.name)
+				}
+				got, err := contentkey.Compute(context.Background(), r.dir, images)
+				if err != nil {
+					t.Fatalf("with a %s index: %v", damage.name, err)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("keys with a %s index differ (-intact +damaged):\n%s", damage.name, diff)
+				}
+			})
 		}
 	}
 }

@@ -51,7 +51,8 @@
 //     sparse, with a flag newer than it, or damaged: git is the authority
 //     on its own index), "git ls-files --stage" and "git diff-files"
 //     (which judges by the same stat data) run while the walk reads
-//     directories.
+//     directories. An index git cannot read either (truncated, garbage)
+//     vouches for nothing: every file is hashed from disk.
 //
 // Every other file an image sends is hashed from disk into the blob id git
 // would give it, "blob <size>\x00<content>" under SHA-1, or SHA-256 in a

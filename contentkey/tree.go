@@ -2,7 +2,6 @@ package contentkey
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -60,7 +59,8 @@ type tree struct {
 // stat data is what the index holds is clean, as git itself would judge
 // without reading it (only stricter: it compares nanoseconds too).
 // Elsewhere, and for indexes readIndex does not take (split, sparse...),
-// "git ls-files" and "git diff-files" say the same.
+// "git ls-files" and "git diff-files" say the same; when git cannot read
+// the index either, every file is hashed from disk.
 func scan(ctx context.Context, opts Options, repo *repo, contexts []string) (*tree, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops git when the walk fails
@@ -82,13 +82,19 @@ func scan(ctx context.Context, opts Options, repo *repo, contexts []string) (*tr
 	fromGit := make(chan tracked, 1)
 	go func() {
 		if canStat {
-			entries, err := readIndex(repo.indexFile, repo.prefix, repo.format)
-			if !errors.Is(err, errIndexUnsupported) {
-				fromGit <- tracked{entries, true, err}
+			// An index readIndex does not take (or cannot read) is left to
+			// git, the authority on its own index.
+			if entries, err := readIndex(repo.indexFile, repo.prefix, repo.format); err == nil {
+				fromGit <- tracked{entries, true, nil}
 				return
 			}
 		}
 		entries, err := repo.cleanFiles(ctx, dirs)
+		if err != nil && ctx.Err() == nil {
+			// git cannot read its index either (truncated, garbage...):
+			// every file is on disk to hash, which gives the same ids.
+			entries, err = nil, nil
+		}
 		fromGit <- tracked{entries, false, err}
 	}()
 	if t.files, t.unreadable, err = walk(ctx, opts.Root, dirs, canStat); err != nil {
