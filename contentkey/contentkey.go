@@ -132,12 +132,19 @@ func Analyze(ctx context.Context, opts Options, images []Image) (*Analysis, erro
 	if repo != nil {
 		format = repo.format
 	}
+	// Each build's few files wait on the disk more than on the CPU.
 	builds := make([]build, len(images))
+	err = forEach(ctx, len(images), 4*runtime.GOMAXPROCS(0), func(i int) error {
+		builds[i] = newBuild(opts.Root, images[i], format)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	var contexts []string
-	for i, img := range images {
-		builds[i] = newBuild(opts.Root, img, format)
-		if len(builds[i].problems) == 0 {
-			contexts = append(contexts, builds[i].context)
+	for _, b := range builds {
+		if len(b.problems) == 0 {
+			contexts = append(contexts, b.context)
 		}
 	}
 
@@ -241,9 +248,14 @@ func newBuild(root string, img Image, format objectFormat) build {
 	} else {
 		b.dockerfile, b.dockerfileID = r.Path, format.blobID(data)
 		b.links = append(b.links, r.Links...)
-		// The directory resolved without the Dockerfile's own last link.
-		dir, _ := inroot.Dir(root, path.Dir(dockerfile))
-		b.ignoreFiles = [2]string{path.Join(dir.Path, path.Base(dockerfile)) + ".dockerignore", path.Join(b.context, ".dockerignore")}
+		// Its ignore file is beside it as named: in its directory resolved,
+		// without following a last link of its own.
+		dir := path.Dir(r.Path)
+		if len(r.Links) > 0 {
+			d, _ := inroot.Dir(root, path.Dir(dockerfile))
+			dir = d.Path
+		}
+		b.ignoreFiles = [2]string{path.Join(dir, path.Base(dockerfile)) + ".dockerignore", path.Join(b.context, ".dockerignore")}
 	}
 	if len(b.problems) == 0 {
 		if err := b.readIgnore(); err != nil {

@@ -70,12 +70,9 @@ func Resolve(root, name string) (Resolved, error) {
 	if name == "" || path.IsAbs(name) || strings.Contains(name, `\`) {
 		return fail(ErrOutside, "%q is not a slash path relative to the repository root", name)
 	}
-	info, err := os.Stat(root)
-	if err != nil {
-		return fail(err, "the repository root cannot be read: %v", errnoText(err))
-	}
 	var (
-		done  = "." // resolved so far
+		done  = "."       // resolved so far
+		info  fs.FileInfo // of done; nil for the root, taken to be a directory
 		rest  = strings.Split(name, "/")
 		links []string
 	)
@@ -85,7 +82,7 @@ func Resolve(root, name string) (Resolved, error) {
 		if c == "" || c == "." {
 			continue
 		}
-		if !info.IsDir() {
+		if info != nil && !info.IsDir() {
 			return fail(syscall.ENOTDIR, "%s: %s is not a directory", name, done)
 		}
 		if c == ".." {
@@ -96,6 +93,7 @@ func Resolve(root, name string) (Resolved, error) {
 				return fail(ErrOutside, "%s: the symlink %s leads outside the repository", name, links[len(links)-1])
 			}
 			done = path.Dir(done)
+			info = nil // a directory: it held what was just left
 			continue
 		}
 		if strings.EqualFold(c, ".git") {
@@ -133,6 +131,15 @@ func Resolve(root, name string) (Resolved, error) {
 			return fail(ErrOutside, "%s: the symlink %s leads outside the repository (to an absolute path)", name, next)
 		}
 		rest = append(strings.Split(target, "/"), rest...)
+	}
+	if info == nil {
+		// The root, or a directory gone back up to; the root itself is
+		// the caller's, and may be reached as it is.
+		fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(done)))
+		if err != nil {
+			return fail(err, "%s: cannot read %s: %s", name, done, errnoText(err))
+		}
+		info = fi
 	}
 	return Resolved{Path: done, Links: links, Info: info}, nil
 }
@@ -183,15 +190,9 @@ func ReadFile(root, name string, limit Limit) ([]byte, Resolved, error) {
 		return tooLarge()
 	}
 
-	// Open through os.Root, so that nothing swapped in since the path was
-	// resolved can lead outside, and without blocking, so that nothing
-	// swapped in can hang the open; then check again what was opened.
-	rt, err := os.OpenRoot(root)
-	if err != nil {
-		return nil, r, &Error{Path: name, Msg: fmt.Sprintf("%s: the repository root cannot be read: %s", name, errnoText(err)), Err: err}
-	}
-	defer rt.Close()
-	f, err := rt.OpenFile(filepath.FromSlash(r.Path), os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	// Open what was resolved, never following a symlink swapped in since
+	// and never waiting on a FIFO; then check again what was opened.
+	f, err := os.OpenFile(filepath.Join(root, filepath.FromSlash(r.Path)), os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		return nil, r, &Error{Path: name, Msg: fmt.Sprintf("%s: %s", name, errnoText(err)), Err: err}
 	}
