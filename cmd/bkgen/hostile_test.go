@@ -165,3 +165,57 @@ func TestSpecThroughASymlinkInsideTheRoot(t *testing.T) {
 		t.Errorf("exit %d, stderr %q", status, stderr)
 	}
 }
+
+// Dockerfiles and ignore files that are symlinks to devices, FIFOs, or
+// files outside the repository are spec errors at the image's context or
+// dockerfile, from generate and lint alike; nothing is read from them.
+func TestHostileBuildInputs(t *testing.T) {
+	t.Parallel()
+	const spec = `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  zero:
+    context: zero
+  random:
+    context: random
+  stdin:
+    context: stdin
+    dockerfile: stdin/Dockerfile
+  fifo:
+    context: fifo
+  key:
+    context: key
+`
+	r := newHostileRepo(t)
+	r.write(".buildkite/bkgen.yml", spec)
+	r.symlink("/dev/zero", "zero/Dockerfile")
+	r.write("random/Dockerfile", "FROM scratch\n")
+	r.symlink("/dev/urandom", "random/.dockerignore")
+	r.symlink("/dev/stdin", "stdin/Dockerfile")
+	r.write("fifo/Dockerfile", "FROM scratch\n")
+	r.fifo("fifo/.dockerignore")
+	r.symlink("../..", "key")
+	want := []string{
+		".buildkite/bkgen.yml:5:3: images.zero.dockerfile: zero/Dockerfile: the symlink zero/Dockerfile leads outside the repository (to an absolute path)",
+		".buildkite/bkgen.yml:8:14: images.random.context: ignore file random/.dockerignore: the symlink random/.dockerignore leads outside the repository (to an absolute path)",
+		".buildkite/bkgen.yml:11:17: images.stdin.dockerfile: stdin/Dockerfile: the symlink stdin/Dockerfile leads outside the repository (to an absolute path)",
+		".buildkite/bkgen.yml:13:14: images.fifo.context: ignore file fifo/.dockerignore is a FIFO, not a regular file",
+		".buildkite/bkgen.yml:15:14: images.key.context: key: the symlink key leads outside the repository",
+	}
+	status, stdout, stderr := r.bkgen("generate", "--all")
+	if status != exitUsage || stdout != "" || stderr != strings.Join(want, "\n")+"\n" {
+		t.Errorf("generate: exit %d, stdout %q, stderr:\n%s\nwant exit 2 and:\n%s", status, stdout, stderr, strings.Join(want, "\n"))
+	}
+	r.clean("generate", stderr)
+	status, stdout, stderr = r.bkgen("lint")
+	var wantLint []string
+	for _, w := range want {
+		file, rest, _ := strings.Cut(w, ": ")
+		wantLint = append(wantLint, file+": error: "+rest)
+	}
+	if status != exitProblems || stdout != strings.Join(wantLint, "\n")+"\n" {
+		t.Errorf("lint: exit %d, stdout:\n%s\nwant exit 1 and:\n%s", status, stdout, strings.Join(wantLint, "\n"))
+	}
+	r.clean("lint", stdout+stderr)
+}
