@@ -24,7 +24,7 @@ import (
 //
 // A directory that cannot be read is left empty and returned among the
 // unreadable, sorted by path: whether that matters depends on the image
-// (see unreadableFor).
+// (see checkUnreadable).
 func walk(ctx context.Context, root string, dirs []string, withStat bool) ([]file, []unreadableDir, error) {
 	w := walker{ctx: ctx, root: root, withStat: withStat, slots: make(chan struct{}, 4*runtime.GOMAXPROCS(0))}
 	top := &listing{}

@@ -11,12 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bkgen/bkgen/internal/inroot"
-	"github.com/bkgen/bkgen/internal/plural"
-
 	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/contentkey"
 	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/internal/inroot"
+	"github.com/bkgen/bkgen/internal/plural"
 	"github.com/bkgen/bkgen/preview"
 	"github.com/bkgen/bkgen/spec"
 )
