@@ -124,23 +124,31 @@ func Analyze(ctx context.Context, opts Options, images []Image) (*Analysis, erro
 	if err != nil {
 		return nil, err
 	}
-	repo, err := openRepo(ctx, opts)
-	if err != nil {
-		return nil, err
+	// Asking git where the index is takes a process; the builds read their
+	// files meanwhile.
+	type opened struct {
+		repo *repo
+		err  error
 	}
-	format := sha1Format
-	if repo != nil {
-		format = repo.format
-	}
+	repoDone := make(chan opened, 1)
+	go func() {
+		repo, err := openRepo(ctx, opts)
+		repoDone <- opened{repo, err}
+	}()
 	// Each build's few files wait on the disk more than on the CPU.
 	builds := make([]build, len(images))
 	err = forEach(ctx, len(images), 4*runtime.GOMAXPROCS(0), func(i int) error {
-		builds[i] = newBuild(opts.Root, images[i], format)
+		builds[i] = newBuild(opts.Root, images[i])
 		return nil
 	})
+	o := <-repoDone
+	if err == nil {
+		err = o.err
+	}
 	if err != nil {
 		return nil, err
 	}
+	repo := o.repo
 	var contexts []string
 	for _, b := range builds {
 		if len(b.problems) == 0 {
@@ -211,15 +219,15 @@ type build struct {
 	ignoreFile  string   // the ignore file read, symlinks resolved; "" for none
 	links       []string // the symlinks followed to reach all of the above
 
-	dockerfileID string                         // blob id of the Dockerfile
-	ignore       *patternmatcher.PatternMatcher // .dockerignore, nil when there is none
-	files        []int                          // indexes into the tree's files the build sends
-	problems     Problems                       // when there are any, the build goes no further
+	dockerfileIDs [2]string                      // blob ids of the Dockerfile, SHA-1 and SHA-256: git says which counts
+	ignore        *patternmatcher.PatternMatcher // .dockerignore, nil when there is none
+	files         []int                          // indexes into the tree's files the build sends
+	problems      Problems                       // when there are any, the build goes no further
 }
 
 // newBuild resolves the build's context, reads its Dockerfile and its
 // ignore file, and keeps every problem it finds.
-func newBuild(root string, img Image, format objectFormat) build {
+func newBuild(root string, img Image) build {
 	b := build{img: img, root: root}
 	problem := func(input Input, err error) {
 		b.problems = append(b.problems, &Problem{Image: img.Name, Input: input, Msg: err.Error(), Err: err})
@@ -246,7 +254,8 @@ func newBuild(root string, img Image, format objectFormat) build {
 	} else if data, r, err := inroot.ReadFile(root, dockerfile, dockerfileLimit); err != nil {
 		problem(InputDockerfile, err)
 	} else {
-		b.dockerfile, b.dockerfileID = r.Path, format.blobID(data)
+		b.dockerfile = r.Path
+		b.dockerfileIDs = [2]string{sha1Format.blobID(data), sha256Format.blobID(data)}
 		b.links = append(b.links, r.Links...)
 		// Its ignore file is beside it as named: in its directory resolved,
 		// without following a last link of its own.
@@ -310,7 +319,11 @@ func (b *build) encode(tree *tree) *encoder {
 	e := &encoder{h: sha256.New()}
 	e.record("bkgen-contentkey", strconv.Itoa(Version))
 	e.record("objects", string(tree.format))
-	e.record("dockerfile", b.dockerfileID)
+	dockerfileID := b.dockerfileIDs[0]
+	if tree.format == sha256Format {
+		dockerfileID = b.dockerfileIDs[1]
+	}
+	e.record("dockerfile", dockerfileID)
 	e.record("target", b.img.Target)
 	for _, p := range sortedSet(b.img.Platforms) {
 		e.record("platform", p)

@@ -80,8 +80,11 @@
 // inside the root (and out of .git), and devices, FIFOs and sockets are
 // never opened for reading. A Dockerfile may hold 4 MiB and an ignore file
 // 1 MiB, far more than any real one; larger ones are errors, not reads
-// without end. Analyze reports every such problem of every image at once,
-// as Problems.
+// without end. A directory or file that cannot be read is a problem only
+// for an image that would send it: Docker does not descend into a
+// directory .dockerignore excludes unless an exception ("!") pattern
+// starts with its path. Analyze reports every such problem of every image
+// at once, as Problems.
 //
 // # Key format, version 1
 //

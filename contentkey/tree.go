@@ -216,6 +216,9 @@ func selectFiles(ctx context.Context, t *tree, builds []build) error {
 // into a directory .dockerignore excludes unless an exception ("!")
 // pattern starts with the directory's path, so cannot fail on one.
 func (b *build) checkUnreadable(dirs []unreadableDir) error {
+	if len(dirs) == 0 {
+		return nil
+	}
 	prefix := contextPrefix(b.context)
 	var m *ignoreMatcher
 	if b.ignore != nil {
