@@ -7,15 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io/fs"
 	"maps"
-	"os"
 	"path"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/bkgen/bkgen/internal/inroot"
 	"github.com/moby/patternmatcher"
 )
 
@@ -75,39 +75,104 @@ type Analysis struct {
 	// applies, or a file of its context that .dockerignore lets through. A
 	// test is not safe for concurrent use.
 	Inputs map[string]func(path string) bool
+	// Paths is where each image's inputs are, symlinks followed.
+	Paths map[string]Paths
+}
+
+// Input names which of an image's inputs a Problem is about.
+type Input string
+
+const (
+	InputContext    Input = "context"
+	InputDockerfile Input = "dockerfile"
+	InputIgnoreFile Input = "ignore file" // <Dockerfile>.dockerignore or <context>/.dockerignore
+)
+
+// A Problem is something about an image's files on disk that keeps its key
+// from being computed, and would keep Docker from building it: a missing
+// context, a Dockerfile that is not a regular file, a bad ignore file, a
+// symlink that leads out of the root...
+type Problem struct {
+	Image string
+	Input Input
+	// Msg names paths relative to the root; never an absolute path, never
+	// anything read from a file.
+	Msg string
+	Err error // the cause, for errors.Is
+}
+
+func (p *Problem) Error() string { return fmt.Sprintf("image %q: %s: %s", p.Image, p.Input, p.Msg) }
+func (p *Problem) Unwrap() error { return p.Err }
+
+// Problems is the error of Analyze when images have problems: every one,
+// in the order of the images.
+type Problems []*Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Analyze computes the content tags, and keeps for each image the test of
 // which paths are its inputs, from the same reading of its ignore file.
+// When images have problems, the error is Problems, with all of them.
 func Analyze(ctx context.Context, opts Options, images []Image) (*Analysis, error) {
 	order, err := dependencyOrder(images)
 	if err != nil {
 		return nil, err
 	}
-	builds := make([]build, len(images))
-	contexts := make([]string, len(images))
-	for i, img := range images {
-		if builds[i], err = newBuild(opts.Root, img); err != nil {
-			return nil, fmt.Errorf("image %q: %w", img.Name, err)
-		}
-		contexts[i] = builds[i].context
+	// Asking git where the index is takes a process; the builds read their
+	// files meanwhile.
+	type opened struct {
+		repo *repo
+		err  error
 	}
-
-	// One look at the files serves every image.
-	tree, err := scan(ctx, opts, contexts)
+	repoDone := make(chan opened, 1)
+	go func() {
+		repo, err := openRepo(ctx, opts)
+		repoDone <- opened{repo, err}
+	}()
+	// Each build's few files wait on the disk more than on the CPU.
+	builds := make([]build, len(images))
+	err = forEach(ctx, len(images), 4*runtime.GOMAXPROCS(0), func(i int) error {
+		builds[i] = newBuild(opts.Root, images[i])
+		return nil
+	})
+	o := <-repoDone
+	if err == nil {
+		err = o.err
+	}
 	if err != nil {
 		return nil, err
 	}
-	for i := range builds {
-		if err := builds[i].readDockerfiles(tree.format); err != nil {
-			return nil, fmt.Errorf("image %q: %w", images[i].Name, err)
+	repo := o.repo
+	var contexts []string
+	for _, b := range builds {
+		if len(b.problems) == 0 {
+			contexts = append(contexts, b.context)
 		}
+	}
+
+	// One look at the files serves every image.
+	tree, err := scan(ctx, opts, repo, contexts)
+	if err != nil {
+		return nil, err
 	}
 	if err := selectFiles(ctx, tree, builds); err != nil {
 		return nil, err
 	}
 	if err := tree.hash(ctx, builds); err != nil {
 		return nil, err
+	}
+	var problems Problems
+	for _, b := range builds {
+		problems = append(problems, b.problems...)
+	}
+	if len(problems) > 0 {
+		return nil, problems
 	}
 
 	// Everything but the tags of dependencies is encoded in parallel; those
@@ -120,7 +185,11 @@ func Analyze(ctx context.Context, opts Options, images []Image) (*Analysis, erro
 	if err != nil {
 		return nil, err
 	}
-	a := &Analysis{Tags: make(map[string]string, len(images)), Inputs: make(map[string]func(string) bool, len(images))}
+	a := &Analysis{
+		Tags:   make(map[string]string, len(images)),
+		Inputs: make(map[string]func(string) bool, len(images)),
+		Paths:  make(map[string]Paths, len(images)),
+	}
 	for _, i := range order {
 		e := encoders[i]
 		for _, dep := range sortedSet(images[i].DependsOn) {
@@ -128,42 +197,82 @@ func Analyze(ctx context.Context, opts Options, images []Image) (*Analysis, erro
 		}
 		a.Tags[images[i].Name] = "bk-" + hex.EncodeToString(e.sum()[:8])
 		a.Inputs[images[i].Name] = builds[i].inputFilter()
+		a.Paths[images[i].Name] = builds[i].paths()
 	}
 	return a, nil
 }
 
-// A build is an image being keyed: its cleaned paths and what is found
+// A build is an image being keyed: where its inputs are and what is found
 // for it.
 type build struct {
-	img        Image
-	root       string
-	context    string // clean slash path relative to root
-	dockerfile string // clean slash path relative to root
+	img  Image
+	root string
+	// Slash paths relative to root, with symlinks resolved: Docker follows
+	// a symlinked context or Dockerfile, and so do keys.
+	context    string
+	dockerfile string
+	// ignoreFiles are where the build's ignore file may be, in BuildKit's
+	// order of preference: <Dockerfile>.dockerignore beside the Dockerfile
+	// as named (a symlinked Dockerfile's target has its own name), then the
+	// context's .dockerignore.
+	ignoreFiles [2]string
+	ignoreFile  string   // the ignore file read, symlinks resolved; "" for none
+	links       []string // the symlinks followed to reach all of the above
 
-	dockerfileID string                         // blob id of the Dockerfile
-	ignore       *patternmatcher.PatternMatcher // .dockerignore, nil when there is none
-	files        []int                          // indexes into the tree's files the build sends
+	dockerfileIDs [2]string                      // blob ids of the Dockerfile, SHA-1 and SHA-256: git says which counts
+	ignore        *patternmatcher.PatternMatcher // .dockerignore, nil when there is none
+	files         []int                          // indexes into the tree's files the build sends
+	problems      Problems                       // when there are any, the build goes no further
 }
 
-func newBuild(root string, img Image) (build, error) {
+// newBuild resolves the build's context, reads its Dockerfile and its
+// ignore file, and keeps every problem it finds.
+func newBuild(root string, img Image) build {
 	b := build{img: img, root: root}
+	problem := func(input Input, err error) {
+		b.problems = append(b.problems, &Problem{Image: img.Name, Input: input, Msg: err.Error(), Err: err})
+	}
+	contextOK := false
 	var err error
 	if b.context, err = cleanPath(img.Context); err != nil {
-		return b, fmt.Errorf("context: %w", err)
-	}
-	if fi, err := os.Stat(b.osPath(b.context)); err != nil {
-		return b, fmt.Errorf("context %s: %w", b.context, err)
-	} else if !fi.IsDir() {
-		return b, fmt.Errorf("context %s: not a directory", b.context)
+		problem(InputContext, err)
+	} else if r, err := inroot.Dir(root, b.context); err != nil {
+		problem(InputContext, err)
+	} else {
+		b.context, contextOK = r.Path, true
+		b.links = append(b.links, r.Links...)
 	}
 	dockerfile := img.Dockerfile
 	if dockerfile == "" {
-		dockerfile = path.Join(b.context, "Dockerfile")
+		dockerfile = path.Join(img.Context, "Dockerfile")
 	}
-	if b.dockerfile, err = cleanPath(dockerfile); err != nil {
-		return b, fmt.Errorf("dockerfile: %w", err)
+	if dockerfile, err = cleanPath(dockerfile); err != nil {
+		problem(InputDockerfile, err)
+	} else if !contextOK && strings.HasPrefix(dockerfile, contextPrefix(b.context)) {
+		// A Dockerfile in a context that is not there would only repeat
+		// the context's problem.
+	} else if data, r, err := inroot.ReadFile(root, dockerfile, dockerfileLimit); err != nil {
+		problem(InputDockerfile, err)
+	} else {
+		b.dockerfile = r.Path
+		b.dockerfileIDs = [2]string{sha1Format.blobID(data), sha256Format.blobID(data)}
+		b.links = append(b.links, r.Links...)
+		// Its ignore file is beside it as named: in its directory resolved,
+		// without following a last link of its own.
+		dir := path.Dir(r.Path)
+		if len(r.Links) > 0 {
+			d, _ := inroot.Dir(root, path.Dir(dockerfile))
+			dir = d.Path
+		}
+		b.ignoreFiles = [2]string{path.Join(dir, path.Base(dockerfile)) + ".dockerignore", path.Join(b.context, ".dockerignore")}
 	}
-	return b, nil
+	if len(b.problems) == 0 {
+		if err := b.readIgnore(); err != nil {
+			problem(InputIgnoreFile, err)
+		}
+	}
+	b.links = sortedSet(b.links)
+	return b
 }
 
 // cleanPath checks that p is a slash path that stays inside the root.
@@ -178,37 +287,27 @@ func cleanPath(p string) (string, error) {
 	return c, nil
 }
 
-func (b *build) osPath(p string) string {
-	return filepath.Join(b.root, filepath.FromSlash(p))
-}
-
-// readDockerfiles reads the Dockerfile and the ignore file that applies.
-func (b *build) readDockerfiles(format objectFormat) error {
-	data, err := os.ReadFile(b.osPath(b.dockerfile))
-	if err != nil {
-		return fmt.Errorf("dockerfile: %w", err)
-	}
-	b.dockerfileID = format.blobID(data)
-	return b.readIgnore()
-}
-
-// ignoreFiles are where a build's ignore file may be, in BuildKit's order
-// of preference: <Dockerfile>.dockerignore next to the Dockerfile, then the
-// context's .dockerignore.
-func (b *build) ignoreFiles() [2]string {
-	return [2]string{b.dockerfile + ".dockerignore", path.Join(b.context, ".dockerignore")}
-}
+// Limits on the files a build reads whole. They come with the commit, from
+// whoever wrote it; no real one comes near these.
+var (
+	dockerfileLimit = inroot.Limit{Bytes: 4 << 20, Of: "a Dockerfile"}
+	ignoreLimit     = inroot.Limit{Bytes: 1 << 20, Of: "an ignore file"}
+)
 
 func (b *build) readIgnore() error {
-	for _, name := range b.ignoreFiles() {
-		matcher, err := readIgnoreFile(b.osPath(name))
-		if errors.Is(err, os.ErrNotExist) {
+	for _, name := range b.ignoreFiles {
+		data, r, err := inroot.ReadFile(b.root, name, ignoreLimit)
+		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
+			return err
+		}
+		b.ignoreFile = r.Path
+		b.links = append(b.links, r.Links...)
+		if b.ignore, err = parseIgnoreFile(data); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
-		b.ignore = matcher
 		return nil
 	}
 	return nil
@@ -220,7 +319,11 @@ func (b *build) encode(tree *tree) *encoder {
 	e := &encoder{h: sha256.New()}
 	e.record("bkgen-contentkey", strconv.Itoa(Version))
 	e.record("objects", string(tree.format))
-	e.record("dockerfile", b.dockerfileID)
+	dockerfileID := b.dockerfileIDs[0]
+	if tree.format == sha256Format {
+		dockerfileID = b.dockerfileIDs[1]
+	}
+	e.record("dockerfile", dockerfileID)
 	e.record("target", b.img.Target)
 	for _, p := range sortedSet(b.img.Platforms) {
 		e.record("platform", p)

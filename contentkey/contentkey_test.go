@@ -5,8 +5,11 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -605,7 +608,7 @@ func TestErrors(t *testing.T) {
 	r.write("Dockerfile", "FROM scratch\n")
 	r.write("ctx/Dockerfile", "FROM scratch\n")
 	r.write("bad/Dockerfile", "FROM scratch\n")
-	r.write("bad/.dockerignore", "[\n")
+	r.write("bad/.dockerignore", "# the second line is bad\n[\n")
 	for _, tc := range []struct {
 		name   string
 		images []contentkey.Image
@@ -620,10 +623,10 @@ func TestErrors(t *testing.T) {
 		{"unknown dependency", []contentkey.Image{{Name: "a", DependsOn: []string{"nope"}}}, `image "a" depends on unknown image "nope"`},
 		{"duplicate name", []contentkey.Image{{Name: "a"}, {Name: "a"}}, `image "a" is listed twice`},
 		{"no name", []contentkey.Image{{}}, "no name"},
-		{"missing context", []contentkey.Image{{Name: "a", Context: "nope"}}, "context nope"},
+		{"missing context", []contentkey.Image{{Name: "a", Context: "nope"}}, `image "a": context: nope does not exist`},
 		{"context outside the root", []contentkey.Image{{Name: "a", Context: "../x"}}, "not a path inside the root"},
-		{"missing Dockerfile", []contentkey.Image{{Name: "a", Context: "ctx", Dockerfile: "ctx/nope"}}, "dockerfile"},
-		{"bad .dockerignore", []contentkey.Image{{Name: "a", Context: "bad"}}, ".dockerignore"},
+		{"missing Dockerfile", []contentkey.Image{{Name: "a", Context: "ctx", Dockerfile: "ctx/nope"}}, `image "a": dockerfile: ctx/nope does not exist`},
+		{"bad .dockerignore", []contentkey.Image{{Name: "a", Context: "bad"}}, `image "a": ignore file: bad/.dockerignore: line 2: syntax error in pattern`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := contentkey.Compute(context.Background(), r.dir, tc.images)
@@ -641,5 +644,194 @@ func TestCancelled(t *testing.T) {
 	cancel()
 	if _, err := contentkey.Compute(ctx, r.dir, images); err == nil {
 		t.Errorf("a cancelled context is not an error")
+	}
+}
+
+// Every image's problems come at once, each naming the input at fault,
+// with paths relative to the root.
+func TestProblemsAllAtOnce(t *testing.T) {
+	t.Parallel()
+	r := newDir(t)
+	r.write("ctx/Dockerfile", "FROM scratch\n")
+	r.write("empty/README", "no Dockerfile here\n")
+	r.write("file.txt", "not a directory\n")
+	r.write("bad/Dockerfile", "FROM scratch\n")
+	r.write("bad/.dockerignore", "ok\n!\n")
+	r.write("../outside/Dockerfile", "FROM scratch\n")
+	r.symlink("../outside", "up")
+	images := []contentkey.Image{
+		{Name: "good", Context: "ctx"},
+		{Name: "missing", Context: "nope"},
+		{Name: "file", Context: "file.txt"},
+		{Name: "no-dockerfile", Context: "empty"},
+		{Name: "escape", Context: "up"},
+		{Name: "dockerfile-dir", Context: "ctx", Dockerfile: "ctx"},
+		{Name: "both", Context: "nope", Dockerfile: "nope.Dockerfile"},
+		{Name: "bad-ignore", Context: "bad"},
+	}
+	_, err := contentkey.Compute(context.Background(), r.dir, images)
+	var problems contentkey.Problems
+	if !errors.As(err, &problems) {
+		t.Fatalf("err = %v, want Problems", err)
+	}
+	var got []string
+	for _, p := range problems {
+		got = append(got, fmt.Sprintf("%s %s: %s", p.Image, p.Input, p.Msg))
+	}
+	want := []string{
+		"missing context: nope does not exist",
+		"file context: file.txt is a regular file, not a directory",
+		"no-dockerfile dockerfile: empty/Dockerfile does not exist",
+		"escape context: up: the symlink up leads outside the repository",
+		"dockerfile-dir dockerfile: ctx is a directory, not a regular file",
+		"both context: nope does not exist",
+		"both dockerfile: nope.Dockerfile does not exist",
+		`bad-ignore ignore file: bad/.dockerignore: line 2: illegal exclusion pattern: "!"`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("problems (-want +got):\n%s", diff)
+	}
+	if !errors.Is(problems[0], fs.ErrNotExist) {
+		t.Errorf("a missing context is not fs.ErrNotExist")
+	}
+}
+
+// Docker follows a symlinked context, or a Dockerfile through a symlinked
+// directory; so do keys, and the paths that count as inputs are where the
+// symlinks lead, and the symlinks themselves.
+func TestSymlinkedContext(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	r.write("real/app/Dockerfile", "FROM scratch\n")
+	r.write("real/app/main.go", "package main\n")
+	r.write("real/app/.dockerignore", "*.log\n")
+	r.write("docker/tool.Dockerfile", "FROM scratch\n")
+	r.write("tool/main.go", "package main\n")
+	r.symlink("../real/app", "services/app")
+	r.symlink("docker", "dockerfiles")
+	r.write("Dockerfile", "FROM scratch\n")
+	r.commitAll()
+	images := []contentkey.Image{
+		{Name: "app", Context: "services/app"},
+		{Name: "real", Context: "real/app"},
+		{Name: "tool", Context: "tool", Dockerfile: "dockerfiles/tool.Dockerfile"},
+		{Name: "all", Context: "."},
+	}
+	keys := r.keys(images...)
+	if keys["app"] != keys["real"] {
+		t.Errorf("a context through a symlink keys as its target: %s, %s", keys["app"], keys["real"])
+	}
+
+	r.write("real/app/main.go", "package main // edited\n")
+	next := r.keys(images...)
+	if next["app"] == keys["app"] {
+		t.Errorf("editing a file of a symlinked context did not change its key")
+	}
+	r.write("docker/tool.Dockerfile", "FROM alpine\n")
+	if after := r.keys(images...); after["tool"] == next["tool"] {
+		t.Errorf("editing a Dockerfile through a symlinked directory did not change its key")
+	}
+
+	a, err := contentkey.Analyze(context.Background(), contentkey.Options{Root: r.dir}, images)
+	r.must(err)
+	want := map[string]contentkey.Paths{
+		"app": {Context: "real/app", Files: []string{"real/app/.dockerignore", "real/app/Dockerfile", "real/app/Dockerfile.dockerignore", "services/app"}},
+		"tool": {Context: "tool", Files: []string{
+			"docker/tool.Dockerfile", "docker/tool.Dockerfile.dockerignore", "dockerfiles", "tool/.dockerignore"}},
+	}
+	for name, w := range want {
+		if diff := cmp.Diff(w, a.Paths[name]); diff != "" {
+			t.Errorf("%s: paths (-want +got):\n%s", name, diff)
+		}
+	}
+	for p, want := range map[string]bool{
+		"real/app/main.go":       true,
+		"real/app/debug.log":     false,
+		"services/app":           true,
+		"services/app/main.go":   false, // nothing is there but through the symlink
+		"real/app/.dockerignore": true,
+	} {
+		if got := a.Inputs["app"](p); got != want {
+			t.Errorf("app: is %s an input = %v, want %v", p, got, want)
+		}
+	}
+	if !a.Inputs["tool"]("dockerfiles") || !a.Inputs["tool"]("docker/tool.Dockerfile") {
+		t.Errorf("tool: its Dockerfile, or the symlink to it, is not an input")
+	}
+}
+
+// A context, Dockerfile or ignore file reached through a symlink that
+// leads out of the repository is refused, not read.
+func TestSymlinksOutOfTheRoot(t *testing.T) {
+	t.Parallel()
+	r := newRepo(t)
+	r.write("../outside/Dockerfile", "FROM scratch\n")
+	r.write("../outside/secret", "not the repository's\n")
+	r.symlink("../outside", "app")
+	r.symlink("../../outside", "docker/outside")
+	r.write("tool/main.go", "package main\n")
+	r.write("Dockerfile", "FROM scratch\n")
+	r.commitAll()
+	_, err := contentkey.Compute(context.Background(), r.dir, []contentkey.Image{
+		{Name: "app", Context: "app"},
+		{Name: "tool", Context: "tool", Dockerfile: "docker/outside/Dockerfile"},
+	})
+	var problems contentkey.Problems
+	if !errors.As(err, &problems) || len(problems) != 2 {
+		t.Fatalf("err = %v, want two problems", err)
+	}
+	for i, want := range []string{
+		`image "app": context: app: the symlink app leads outside the repository`,
+		`image "tool": dockerfile: docker/outside/Dockerfile: the symlink docker/outside leads outside the repository`,
+	} {
+		if got := problems[i].Error(); got != want {
+			t.Errorf("problem %d = %q, want %q", i, got, want)
+		}
+	}
+}
+
+// A damaged index (git's own file, which git cannot read either) vouches
+// for nothing: every file is hashed from disk, into the same keys.
+func TestDamagedIndex(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"sha1", "sha256"} {
+		for _, damage := range []struct {
+			name string
+			data func(index []byte) []byte
+		}{
+			{"truncated", func(index []byte) []byte { return index[:24] }},
+			{"bad signature", func(index []byte) []byte { return append([]byte("XXXX"), index[4:]...) }},
+			{"bad version", func(index []byte) []byte { return append(append(slices.Clone(index[:4]), 0, 0, 0, 99), index[8:]...) }},
+			{"garbage", func([]byte) []byte { return []byte("not an index at all, just garbage bytes\x00\xff\xfe") }},
+			{"empty", func([]byte) []byte { return nil }},
+		} {
+			t.Run(format+"/"+damage.name, func(t *testing.T) {
+				t.Parallel()
+				r := newRepo(t, "--object-format="+format)
+				r.write("app/Dockerfile", "FROM scratch\n")
+				r.write("app/main.go", "package main\n")
+				r.write("app/lib/util.go", "package lib\n")
+				r.symlink("main.go", "app/link")
+				r.commitAll()
+				images := []contentkey.Image{{Name: "app", Context: "app"}, {Name: "root"}}
+				r.write("Dockerfile", "FROM scratch\n")
+				want, err := contentkey.Compute(context.Background(), r.dir, images)
+				r.must(err)
+
+				index, err := os.ReadFile(r.path(".git/index"))
+				r.must(err)
+				r.must(os.WriteFile(r.path(".git/index"), damage.data(index), 0o644))
+				if _, err := exec.Command("git", "-C", r.dir, "ls-files").Output(); err == nil {
+					t.Fatalf("git still reads the %s index: not a test of a damaged one", damage.name)
+				}
+				got, err := contentkey.Compute(context.Background(), r.dir, images)
+				if err != nil {
+					t.Fatalf("with a %s index: %v", damage.name, err)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("keys with a %s index differ (-intact +damaged):\n%s", damage.name, diff)
+				}
+			})
+		}
 	}
 }

@@ -51,7 +51,8 @@
 //     sparse, with a flag newer than it, or damaged: git is the authority
 //     on its own index), "git ls-files --stage" and "git diff-files"
 //     (which judges by the same stat data) run while the walk reads
-//     directories.
+//     directories. An index git cannot read either (truncated, garbage)
+//     vouches for nothing: every file is hashed from disk.
 //
 // Every other file an image sends is hashed from disk into the blob id git
 // would give it, "blob <size>\x00<content>" under SHA-1, or SHA-256 in a
@@ -64,6 +65,26 @@
 // outside a checkout or when git cannot be run. Both ways give the same id,
 // so keys depend neither on which way a file was read nor on whether the
 // tree is a git checkout at all (with SHA-1, git's default).
+//
+// # Symlinks, and what a repository may not do
+//
+// Docker follows a context path that is, or goes through, a symlink, and so
+// does a key: it is made of the files where the symlink leads, and
+// Analysis.Paths tells where that is and which symlinks were followed, so
+// that a change to either counts. Symlinks inside a context are sent as
+// they are, and keyed by their target's text.
+//
+// The files come with the commit, from whoever wrote it. A context must be
+// a directory inside the root, and a Dockerfile and an ignore file regular
+// files inside it: a symlink on the way is followed only while it stays
+// inside the root (and out of .git), and devices, FIFOs and sockets are
+// never opened for reading. A Dockerfile may hold 4 MiB and an ignore file
+// 1 MiB, far more than any real one; larger ones are errors, not reads
+// without end. A directory or file that cannot be read is a problem only
+// for an image that would send it: Docker does not descend into a
+// directory .dockerignore excludes unless an exception ("!") pattern
+// starts with its path. Analyze reports every such problem of every image
+// at once, as Problems.
 //
 // # Key format, version 1
 //

@@ -1,27 +1,40 @@
 package contentkey
 
 import (
-	"os"
+	"bytes"
+	"fmt"
 	"path"
+	"strings"
 
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 )
 
-// readIgnoreFile reads a .dockerignore file as Docker does. It returns nil
-// when the file has no patterns, and an error wrapping os.ErrNotExist when
-// there is no such file.
-func readIgnoreFile(name string) (*patternmatcher.PatternMatcher, error) {
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
+// parseIgnoreFile reads a .dockerignore file's patterns as Docker does. It
+// returns nil when the file has none. An error names the line at fault,
+// never its text: the file may be a symlink to anything in the repository.
+func parseIgnoreFile(data []byte) (*patternmatcher.PatternMatcher, error) {
+	patterns, err := ignorefile.ReadAll(bytes.NewReader(data))
+	if err == nil && len(patterns) == 0 {
+		return nil, nil
 	}
-	defer f.Close()
-	patterns, err := ignorefile.ReadAll(f)
-	if err != nil || len(patterns) == 0 {
-		return nil, err
+	var pm *patternmatcher.PatternMatcher
+	if err == nil {
+		if pm, err = patternmatcher.New(patterns); err == nil {
+			return pm, nil
+		}
 	}
-	return patternmatcher.New(patterns)
+	// Find the first line that fails alone, to say where.
+	for i, line := range strings.Split(string(data), "\n") {
+		ps, lineErr := ignorefile.ReadAll(strings.NewReader(line))
+		if lineErr == nil && len(ps) > 0 {
+			_, lineErr = patternmatcher.New(ps)
+		}
+		if lineErr != nil {
+			return nil, fmt.Errorf("line %d: %w", i+1, lineErr)
+		}
+	}
+	return nil, err
 }
 
 // An ignoreMatcher decides which files of a context .dockerignore excludes,
@@ -75,4 +88,20 @@ func (m *ignoreMatcher) dir(dir string) (dirMatch, error) {
 	d := dirMatch{excluded: excluded, info: info}
 	m.dirs[dir] = d
 	return d, nil
+}
+
+// skipsDir reports whether Docker's walk of the context skips the
+// directory at rel without reading it: when .dockerignore excludes it and
+// no exception pattern starts with its path.
+func (m *ignoreMatcher) skipsDir(rel string) (bool, error) {
+	d, err := m.dir(rel)
+	if err != nil || !d.excluded {
+		return false, err
+	}
+	for _, p := range m.pm.Patterns() {
+		if p.Exclusion() && strings.HasPrefix(p.String()+"/", rel+"/") {
+			return false, nil
+		}
+	}
+	return true, nil
 }

@@ -10,7 +10,7 @@ import (
 // found: the system calls that any fast path must make if it is to trust
 // no file it has not looked at.
 func ListAndStat(ctx context.Context, root string, dirs []string) (int, error) {
-	files, err := walk(ctx, root, dirs, canStat)
+	files, _, err := walk(ctx, root, dirs, canStat)
 	return len(files), err
 }
 

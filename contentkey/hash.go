@@ -4,11 +4,14 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
+	"syscall"
 )
 
 // objectFormat is the hash a repository names its objects with.
@@ -62,8 +65,18 @@ func (f objectFormat) newHasher() *hasher {
 
 // hashFile returns the git mode and blob id of the file at name: the
 // owner's execute bit decides between 100644 and 100755, and a symlink's
-// blob is its target.
+// blob is its target. Errors do not name the file, which the caller knows
+// by a better name than this machine's path.
 func (h *hasher) hashFile(name string, symlink bool) (fileMode, string, error) {
+	mode, oid, err := h.hash(name, symlink)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return mode, oid, err
+}
+
+func (h *hasher) hash(name string, symlink bool) (fileMode, string, error) {
 	h.h.Reset()
 	if symlink {
 		target, err := os.Readlink(name)
@@ -75,7 +88,9 @@ func (h *hasher) hashFile(name string, symlink bool) (fileMode, string, error) {
 		return modeSymlink, hex.EncodeToString(h.h.Sum(nil)), nil
 	}
 
-	f, err := os.Open(name)
+	// The walk found a regular file here; should it have become a FIFO
+	// since, opening it must not wait for a writer.
+	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return 0, "", err
 	}
@@ -85,7 +100,7 @@ func (h *hasher) hashFile(name string, symlink bool) (fileMode, string, error) {
 		return 0, "", err
 	}
 	if !fi.Mode().IsRegular() {
-		return 0, "", fmt.Errorf("%s: changed while being keyed: no longer a regular file", name)
+		return 0, "", errors.New("changed while being keyed: no longer a regular file")
 	}
 	writeBlobHeader(h.h, fi.Size())
 	n, err := io.CopyBuffer(h.h, io.LimitReader(f, fi.Size()), h.buf)
@@ -93,7 +108,7 @@ func (h *hasher) hashFile(name string, symlink bool) (fileMode, string, error) {
 		return 0, "", err
 	}
 	if n != fi.Size() {
-		return 0, "", fmt.Errorf("%s: changed while being keyed: read %d of %d bytes", name, n, fi.Size())
+		return 0, "", fmt.Errorf("changed while being keyed: read %d of %d bytes", n, fi.Size())
 	}
 	mode := modeRegular
 	if fi.Mode().Perm()&0o100 != 0 {

@@ -193,7 +193,7 @@ func TestReadIndexAgreesWithGit(t *testing.T) {
 // walkOne is the walk's view of one file.
 func walkOne(t *testing.T, root, p string) file {
 	t.Helper()
-	files, err := walk(context.Background(), root, []string{"."}, canStat)
+	files, _, err := walk(context.Background(), root, []string{"."}, canStat)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -330,7 +330,7 @@ func TestReadIndexCorrupt(t *testing.T) {
 	if _, err := g.readIndex("", sha1Format); !errors.Is(err, errCorruptIndex) {
 		t.Fatalf("an index with a wrong checksum: err = %v, want errCorruptIndex", err)
 	}
-	tr, err := scan(context.Background(), Options{Root: g.dir}, []string{"."})
+	tr, err := scanAll(g.dir)
 	if err != nil {
 		t.Fatalf("scan with an index git reads but readIndex rejects: %v", err)
 	}
@@ -343,6 +343,17 @@ func TestReadIndexCorrupt(t *testing.T) {
 	if trusted == 0 {
 		t.Errorf("with the index left to git, no file was keyed from it")
 	}
+}
+
+// scanAll scans every file under root, as Analyze would.
+func scanAll(root string) (*tree, error) {
+	ctx := context.Background()
+	opts := Options{Root: root}
+	repo, err := openRepo(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return scan(ctx, opts, repo, []string{"."})
 }
 
 // TestFastPathTrustsOnlyCleanFiles checks which files the fast path keys by
@@ -374,7 +385,7 @@ func TestFastPathTrustsOnlyCleanFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			tr, err := scan(context.Background(), Options{Root: g.dir}, []string{"."})
+			tr, err := scanAll(g.dir)
 			if err != nil {
 				t.Fatal(err)
 			}

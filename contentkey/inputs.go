@@ -1,22 +1,46 @@
 package contentkey
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
+
+// Paths is where an image's inputs are, symlinks followed: what a change
+// must touch to change its key.
+type Paths struct {
+	// Context is the context directory, a slash path relative to the root
+	// with no symlink in it: the files under it that .dockerignore lets
+	// through are inputs.
+	Context string
+	// Files are the other paths whose change can change the key, sorted:
+	// the Dockerfile, where its ignore file is looked for, the ignore file
+	// read, and every symlink followed to reach any of these or the
+	// context. Some may be inside the context.
+	Files []string
+}
+
+func (b *build) paths() Paths {
+	files := []string{b.dockerfile, b.ignoreFiles[0], b.ignoreFiles[1]}
+	if b.ignoreFile != "" {
+		files = append(files, b.ignoreFile)
+	}
+	return Paths{Context: b.context, Files: sortedSet(append(files, b.links...))}
+}
 
 // inputFilter tells whether a path (a slash path relative to the root) is
-// one of the build's inputs: its Dockerfile, the ignore file that applies,
-// or a file of its context that .dockerignore lets through, as the key
-// counts them. A change to any other path cannot change the content tag.
-// It reads nothing from disk (a deleted file is judged by its path) and is
-// not safe for concurrent use.
+// one of the build's inputs: one of its Files, or a file of its context
+// that .dockerignore lets through, as the key counts them. A change to any
+// other path cannot change the content tag. It reads nothing from disk (a
+// deleted file is judged by its path) and is not safe for concurrent use.
 func (b *build) inputFilter() func(string) bool {
 	var m *ignoreMatcher
 	if b.ignore != nil {
 		m = newIgnoreMatcher(b.ignore)
 	}
-	ignoreFiles := b.ignoreFiles()
+	files := b.paths().Files
 	prefix := contextPrefix(b.context)
 	return func(p string) bool {
-		if p == b.dockerfile || p == ignoreFiles[0] || p == ignoreFiles[1] {
+		if _, found := slices.BinarySearch(files, p); found {
 			return true
 		}
 		if !strings.HasPrefix(p, prefix) {

@@ -2,7 +2,6 @@ package contentkey
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -46,9 +45,10 @@ type file struct {
 // A tree is every file under the context directories of one Compute call,
 // shared by all its images.
 type tree struct {
-	root   string
-	format objectFormat
-	files  []file // sorted by path
+	root       string
+	format     objectFormat
+	files      []file          // sorted by path
+	unreadable []unreadableDir // directories the walk could not list, sorted by path
 }
 
 // scan lists the files under the context directories and takes the blob id
@@ -59,19 +59,17 @@ type tree struct {
 // stat data is what the index holds is clean, as git itself would judge
 // without reading it (only stricter: it compares nanoseconds too).
 // Elsewhere, and for indexes readIndex does not take (split, sparse...),
-// "git ls-files" and "git diff-files" say the same.
-func scan(ctx context.Context, opts Options, contexts []string) (*tree, error) {
+// "git ls-files" and "git diff-files" say the same; when git cannot read
+// the index either, every file is hashed from disk.
+func scan(ctx context.Context, opts Options, repo *repo, contexts []string) (*tree, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops git when the walk fails
 
 	dirs := outermost(contexts)
-	repo, err := openRepo(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
 	t := &tree{root: opts.Root, format: sha1Format}
+	var err error
 	if repo == nil {
-		t.files, err = walk(ctx, opts.Root, dirs, false)
+		t.files, t.unreadable, err = walk(ctx, opts.Root, dirs, false)
 		return t, err
 	}
 	t.format = repo.format
@@ -84,16 +82,22 @@ func scan(ctx context.Context, opts Options, contexts []string) (*tree, error) {
 	fromGit := make(chan tracked, 1)
 	go func() {
 		if canStat {
-			entries, err := readIndex(repo.indexFile, repo.prefix, repo.format)
-			if !errors.Is(err, errIndexUnsupported) {
-				fromGit <- tracked{entries, true, err}
+			// An index readIndex does not take (or cannot read) is left to
+			// git, the authority on its own index.
+			if entries, err := readIndex(repo.indexFile, repo.prefix, repo.format); err == nil {
+				fromGit <- tracked{entries, true, nil}
 				return
 			}
 		}
 		entries, err := repo.cleanFiles(ctx, dirs)
+		if err != nil && ctx.Err() == nil {
+			// git cannot read its index either (truncated, garbage...):
+			// every file is on disk to hash, which gives the same ids.
+			entries, err = nil, nil
+		}
 		fromGit <- tracked{entries, false, err}
 	}()
-	if t.files, err = walk(ctx, opts.Root, dirs, canStat); err != nil {
+	if t.files, t.unreadable, err = walk(ctx, opts.Root, dirs, canStat); err != nil {
 		return nil, err
 	}
 	g := <-fromGit
@@ -172,10 +176,18 @@ func contextPrefix(dir string) string {
 }
 
 // selectFiles finds the files each build sends: those of its context that
-// its .dockerignore lets through.
+// its .dockerignore lets through. An unreadable directory the build would
+// send from is one of its problems; the files found go on to be hashed, for
+// any problems of theirs.
 func selectFiles(ctx context.Context, t *tree, builds []build) error {
 	return forEach(ctx, len(builds), runtime.GOMAXPROCS(0), func(i int) error {
 		b := &builds[i]
+		if len(b.problems) > 0 {
+			return nil
+		}
+		if err := b.checkUnreadable(t.unreadable); err != nil {
+			return err
+		}
 		lo, hi := t.under(b.context)
 		if b.ignore == nil {
 			b.files = make([]int, 0, hi-lo)
@@ -199,6 +211,49 @@ func selectFiles(ctx context.Context, t *tree, builds []build) error {
 	})
 }
 
+// checkUnreadable adds a problem for the first unreadable directory in the
+// build's context that Docker would descend into. Docker does not descend
+// into a directory .dockerignore excludes unless an exception ("!")
+// pattern starts with the directory's path, so cannot fail on one.
+func (b *build) checkUnreadable(dirs []unreadableDir) error {
+	if len(dirs) == 0 {
+		return nil
+	}
+	prefix := contextPrefix(b.context)
+	var m *ignoreMatcher
+	if b.ignore != nil {
+		m = newIgnoreMatcher(b.ignore)
+	}
+	var first *unreadableDir
+	count := 0
+	for i, d := range dirs {
+		if d.path != b.context && !strings.HasPrefix(d.path, prefix) {
+			continue
+		}
+		if d.path != b.context && m != nil {
+			skipped, err := m.skipsDir(d.path[len(prefix):])
+			if err != nil {
+				return fmt.Errorf("image %q: .dockerignore: %w", b.img.Name, err)
+			}
+			if skipped {
+				continue
+			}
+		}
+		if first == nil {
+			first = &dirs[i]
+		}
+		count++
+	}
+	if first != nil {
+		msg := fmt.Sprintf("cannot read the directory %s: %v", first.path, first.err)
+		if count > 1 {
+			msg += fmt.Sprintf(" (%d unreadable directories in all)", count)
+		}
+		b.problems = append(b.problems, &Problem{Image: b.img.Name, Input: InputContext, Msg: msg, Err: first.err})
+	}
+	return nil
+}
+
 // hash reads the files the builds send whose blob id git did not supply.
 func (t *tree) hash(ctx context.Context, builds []build) error {
 	var todo []int
@@ -218,17 +273,47 @@ func (t *tree) hash(ctx context.Context, builds []build) error {
 	for range workers {
 		hashers <- t.format.newHasher()
 	}
-	return forEach(ctx, len(todo), workers, func(k int) error {
+	var mu sync.Mutex
+	failed := map[int]error{} // by file index
+	err := forEach(ctx, len(todo), workers, func(k int) error {
 		h := <-hashers
 		defer func() { hashers <- h }()
 		f := &t.files[todo[k]]
 		mode, oid, err := h.hashFile(filepath.Join(t.root, filepath.FromSlash(f.path)), f.mode == modeSymlink)
 		if err != nil {
-			return err
+			mu.Lock()
+			failed[todo[k]] = err
+			mu.Unlock()
+			return nil
 		}
 		f.mode, f.oid = mode, oid
 		return nil
 	})
+	if err != nil || len(failed) == 0 {
+		return err
+	}
+	// A file that cannot be read is a problem of every build that sends it.
+	for i := range builds {
+		b := &builds[i]
+		first, count := -1, 0
+		for _, j := range b.files {
+			if _, ok := failed[j]; ok {
+				if first < 0 {
+					first = j
+				}
+				count++
+			}
+		}
+		if first < 0 {
+			continue
+		}
+		msg := fmt.Sprintf("cannot read %s: %v", t.files[first].path, failed[first])
+		if count > 1 {
+			msg += fmt.Sprintf(" (%d unreadable files in all)", count)
+		}
+		b.problems = append(b.problems, &Problem{Image: b.img.Name, Input: InputContext, Msg: msg, Err: failed[first]})
+	}
+	return nil
 }
 
 // forEach calls fn(0) to fn(n-1) from up to workers goroutines and returns

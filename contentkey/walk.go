@@ -3,6 +3,8 @@ package contentkey
 import (
 	"cmp"
 	"context"
+	"errors"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -19,7 +21,11 @@ import (
 // that it sorts as the paths inside it do ("a-b" < "a/x" < "a0"); reading
 // the listings depth first then yields every path in order, without
 // sorting them all at the end.
-func walk(ctx context.Context, root string, dirs []string, withStat bool) ([]file, error) {
+//
+// A directory that cannot be read is left empty and returned among the
+// unreadable, sorted by path: whether that matters depends on the image
+// (see checkUnreadable).
+func walk(ctx context.Context, root string, dirs []string, withStat bool) ([]file, []unreadableDir, error) {
 	w := walker{ctx: ctx, root: root, withStat: withStat, slots: make(chan struct{}, 4*runtime.GOMAXPROCS(0))}
 	top := &listing{}
 	for _, d := range dirs {
@@ -32,11 +38,18 @@ func walk(ctx context.Context, root string, dirs []string, withStat bool) ([]fil
 	}
 	w.wg.Wait()
 	if w.err != nil {
-		return nil, w.err
+		return nil, nil, w.err
 	}
 	files := make([]file, 0, w.files.Load())
 	top.flatten(&files)
-	return files, nil
+	slices.SortFunc(w.unreadable, func(a, b unreadableDir) int { return cmp.Compare(a.path, b.path) })
+	return files, w.unreadable, nil
+}
+
+// An unreadableDir is a directory the walk could not list.
+type unreadableDir struct {
+	path string // slash path relative to the root
+	err  error  // without the path: the errno
 }
 
 // A listing is a directory's entries in path order.
@@ -65,14 +78,15 @@ func (l *listing) flatten(files *[]file) {
 }
 
 type walker struct {
-	ctx      context.Context
-	root     string
-	withStat bool
-	slots    chan struct{} // bounds the directories open at once
-	wg       sync.WaitGroup
-	files    atomic.Int64 // found so far
-	mu       sync.Mutex
-	err      error
+	ctx        context.Context
+	root       string
+	withStat   bool
+	slots      chan struct{} // bounds the directories open at once
+	wg         sync.WaitGroup
+	files      atomic.Int64 // found so far
+	mu         sync.Mutex
+	err        error
+	unreadable []unreadableDir
 }
 
 // A dirEntry is one entry of a directory listing.
@@ -113,7 +127,13 @@ func (w *walker) visit(dir string, l *listing) {
 	dirEntries, err := listDir(filepath.Join(w.root, filepath.FromSlash(dir)), w.withStat)
 	<-w.slots
 	if err != nil {
-		w.fail(err)
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		w.mu.Lock()
+		w.unreadable = append(w.unreadable, unreadableDir{dir, err})
+		w.mu.Unlock()
 		return
 	}
 	prefix := dir + "/"

@@ -134,23 +134,33 @@ func compiled(p spec.Pattern) *glob.Pattern {
 	return g
 }
 
-// imageInputs is an image's if_changed, or, without one, its context and its
-// Dockerfile, as patterns relative to the repository root.
+// paths is where an image's inputs are: as the caller found them on disk,
+// or else as the spec names them.
+func (d *decider) paths(im *spec.Image) ImagePaths {
+	if p, ok := d.in.Paths[im.Name]; ok {
+		return p
+	}
+	return ImagePaths{Context: im.Context, Files: []string{im.Dockerfile, im.Dockerfile + ".dockerignore"}}
+}
+
+// imageInputs is an image's if_changed, or, without one, its context and the
+// other paths of its inputs, as patterns relative to the repository root.
 func (d *decider) imageInputs(im *spec.Image) *spec.IfChanged {
 	if im.IfChanged != nil {
 		return im.IfChanged
 	}
 	prefix := d.in.PathPrefix
+	paths := d.paths(im)
 	var ic spec.IfChanged
-	ctx := path.Join(prefix, im.Context)
+	ctx := path.Join(prefix, paths.Context)
 	if ctx == "." {
-		ic.Include = append(ic.Include, spec.Pattern{Text: "**"})
-	} else {
-		ic.Include = append(ic.Include, spec.Pattern{Text: escapeGlob(ctx) + "/**"})
+		return &spec.IfChanged{Include: []spec.Pattern{{Text: "**"}}}
 	}
-	df := path.Join(prefix, im.Dockerfile)
-	if ctx != "." && !strings.HasPrefix(df, ctx+"/") {
-		ic.Include = append(ic.Include, spec.Pattern{Text: escapeGlob(df)})
+	ic.Include = append(ic.Include, spec.Pattern{Text: escapeGlob(ctx) + "/**"})
+	for _, f := range paths.Files {
+		if f = path.Join(prefix, f); !strings.HasPrefix(f, ctx+"/") {
+			ic.Include = append(ic.Include, spec.Pattern{Text: escapeGlob(f)})
+		}
 	}
 	return &ic
 }
@@ -163,7 +173,8 @@ func (d *decider) contextChanged(im *spec.Image, isInput func(string) bool) (boo
 	if prefix != "" {
 		prefix += "/"
 	}
-	ctx := path.Join(d.in.PathPrefix, im.Context)
+	paths := d.paths(im)
+	ctx := path.Join(d.in.PathPrefix, paths.Context)
 	under := ctx + "/"
 	if ctx == "." {
 		under = ""
@@ -186,9 +197,10 @@ func (d *decider) contextChanged(im *spec.Image, isInput func(string) bool) (boo
 			return true, fmt.Sprintf("%s is in its build context", pipetext.Display(p))
 		}
 	}
-	// The Dockerfile and its ignore file may live outside the context.
-	df := path.Join(d.in.PathPrefix, im.Dockerfile)
-	for _, p := range []string{df, df + ".dockerignore"} {
+	// The Dockerfile, its ignore file and the symlinks that lead to them
+	// and to the context may lie outside it.
+	for _, f := range paths.Files {
+		p := path.Join(d.in.PathPrefix, f)
 		for _, q := range d.index.Under(p) {
 			if q == p && check(q) {
 				return true, fmt.Sprintf("%s changed", pipetext.Display(p))

@@ -50,6 +50,11 @@ type Input struct {
 	// context that .dockerignore lets through (see contentkey.Analysis).
 	// Without one, every path in the context counts.
 	Inputs map[string]func(path string) bool
+	// Paths is where each image's inputs are once symlinks are followed
+	// (see contentkey.Paths): a symlinked context is changed by changes in
+	// its target and to the symlinks themselves. Without one, an image's
+	// paths are taken as the spec writes them.
+	Paths map[string]ImagePaths
 	// InRegistry is what --verify-registry found for each image's content
 	// tag; nil when nothing was looked up.
 	InRegistry map[string]RegistryCheck
@@ -57,6 +62,12 @@ type Input struct {
 	// --no-interpolation: the variables the upload would fill in (the
 	// hosted registry's URL) are filled in from Env now.
 	Literal bool
+}
+
+// ImagePaths is where an image's inputs are, relative to the spec's root.
+type ImagePaths struct {
+	Context string   // the context directory, symlinks resolved
+	Files   []string // the other paths whose change changes the image: its Dockerfile, ignore files, symlinks followed
 }
 
 // RegistryCheck is the outcome of looking an image's content tag up.

@@ -602,3 +602,48 @@ images:
 		t.Errorf("the URL is not filled in:\n%s", out)
 	}
 }
+
+// A context reached through a symlink is changed by changes where the
+// symlink leads, and by a change to the symlink itself.
+func TestSymlinkedContextChanges(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    context: services/app
+`)
+	paths := map[string]ImagePaths{"app": {Context: "real/app", Files: []string{"real/app/Dockerfile", "real/app/Dockerfile.dockerignore", "services/app"}}}
+	isInput := func(p string) bool { return strings.HasPrefix(p, "real/app/") || p == "services/app" }
+	for _, tc := range []struct {
+		changed string
+		filter  bool // with the inputs test, or patterns alone
+		want    bool
+		why     string
+	}{
+		{"real/app/main.go", true, true, "real/app/main.go is in its build context"},
+		{"services/app", true, true, "services/app changed"},
+		{"README.md", true, false, "nothing changed in real/app/"},
+		{"real/app/main.go", false, true, "real/app/main.go matched real/app/**"},
+		{"services/app", false, true, "services/app matched services/app"},
+		{"services/api/main.go", false, false, "no changed path matched real/app/**, services/app"},
+	} {
+		in := Input{Spec: s, Paths: paths, Changes: Changes{Paths: []string{tc.changed}}}
+		if tc.filter {
+			in.Inputs = map[string]func(string) bool{"app": isInput}
+		}
+		app := generate(t, in).Decisions.Image("app")
+		if app.Changed != tc.want || app.Why != tc.why {
+			t.Errorf("%s changed (inputs test %v): app changed %v, %q; want %v, %q", tc.changed, tc.filter, app.Changed, app.Why, tc.want, tc.why)
+		}
+	}
+	// The agent is given the same patterns.
+	res := generate(t, Input{Spec: s, Paths: paths, IfChanged: EvaluateAgent, Changes: Changes{All: true}})
+	var got []string
+	for _, p := range res.Pipeline.Steps[0].IfChanged.Include {
+		got = append(got, p.Text)
+	}
+	if want := []string{"real/app/**", "services/app"}; !cmp.Equal(want, got) {
+		t.Errorf("build-app if_changed = %q, want %q", got, want)
+	}
+}

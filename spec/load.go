@@ -1021,6 +1021,13 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 	if im.Dockerfile == "" {
 		im.Dockerfile = path.Join(im.Context, "Dockerfile")
 	}
+	im.ContextPos, im.DockerfilePos = im.Pos, im.Pos
+	if n := f.set["context"]; n != nil {
+		im.ContextPos = posOf(n)
+	}
+	if n := f.set["dockerfile"]; n != nil {
+		im.DockerfilePos = posOf(n)
+	}
 	if im.Registry == "" {
 		switch len(regNames) {
 		case 0:

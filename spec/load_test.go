@@ -33,7 +33,8 @@ func TestLoadDefaults(t *testing.T) {
 	want := &Image{
 		Name: "web", Pos: Pos{5, 3}, Registry: "packages", Repository: "web",
 		Context: ".", Dockerfile: "Dockerfile", Cache: Cache{Type: CacheRegistry},
-		Scan: &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: Pos{5, 3}},
+		Scan:       &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: Pos{5, 3}},
+		ContextPos: Pos{5, 3}, DockerfilePos: Pos{5, 3},
 	}
 	if diff := cmp.Diff(want, im); diff != "" {
 		t.Errorf("image (-want +got):\n%s", diff)
@@ -41,6 +42,32 @@ func TestLoadDefaults(t *testing.T) {
 	r := s.Registry("packages")
 	if r.Auth != AuthOIDC || r.Org != "acme" || r.Slug != "images" {
 		t.Errorf("registry = %+v", r)
+	}
+}
+
+// Errors about what context and dockerfile name on disk point at where
+// they are written, or at the image when one is left to its default.
+func TestLoadPathPositions(t *testing.T) {
+	s := mustLoad(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    context: services/app
+  tool:
+    dockerfile: docker/tool.Dockerfile
+`)
+	for _, tc := range []struct {
+		image               string
+		context, dockerfile Pos
+	}{
+		{"app", Pos{6, 14}, Pos{5, 3}},
+		{"tool", Pos{7, 3}, Pos{8, 17}},
+	} {
+		im := s.Image(tc.image)
+		if im.ContextPos != tc.context || im.DockerfilePos != tc.dockerfile {
+			t.Errorf("%s: context at %v, dockerfile at %v; want %v and %v", tc.image, im.ContextPos, im.DockerfilePos, tc.context, tc.dockerfile)
+		}
 	}
 }
 

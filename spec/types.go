@@ -118,6 +118,10 @@ type Image struct {
 	Tags           []Tag
 	Scan           *Scan // nil: no scan step
 	Consumers      []*Consumer
+
+	// Where context and dockerfile are written, for errors about what they
+	// name on disk; the image's Pos when one is left to its default.
+	ContextPos, DockerfilePos Pos
 }
 
 // MultiPlatform reports whether the image is built for more than one platform.

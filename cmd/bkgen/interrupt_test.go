@@ -53,7 +53,7 @@ func TestInterruptBeforeTheWrite(t *testing.T) {
 func TestInterruptDuringTheWrite(t *testing.T) {
 	// Consumers with long commands make an output of some megabytes, which
 	// takes long enough to write for the test to catch bkgen at it.
-	dir := repoWithSpec(t, bigConsumers(8, 1<<20))
+	dir := repoWithSpec(t, bigConsumers(8, 900<<10))
 	whole, err := exec.Command(bkgenPath(t), "generate", "-C", dir, "--all", "-q").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -137,9 +137,11 @@ func bigConsumers(n, size int) string {
 	var b strings.Builder
 	b.WriteString("    consumers:\n")
 	line := "          echo " + strings.Repeat("x", 64) + "\n"
-	for i := range n {
-		fmt.Fprintf(&b, "      c%d:\n        command: |\n", i)
-		b.WriteString(strings.Repeat(line, size/len(line)))
+	// One command, repeated through an alias: a spec is at most 1 MiB.
+	b.WriteString("      c0:\n        command: &command |\n")
+	b.WriteString(strings.Repeat(line, size/len(line)))
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "      c%d: {command: *command}\n", i)
 	}
 	return b.String()
 }

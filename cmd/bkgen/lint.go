@@ -78,28 +78,30 @@ func (ctx *cmdContext) readInput(name string) ([]byte, error) {
 // lintSpec checks the spec: its errors as generate reports them, plus
 // warnings about if_changed patterns that cannot do what they seem to.
 func (ctx *cmdContext) lintSpec(f *planFlags) ([]lint.Problem, int) {
-	src, err := os.ReadFile(f.path(f.specPath))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(ctx.io.err, "bkgen lint: no spec at %s (use -f to name another file, or name pipeline files to lint)\n", f.path(f.specPath))
-		} else {
-			fmt.Fprintf(ctx.io.err, "bkgen lint: %v\n", err)
-		}
+	file, src, ok := ctx.readSpec(f, "bkgen lint", "use -f to name another file, or name pipeline files to lint")
+	if !ok {
 		return nil, exitUsage
 	}
-	s, err := spec.Load(f.specPath, src)
+	s, err := spec.Load(file, src)
+	loaded := err == nil
+	if loaded {
+		// What generate checks on disk, lint checks: every image's context,
+		// Dockerfile and ignore file.
+		_, err = analyzeImages(context.Background(), f.dir, s)
+	}
 	var errs spec.Errors
-	if errors.As(err, &errs) {
-		var problems []lint.Problem
-		for _, e := range errs {
-			problems = append(problems, lint.Problem{File: e.File, Line: e.Pos.Line, Col: e.Pos.Col, Severity: lint.Error, Msg: e.Msg})
-		}
-		return problems, exitOK
-	} else if err != nil {
+	if err != nil && !errors.As(err, &errs) {
 		fmt.Fprintf(ctx.io.err, "bkgen lint: %v\n", err)
 		return nil, exitUsage
 	}
-	return lint.SpecWarnings(s, trackedFiles(f.dir)), exitOK
+	var problems []lint.Problem
+	for _, e := range errs {
+		problems = append(problems, lint.Problem{File: e.File, Line: e.Pos.Line, Col: e.Pos.Col, Severity: lint.Error, Msg: e.Msg})
+	}
+	if loaded {
+		problems = append(problems, lint.SpecWarnings(s, trackedFiles(f.dir))...)
+	}
+	return problems, exitOK
 }
 
 // trackedFiles lists the files git tracks, relative to the top level (what

@@ -5,16 +5,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/bkgen/bkgen/internal/plural"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/contentkey"
 	"github.com/bkgen/bkgen/generator"
-	"github.com/bkgen/bkgen/internal/pipetext"
+	"github.com/bkgen/bkgen/internal/inroot"
+	"github.com/bkgen/bkgen/internal/plural"
 	"github.com/bkgen/bkgen/preview"
 	"github.com/bkgen/bkgen/spec"
 )
@@ -103,10 +104,10 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		c.changed, c.found, c.prefix = ctx.changes(bg, f)
 		changesDone <- c
 	}()
-	keys, err := contentkey.Analyze(bg, contentkey.Options{Root: f.dir}, keyInputs(s))
+	keys, err := analyzeImages(bg, f.dir, s)
 	cs := <-changesDone
 	if err != nil {
-		fmt.Fprintf(ctx.io.err, "bkgen: computing content tags: %v\n", err)
+		ctx.printError(err)
 		return nil, exitUsage
 	}
 	changed, found, prefix := cs.changed, cs.found, cs.prefix
@@ -117,6 +118,7 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		ContentTags: keys.Tags,
 		PathPrefix:  prefix,
 		Inputs:      keys.Inputs,
+		Paths:       imagePaths(keys.Paths),
 		IfChanged:   generator.IfChangedMode(f.ifChanged),
 		Skipped:     generator.SkippedMode(f.skipped),
 		Literal:     f.literal,
@@ -220,15 +222,8 @@ func (f *planFlags) path(name string) string {
 
 // loadSpec reads and validates the spec, printing every problem.
 func (ctx *cmdContext) loadSpec(f *planFlags) (*spec.Spec, int) {
-	file := f.specPath
-	path := f.path(file)
-	src, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			fmt.Fprintf(ctx.io.err, "bkgen: no spec at %s (use -f to name another file)\n", pipetext.Display(path))
-		} else {
-			fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
-		}
+	file, src, ok := ctx.readSpec(f, "bkgen", "use -f to name another file")
+	if !ok {
 		return nil, exitUsage
 	}
 	s, err := spec.Load(file, src)
@@ -237,6 +232,39 @@ func (ctx *cmdContext) loadSpec(f *planFlags) (*spec.Spec, int) {
 		return nil, exitUsage
 	}
 	return s, exitOK
+}
+
+// specLimit bounds the spec: a real one is a few kilobytes.
+var specLimit = inroot.Limit{Bytes: 1 << 20, Of: "a spec"}
+
+// readSpec reads the spec for every command, and returns it with its path
+// relative to the repository root. The spec comes with the commit, from
+// whoever wrote it: it must be a regular file inside the root, where a
+// symlink may lead elsewhere inside but never out (to a private key, say,
+// that errors about the spec would print), and of a spec's size. Problems
+// are printed, prefixed with cmd, naming the spec relative to the root.
+func (ctx *cmdContext) readSpec(f *planFlags, cmd, hint string) (string, []byte, bool) {
+	file := filepath.ToSlash(filepath.Clean(f.specPath))
+	if filepath.IsAbs(f.specPath) {
+		// Named on the command line: say nothing of this machine's paths.
+		root, err := filepath.Abs(f.dir)
+		if err == nil {
+			file, err = filepath.Rel(root, f.specPath)
+			file = filepath.ToSlash(file)
+		}
+		if err != nil || file == ".." || strings.HasPrefix(file, "../") {
+			fmt.Fprintf(ctx.io.err, "%s: the spec must be inside the repository root (the -C directory)\n", cmd)
+			return "", nil, false
+		}
+	}
+	src, _, err := inroot.ReadFile(f.dir, file, specLimit)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintf(ctx.io.err, "%s: no spec at %s (%s)\n", cmd, file, hint)
+	case err != nil:
+		fmt.Fprintf(ctx.io.err, "%s: cannot read the spec: %v\n", cmd, err)
+	}
+	return file, src, err == nil
 }
 
 func (ctx *cmdContext) printError(err error) {
@@ -248,6 +276,54 @@ func (ctx *cmdContext) printError(err error) {
 		return
 	}
 	fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
+}
+
+// analyzeImages reads what each image of the spec is built from: its
+// content tag, and which paths are its inputs. A problem with an image's
+// files (a missing context, a Dockerfile that is not a regular file, a bad
+// ignore file, a symlink out of the repository...) is a spec error at the
+// image's context or dockerfile, every one at once. generate and lint both
+// come here, so that a spec lint passes is one generate accepts.
+func analyzeImages(bg context.Context, dir string, s *spec.Spec) (*contentkey.Analysis, error) {
+	a, err := contentkey.Analyze(bg, contentkey.Options{Root: dir}, keyInputs(s))
+	var problems contentkey.Problems
+	if !errors.As(err, &problems) {
+		if err != nil {
+			return nil, fmt.Errorf("computing content tags: %w", err)
+		}
+		return a, nil
+	}
+	var errs spec.Errors
+	for _, p := range problems {
+		im := s.Image(p.Image)
+		field, pos, msg := "context", im.ContextPos, p.Msg
+		switch p.Input {
+		case contentkey.InputDockerfile:
+			field, pos = "dockerfile", im.DockerfilePos
+			if pos == im.Pos && errors.Is(p, fs.ErrNotExist) {
+				msg += " (dockerfile defaults to <context>/Dockerfile)"
+			}
+		case contentkey.InputIgnoreFile:
+			// The ignore file says what of the context is sent.
+			msg = "ignore file " + msg
+		}
+		errs = append(errs, &spec.Error{File: s.File, Pos: pos, Msg: fmt.Sprintf("images.%s.%s: %s", im.Name, field, msg)})
+	}
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := errs[i].Pos, errs[j].Pos
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
+	return nil, errs
+}
+
+// imagePaths hands the generator where contentkey found each image's
+// inputs: the generator reads no files.
+func imagePaths(paths map[string]contentkey.Paths) map[string]generator.ImagePaths {
+	out := make(map[string]generator.ImagePaths, len(paths))
+	for name, p := range paths {
+		out[name] = generator.ImagePaths{Context: p.Context, Files: p.Files}
+	}
+	return out
 }
 
 // keyInputs is what decides each image's bytes, for its content tag.
