@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
+
+	"github.com/bkgen/bkgen/internal/pipetest"
 )
 
 // Each test builds the history it describes with real git, then asks Detect
@@ -564,11 +565,8 @@ func TestHostileTextInReasons(t *testing.T) {
 			}
 			got := detect(t, o)
 			for _, text := range append([]string{got.Reason, got.Ref}, got.Notes...) {
-				for _, c := range text {
-					if !unicode.IsPrint(c) {
-						t.Errorf("%q holds %U", text, c)
-						break
-					}
+				if err := pipetest.Plain(text); err != nil {
+					t.Errorf("%q %v", text, err)
 				}
 			}
 		})

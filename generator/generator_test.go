@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"unicode"
 
 	"github.com/bkgen/bkgen/internal/pipetest"
 	"github.com/bkgen/bkgen/internal/pipetext"
@@ -452,26 +451,6 @@ var hostileNames = []string{
 	`"quoted"`,
 }
 
-// plain reports what makes a reason more than one plain line: a character
-// that is not printable (a newline, an escape), or an odd run of backslashes
-// before a `$`.
-func plain(s string) error {
-	backslashes := 0
-	for _, r := range s {
-		switch {
-		case !unicode.IsPrint(r):
-			return fmt.Errorf("holds %U", r)
-		case r == '$' && backslashes%2 == 1:
-			return fmt.Errorf(`holds an escaping \ before $`)
-		case r == '\\':
-			backslashes++
-			continue
-		}
-		backslashes = 0
-	}
-	return nil
-}
-
 // TestHostileNamesInReasons: whatever a changed path or a pattern holds, every
 // reason is one plain line that names it, and each skip attribute reaches the
 // build as written, whatever the uploading job's environment.
@@ -506,7 +485,7 @@ images:
 			}
 			named := false
 			for _, r := range reasons {
-				if err := plain(r); err != nil {
+				if err := pipetest.Plain(r); err != nil {
 					t.Errorf("changed %q: reason %q %v", changed, r, err)
 				}
 				named = named || strings.Contains(r, pipetext.Display(changed))

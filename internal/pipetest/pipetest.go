@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"unicode"
 
 	pipeline "github.com/buildkite/go-pipeline"
 	"github.com/buildkite/go-pipeline/warning"
@@ -160,6 +161,27 @@ func Commands(t testing.TB, src []byte) map[string]*pipeline.CommandStep {
 		}
 	}
 	return out
+}
+
+// Plain says what keeps s from being one plain line of display text (see
+// pipetext.Display): a character that is not printable, such as a newline
+// or an escape, or an odd run of backslashes before a $, which upload-time
+// interpolation would take as an escape. It is nil for a plain line.
+func Plain(s string) error {
+	backslashes := 0
+	for _, r := range s {
+		switch {
+		case !unicode.IsPrint(r):
+			return fmt.Errorf("holds %U", r)
+		case r == '$' && backslashes%2 == 1:
+			return fmt.Errorf(`holds an escaping \ before $`)
+		case r == '\\':
+			backslashes++
+			continue
+		}
+		backslashes = 0
+	}
+	return nil
 }
 
 type emptyEnv struct{}

@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"unicode"
 	"unicode/utf8"
 
+	"github.com/bkgen/bkgen/internal/pipetest"
 	"github.com/buildkite/interpolate"
 )
 
@@ -162,25 +162,6 @@ func TestOddBackslashDollar(t *testing.T) {
 	}
 }
 
-// displayable reports why s could not stand in a log line or a skip value:
-// an unprintable character, or a backslash that would escape a $.
-func displayable(s string) string {
-	backslashes := 0
-	for _, r := range s {
-		switch {
-		case !unicode.IsPrint(r):
-			return "holds " + strconv.QuoteRune(r)
-		case r == '$' && backslashes%2 == 1:
-			return `holds an escaping \ before $`
-		case r == '\\':
-			backslashes++
-			continue
-		}
-		backslashes = 0
-	}
-	return ""
-}
-
 func TestDisplay(t *testing.T) {
 	for in, want := range map[string]string{
 		"services/api/main.go": "services/api/main.go",
@@ -207,8 +188,8 @@ func FuzzDisplay(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		d := Display(s)
-		if why := displayable(d); why != "" {
-			t.Errorf("Display(%q) = %q %s", s, d, why)
+		if err := pipetest.Plain(d); err != nil {
+			t.Errorf("Display(%q) = %q %v", s, d, err)
 		}
 		if d != s {
 			if back, err := strconv.Unquote(d); err != nil || back != s {
