@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bkgen/bkgen/contentkey"
 	"github.com/bkgen/bkgen/lint"
 	"github.com/bkgen/bkgen/spec"
 )
@@ -85,9 +86,13 @@ func (ctx *cmdContext) lintSpec(f *planFlags) ([]lint.Problem, int) {
 	s, err := spec.Load(file, src)
 	loaded := err == nil
 	if loaded {
-		// What generate checks on disk, lint checks: every image's context,
-		// Dockerfile and ignore file.
-		_, err = analyzeImages(context.Background(), f.dir, s)
+		// What generate refuses, lint reports: every image's context,
+		// Dockerfile and ignore file, then what only shows once the
+		// pipeline is made (a registry without an org, its size).
+		var keys *contentkey.Analysis
+		if keys, err = analyzeImages(context.Background(), f.dir, s); err == nil {
+			err = ctx.generates(s, keys)
+		}
 	}
 	var errs spec.Errors
 	if err != nil && !errors.As(err, &errs) {

@@ -316,6 +316,24 @@ func analyzeImages(bg context.Context, dir string, s *spec.Spec) (*contentkey.An
 	return nil, errs
 }
 
+// generates checks that the spec makes a pipeline, every path counted as
+// changed, as lint's last check: what the generator refuses, with the spec's
+// positions.
+func (ctx *cmdContext) generates(s *spec.Spec, keys *contentkey.Analysis) error {
+	res, err := generator.Generate(generator.Input{
+		Spec:        s,
+		Env:         buildkiteEnv(ctx.getenv),
+		Changes:     generator.Changes{All: true},
+		ContentTags: keys.Tags,
+		Inputs:      keys.Inputs,
+		Paths:       imagePaths(keys.Paths),
+	})
+	if err == nil {
+		_, err = res.Pipeline.YAML()
+	}
+	return err
+}
+
 // imagePaths hands the generator where contentkey found each image's
 // inputs: the generator reads no files.
 func imagePaths(paths map[string]contentkey.Paths) map[string]generator.ImagePaths {
