@@ -32,9 +32,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/bkgen/bkgen/internal/inroot"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/internal/plural"
 )
@@ -418,6 +420,24 @@ func (d *detector) listPath() (path, source string) {
 	return "", ""
 }
 
+// openList opens a list of changed paths. One inside the repository may be
+// a symlink the repository commits: it is followed only while it stays
+// inside, so the list cannot be a device or a file elsewhere on the agent.
+func (d *detector) openList(name string) (*os.File, error) {
+	root, err1 := filepath.Abs(d.o.Dir)
+	abs, err2 := filepath.Abs(name)
+	if err1 == nil && err2 == nil {
+		if rel, err := filepath.Rel(root, abs); err == nil && rel != "." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && rel != ".." {
+			r, err := inroot.Resolve(root, filepath.ToSlash(rel))
+			if err != nil {
+				return nil, err
+			}
+			name = filepath.Join(root, filepath.FromSlash(r.Path))
+		}
+	}
+	return os.Open(name)
+}
+
 // fromList applies rule 1. Only the flag reads stdin for "-": an environment
 // variable names a file.
 func (d *detector) fromList(path, source string) Result {
@@ -435,7 +455,7 @@ func (d *detector) fromList(path, source string) Result {
 		files, err = readList(d.o.Stdin)
 	default:
 		var f *os.File
-		if f, err = os.Open(path); err == nil {
+		if f, err = d.openList(path); err == nil {
 			files, err = readList(f)
 			f.Close()
 		}

@@ -572,3 +572,33 @@ func TestHostileTextInReasons(t *testing.T) {
 		})
 	}
 }
+
+// TestHostileChangedFilesList checks a list of changed files inside the
+// checkout that the repository makes a symlink to a device or a file
+// elsewhere is not read: everything counts as changed, and nothing of the
+// target reaches a reason.
+func TestHostileChangedFilesList(t *testing.T) {
+	noGit := filepath.Join(t.TempDir(), "no-such-git")
+	dir := t.TempDir()
+	secret := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(secret, []byte("PRIVATE KEY\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, target := range map[string]string{"zero.txt": "/dev/zero", "key.txt": secret, "up.txt": "../outside.txt"} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+		got := detect(t, Options{Dir: dir, Git: noGit, ChangedFilesPath: filepath.Join(dir, name)})
+		if !got.All || strings.Contains(got.Reason, "PRIVATE") || !strings.Contains(got.Reason, "outside the repository") {
+			t.Errorf("%s -> %s: %+v", name, target, got)
+		}
+	}
+	// A list outside the checkout, as the agent writes it, is read as it is.
+	list := filepath.Join(t.TempDir(), "changed.txt")
+	if err := os.WriteFile(list, []byte("a.go\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := detect(t, Options{Dir: dir, Git: noGit, ChangedFilesPath: list}); got.All || len(got.Files) != 1 {
+		t.Errorf("outside list: %+v", got)
+	}
+}

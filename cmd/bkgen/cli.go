@@ -87,7 +87,8 @@ func runCommand(c *command, args []string, io *stdio, getenv func(string) string
 	if c.flags != nil {
 		values = c.flags(fs)
 	}
-	fs.Usage = func() { printHelp(io.err, c, fs) }
+	// Help goes to stdout once, below; a bad flag gets a pointer to it.
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printHelp(io.out, c, fs)

@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/rogpeppe/go-internal/diff"
@@ -135,7 +138,29 @@ func (ctx *cmdContext) check(file *repoFile, generated []byte) int {
 	if bytes.Equal(committed, generated) {
 		return exitOK
 	}
-	ctx.io.out.Write(diff.Diff(file.name, committed, "generated", generated))
+	ctx.io.out.Write(printable(diff.Diff(pipetext.Display(file.name), committed, "generated", generated)))
 	fmt.Fprintf(ctx.io.err, "bkgen: %s is stale: regenerate it with the same flags and -o %[1]s\n", pipetext.Display(file.name))
 	return exitProblems
+}
+
+// printable shows text from a file in the job log: lines stay lines, tabs
+// stay tabs, and any other control character, terminal escape or invalid
+// byte is written as a Go escape, so a committed file cannot drive the
+// terminal or forge log lines with a carriage return.
+func printable(text []byte) []byte {
+	var b bytes.Buffer
+	for len(text) > 0 {
+		r, size := utf8.DecodeRune(text)
+		switch {
+		case r == '\n' || r == '\t' || r != utf8.RuneError && unicode.IsPrint(r):
+			b.Write(text[:size])
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, text[0])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		text = text[size:]
+	}
+	return b.Bytes()
 }
