@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/internal/pipetest"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/spec"
-	pipeline "github.com/buildkite/go-pipeline"
 	"github.com/buildkite/go-pipeline/ordered"
 	"gopkg.in/yaml.v3"
 )
@@ -37,11 +37,6 @@ var secretEnv = map[string]string{
 	"X": "SECRET-X", "BUILDKITE_AGENT_ACCESS_TOKEN": "SECRET-TOKEN",
 	"BUILDKITE_MESSAGE": "x' $(touch PWNED) '", "GITHUB_TOKEN": "SECRET-GH",
 }
-
-type mapEnv map[string]string
-
-func (e mapEnv) Get(k string) (string, bool) { v, ok := e[k]; return v, ok }
-func (e mapEnv) Set(k, v string)             { e[k] = v }
 
 // textSpec is a spec with text in every field that takes free text: as a
 // value, as a key where keys are free, and, with hosted, on both kinds of
@@ -129,18 +124,7 @@ func checkText(t *testing.T, text string, hosted bool) {
 	if err != nil {
 		t.Fatalf("text %q: yaml: %v", text, err)
 	}
-	p, err := pipeline.Parse(bytes.NewReader(out))
-	if err != nil {
-		t.Fatalf("text %q: go-pipeline: %v\n%s", text, err, out)
-	}
-	if err := p.Interpolate(mapEnv(secretEnv), false); err != nil {
-		t.Fatalf("text %q: interpolate: %v\n%s", text, err, out)
-	}
-	steps := map[string]*pipeline.CommandStep{}
-	for _, st := range p.Steps {
-		c := st.(*pipeline.CommandStep)
-		steps[c.Key] = c
-	}
+	steps := pipetest.CommandsWith(t, out, secretEnv)
 	c, build := steps["app-c"], steps["build-app"]
 	same := func(field string, got any) {
 		t.Helper()
@@ -205,23 +189,10 @@ images:
 	if err != nil {
 		t.Fatalf("changed file %q: yaml: %v", name, err)
 	}
-	p, err := pipeline.Parse(bytes.NewReader(out))
-	if err != nil {
-		t.Fatalf("changed file %q: go-pipeline: %v", name, err)
-	}
-	if err := p.Interpolate(mapEnv(secretEnv), false); err != nil {
-		t.Fatalf("changed file %q: interpolate: %v", name, err)
-	}
 	want := skipReason(res.Decisions.Step("app-c").Reason)
-	for _, st := range p.Steps {
-		if c := st.(*pipeline.CommandStep); c.Key == "app-c" {
-			if got := c.RemainingFields["skip"]; got != want {
-				t.Errorf("changed file %q: skip = %q, want %q", name, got, want)
-			}
-			return
-		}
+	if got := pipetest.CommandsWith(t, out, secretEnv)["app-c"].RemainingFields["skip"]; got != want {
+		t.Errorf("changed file %q: skip = %q, want %q", name, got, want)
 	}
-	t.Errorf("changed file %q: no step app-c", name)
 }
 
 func contains(list []string, s string) bool {
@@ -308,16 +279,8 @@ images:
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := pipeline.Parse(bytes.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Interpolate(mapEnv{}, false); err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range p.Steps {
-		c := st.(*pipeline.CommandStep)
-		if !strings.HasPrefix(c.Key, "build-") {
+	for key, c := range pipetest.Commands(t, out) {
+		if !strings.HasPrefix(key, "build-") {
 			continue
 		}
 		args := bashArgs(t, c.Command, "args")
@@ -348,7 +311,7 @@ images:
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := pipetestCommands(t, out)["app-c"]
+	c := pipetest.CommandsWith(t, out, secretEnv)["app-c"]
 	want := map[string]string{"KEY": "\nMIIB0", "CR": "a\r\nb", "TAB": "\tx\ny"}
 	for k, v := range want {
 		if c.Env[k] != v {
@@ -366,23 +329,6 @@ images:
 	if !bytes.Contains(js, []byte(`"n": 16`)) {
 		t.Errorf("json agents:\n%s", js)
 	}
-}
-
-func pipetestCommands(t *testing.T, out []byte) map[string]*pipeline.CommandStep {
-	t.Helper()
-	p, err := pipeline.Parse(bytes.NewReader(out))
-	if err != nil {
-		t.Fatalf("go-pipeline: %v\n%s", err, out)
-	}
-	if err := p.Interpolate(mapEnv(secretEnv), false); err != nil {
-		t.Fatal(err)
-	}
-	steps := map[string]*pipeline.CommandStep{}
-	for _, st := range p.Steps {
-		c := st.(*pipeline.CommandStep)
-		steps[c.Key] = c
-	}
-	return steps
 }
 
 // TestPipelineSizeIsBounded checks a small spec cannot make a huge pipeline:

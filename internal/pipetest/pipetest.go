@@ -154,8 +154,14 @@ func Upload(src []byte, env map[string]string, interpolate bool) (*pipeline.Pipe
 // Commands maps each command step's key to its command after interpolation.
 func Commands(t testing.TB, src []byte) map[string]*pipeline.CommandStep {
 	t.Helper()
+	return CommandsWith(t, src, nil)
+}
+
+// CommandsWith is Commands in a job whose environment is env.
+func CommandsWith(t testing.TB, src []byte, env map[string]string) map[string]*pipeline.CommandStep {
+	t.Helper()
 	out := map[string]*pipeline.CommandStep{}
-	for _, s := range Interpolated(t, src).Steps {
+	for _, s := range InterpolatedWith(t, src, env).Steps {
 		if c, ok := s.(*pipeline.CommandStep); ok {
 			out[c.Key] = c
 		}
