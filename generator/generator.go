@@ -8,6 +8,8 @@ package generator
 
 import (
 	"fmt"
+
+	"github.com/bkgen/bkgen/diag"
 	"strings"
 
 	"github.com/bkgen/bkgen/spec"
@@ -117,8 +119,8 @@ func Generate(in Input) (*Result, error) {
 				size += s.size()
 			}
 			if size > maxPipelineBytes {
-				err = spec.Errors{{File: in.Spec.File, Pos: im.Pos, Msg: fmt.Sprintf(
-					"images.%s: with this image's steps the pipeline passes %d MiB, more than bkgen writes: make commands, env, args or defaults smaller, or split the spec", im.Name, maxPipelineBytes>>20)}}
+				err = diag.List{{File: in.Spec.File, Pos: im.Pos, Severity: diag.Error, Rule: "pipeline-size", Path: "images." + im.Name, Msg: fmt.Sprintf(
+					"with this image's steps the pipeline passes %d MiB, more than bkgen writes: make commands, env, args or defaults smaller, or split the spec", maxPipelineBytes>>20)}}
 			}
 		}
 		if err != nil {
@@ -174,12 +176,12 @@ type gen struct {
 }
 
 func (g *gen) resolveTargets() error {
-	var errs spec.Errors
+	var errs diag.List
 	byRegistry := map[string]*access{}
 	for _, r := range g.in.Spec.Registries {
 		a, err := g.access(r)
 		if err != nil {
-			errs = append(errs, &spec.Error{File: g.in.Spec.File, Pos: r.Pos, Msg: err.Error()})
+			errs = append(errs, diag.Diagnostic{File: g.in.Spec.File, Pos: r.Pos, Severity: diag.Error, Rule: "registry", Path: "registries." + r.Name, Msg: err.Error()})
 			continue
 		}
 		byRegistry[r.Name] = a

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -41,7 +42,7 @@ func (g *gen) access(r *spec.Registry) (*access, error) {
 	case spec.Buildkite:
 		org := g.orgOf(r)
 		if org == "" {
-			return nil, fmt.Errorf("registries.%s: org is not set and BUILDKITE_ORGANIZATION_SLUG is empty; set org in the spec", r.Name)
+			return nil, errors.New("org is not set and BUILDKITE_ORGANIZATION_SLUG is empty; set org in the spec")
 		}
 		a.base = "packages.buildkite.com/" + org + "/" + r.Slug
 		var err error
@@ -85,12 +86,12 @@ func (g *gen) access(r *spec.Registry) (*access, error) {
 			// No interpolation: bkgen runs in that job, and fills it in itself.
 			a.base = g.in.Env[hostedRegistryVar]
 			if a.base == "" {
-				return nil, fmt.Errorf("registries.%s: a hosted registry is $BUILDKITE_HOSTED_REGISTRY_URL, which an upload without interpolation leaves as it is, and it is not set here to fill in now: generate on a hosted agent, or upload with interpolation", r.Name)
+				return nil, errors.New("a hosted registry is $BUILDKITE_HOSTED_REGISTRY_URL, which an upload without interpolation leaves as it is, and it is not set here to fill in now: generate on a hosted agent, or upload with interpolation")
 			}
 		}
 		return a, nil
 	}
-	return nil, fmt.Errorf("registries.%s: unknown provider %q", r.Name, r.Provider)
+	return nil, fmt.Errorf("unknown provider %q", r.Provider)
 }
 
 // hostedRegistryVar holds a Buildkite hosted agent's registry.

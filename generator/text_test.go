@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/bkgen/bkgen/diag"
 	"maps"
 	"os/exec"
 	"slices"
@@ -109,7 +110,7 @@ func checkText(t *testing.T, text string, hosted bool) {
 		if pipetext.Check(text) == nil && strings.TrimSpace(text) != "" {
 			t.Fatalf("text %q refused:\n%v", text, err)
 		}
-		for _, e := range err.(spec.Errors) {
+		for _, e := range err.(diag.List) {
 			if e.Pos.Line < 1 {
 				t.Errorf("unpositioned: %v", e)
 			}
@@ -342,7 +343,7 @@ func TestPipelineSizeIsBounded(t *testing.T) {
 	}
 	s := load(t, src.String())
 	_, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: Changes{All: true}})
-	var errs spec.Errors
+	var errs diag.List
 	if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(errs[0].Error(), "images.i51: with this image's steps the pipeline passes 10 MiB") {
 		t.Fatalf("err = %v", err)
 	}

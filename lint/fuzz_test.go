@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"github.com/bkgen/bkgen/diag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,10 +32,10 @@ func FuzzPipeline(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src []byte) {
 		ps := Pipeline("f.yml", src)
 		for i, p := range ps {
-			if p.File != "f.yml" || p.Msg == "" || p.Line < 1 || p.Col < 1 || (p.Severity != Error && p.Severity != Warning) {
+			if p.File != "f.yml" || p.Msg == "" || p.Pos.Line < 1 || p.Pos.Col < 1 || (p.Severity != diag.Error && p.Severity != diag.Warning) {
 				t.Fatalf("bad problem: %#v", p)
 			}
-			if i > 0 && (p.Line < ps[i-1].Line || p.Line == ps[i-1].Line && p.Col < ps[i-1].Col) {
+			if i > 0 && (p.Pos.Line < ps[i-1].Pos.Line || p.Pos.Line == ps[i-1].Pos.Line && p.Pos.Col < ps[i-1].Pos.Col) {
 				t.Fatalf("problems out of order: %v before %v", ps[i-1], p)
 			}
 		}

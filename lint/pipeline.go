@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/bkgen/bkgen/diag"
 	"io"
 	"regexp"
 	"strconv"
@@ -15,14 +16,14 @@ import (
 // Pipeline checks a Buildkite pipeline file as `buildkite-agent pipeline
 // upload` would see it: every YAML document in it is an upload of its own,
 // and all of them go into the same build. Problems are sorted by position.
-func Pipeline(file string, src []byte) []Problem {
+func Pipeline(file string, src []byte) diag.List {
 	docs, yamlErr := decodeAll(src)
 	l := &linter{file: file, src: newSource(src, docs)}
 	switch {
 	case yamlErr != nil:
 		l.yamlError(yamlErr)
 	case len(docs) == 0:
-		l.add(Error, 1, 1, "the file holds no YAML document, so there is no pipeline to upload")
+		l.add(diag.Error, "yaml", 1, 1, "the file holds no YAML document, so there is no pipeline to upload")
 	}
 
 	agentErrs := agentParse(src, len(docs))
@@ -33,37 +34,43 @@ func Pipeline(file string, src []byte) []Problem {
 		all = append(all, d)
 	}
 	l.checkGraph(all)
-	return sortProblems(l.problems)
+	return l.problems.Sorted()
 }
 
 // linter collects the problems of one file.
 type linter struct {
 	file     string
 	src      *source
-	problems []Problem
+	problems diag.List
 }
 
-func (l *linter) add(sev Severity, line, col int, format string, args ...any) {
-	l.problems = append(l.problems, Problem{
+// add reports a problem that rule found at line and col.
+func (l *linter) add(sev diag.Severity, rule string, line, col int, format string, args ...any) {
+	l.problems = append(l.problems, diag.Diagnostic{
 		File:     l.file,
-		Line:     max(line, 1),
-		Col:      max(col, 1),
+		Pos:      diag.Pos{Line: max(line, 1), Col: max(col, 1)},
 		Severity: sev,
+		Rule:     rule,
 		Msg:      fmt.Sprintf(format, args...),
 	})
 }
 
 // at reports a problem at n, or at 1:1 when n has no position.
-func (l *linter) at(sev Severity, n *yaml.Node, format string, args ...any) {
+func (l *linter) at(sev diag.Severity, rule string, n *yaml.Node, format string, args ...any) {
 	line, col := 1, 1
 	if n != nil {
 		line, col = n.Line, n.Column
 	}
-	l.add(sev, line, col, format, args...)
+	l.add(sev, rule, line, col, format, args...)
 }
 
-func (l *linter) errorf(n *yaml.Node, format string, args ...any) { l.at(Error, n, format, args...) }
-func (l *linter) warnf(n *yaml.Node, format string, args ...any)  { l.at(Warning, n, format, args...) }
+func (l *linter) errorf(n *yaml.Node, rule, format string, args ...any) {
+	l.at(diag.Error, rule, n, format, args...)
+}
+
+func (l *linter) warnf(n *yaml.Node, rule, format string, args ...any) {
+	l.at(diag.Warning, rule, n, format, args...)
+}
 
 // decodeAll reads every YAML document, as the agent's parser does, up to
 // the first one that is not valid YAML.
@@ -99,7 +106,7 @@ func (l *linter) yamlError(err error) {
 	msg := err.Error()
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		l.add(Error, line, 1, "invalid YAML: %s", m[2])
+		l.add(diag.Error, "yaml", line, 1, "invalid YAML: %s", m[2])
 		return
 	}
 	line, col := 1, 1
@@ -108,7 +115,7 @@ func (l *linter) yamlError(err error) {
 			line, col = l.src.position(i)
 		}
 	}
-	l.add(Error, line, col, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
+	l.add(diag.Error, "yaml", line, col, "invalid YAML: %s", strings.TrimPrefix(msg, "yaml: "))
 }
 
 // document is what the checks learn about one YAML document: one upload.
@@ -160,7 +167,7 @@ func (l *linter) duplicateKeys(n *yaml.Node) {
 				continue
 			}
 			if f, dup := first[key]; dup {
-				l.errorf(k, "mapping key %q already defined at line %d; the agent keeps only the last value", key, f.Line)
+				l.errorf(k, "duplicate-key", "mapping key %q already defined at line %d; the agent keeps only the last value", key, f.Line)
 				continue
 			}
 			first[key] = k

@@ -72,5 +72,5 @@ func (l *linter) pinned(n *yaml.Node, name string) {
 	default:
 		why = fmt.Sprintf("%q looks like a branch, not a release tag or a commit sha, so it can change under the pipeline", ref)
 	}
-	l.warnf(n, "plugin %q is not pinned: %s; %s", name, why, pin)
+	l.warnf(n, "unpinned-plugin", "plugin %q is not pinned: %s; %s", name, why, pin)
 }

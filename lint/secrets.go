@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"github.com/bkgen/bkgen/diag"
 	"math"
 	"regexp"
 	"slices"
@@ -57,7 +58,7 @@ func (l *linter) secrets(n *yaml.Node, sc scope) {
 				shown = strconv.Quote(m[:t.show] + "…")
 			}
 			line, col := l.src.find(n, m, nil)
-			l.add(Warning, line, col, "this looks like %s (%s): %s", t.what, shown, keepOut)
+			l.add(diag.Warning, "literal-secret", line, col, "this looks like %s (%s): %s", t.what, shown, keepOut)
 			seen = append(seen, m)
 		}
 	}
@@ -73,11 +74,11 @@ func (l *linter) secrets(n *yaml.Node, sc scope) {
 	switch {
 	case sc.envVar != "":
 		if secretLiteral(sc.envVar, s) && fresh(s) {
-			l.warnf(n, "%s is set to what looks like a literal secret (%s): %s", sc.envVar, redact(s), keepOut)
+			l.warnf(n, "literal-secret", "%s is set to what looks like a literal secret (%s): %s", sc.envVar, redact(s), keepOut)
 		}
 		return
 	case sc.plugins && sc.setting != "" && secretLiteral(sc.setting, s) && fresh(s):
-		l.warnf(n, "plugin setting %s is set to what looks like a literal secret (%s): %s", sc.setting, redact(s), keepOut)
+		l.warnf(n, "literal-secret", "plugin setting %s is set to what looks like a literal secret (%s): %s", sc.setting, redact(s), keepOut)
 		return
 	case !sc.command && !sc.plugins:
 		return
@@ -86,13 +87,13 @@ func (l *linter) secrets(n *yaml.Node, sc scope) {
 		name, value := m[1], m[2]+m[3]+m[4]
 		if secretLiteral(name, value) && fresh(value) {
 			line, col := l.src.find(n, name+"=", nil)
-			l.add(Warning, line, col, "%s is set to what looks like a literal secret (%s): %s", name, redact(value), keepOut)
+			l.add(diag.Warning, "literal-secret", line, col, "%s is set to what looks like a literal secret (%s): %s", name, redact(value), keepOut)
 		}
 	}
 	for _, m := range bearerRe.FindAllStringSubmatch(s, -1) {
 		if looksSecret(m[1], false) && fresh(m[1]) {
 			line, col := l.src.find(n, m[1], nil)
-			l.add(Warning, line, col, "this looks like a literal bearer token (%s): %s", redact(m[1]), keepOut)
+			l.add(diag.Warning, "literal-secret", line, col, "this looks like a literal bearer token (%s): %s", redact(m[1]), keepOut)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package lint
 
 import (
 	"fmt"
+	"github.com/bkgen/bkgen/diag"
 
 	"github.com/bkgen/bkgen/glob"
 	"github.com/bkgen/bkgen/spec"
@@ -15,19 +16,19 @@ import (
 //
 // The spec refuses patterns the agent cannot parse when it loads, so every
 // problem here is a warning: a pattern that cannot match what it seems to.
-func SpecWarnings(s *spec.Spec, tracked []string) []Problem {
+func SpecWarnings(s *spec.Spec, tracked []string) diag.List {
 	var ix *glob.Index
 	if tracked != nil {
 		ix = glob.NewIndex(tracked)
 	}
-	var ps []Problem
+	var ps diag.List
 	check := func(p spec.Pattern, role string) {
 		msg := patternWarning(p.Text, role)
 		if msg == "" && ix != nil {
 			msg = untracked(ix, p.Text, role)
 		}
 		if msg != "" {
-			ps = append(ps, Problem{File: s.File, Line: max(p.Pos.Line, 1), Col: max(p.Pos.Col, 1), Severity: Warning, Msg: msg})
+			ps = append(ps, diag.Diagnostic{File: s.File, Pos: diag.Pos{Line: max(p.Pos.Line, 1), Col: max(p.Pos.Col, 1)}, Severity: diag.Warning, Rule: "pattern", Msg: msg})
 		}
 	}
 	rule := func(ic *spec.IfChanged) {
@@ -47,7 +48,7 @@ func SpecWarnings(s *spec.Spec, tracked []string) []Problem {
 			rule(c.IfChanged)
 		}
 	}
-	return sortProblems(ps)
+	return ps.Sorted()
 }
 
 // untracked says that a pattern matches none of the tracked files, or "".

@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"github.com/bkgen/bkgen/diag"
 	"strings"
 	"testing"
 
@@ -32,19 +33,19 @@ func TestSpecWarnings(t *testing.T) {
 	tracked := []string{"go.mod", "web/main.go", "web/docs/readme.md", "api/main.go"}
 
 	all := []string{
-		`11:11: warning: pattern "./web/**" starts with "./", but the agent matches paths relative to the repository root, which never do, so it never matches; write "web/**"`,
-		`12:11: warning: pattern "wbe/**" matches no file git tracks, and the agent matches changed files only, so no change can trigger the step: a typo?`,
-		`13:11: warning: pattern "!web/docs/**" starts with "!", which the agent reads as a literal "!" (patterns have no negation): to leave paths out, list them under exclude`,
-		`15:11: warning: exclude pattern "web/tmp/**" matches no file git tracks, so it excludes nothing: a typo?`,
-		`20:11: warning: pattern "web/[a-z]*.go" has "[a-z]", but the agent has no ranges in brackets: it matches only the characters listed, "-" included; list each character you mean`,
-		`21:11: warning: pattern "/web/*.go" starts with "/", but the agent matches paths relative to the repository root, which never do, so it never matches; write "web/*.go"`,
+		`11:11: warning: pattern "./web/**" starts with "./", but the agent matches paths relative to the repository root, which never do, so it never matches; write "web/**" [pattern]`,
+		`12:11: warning: pattern "wbe/**" matches no file git tracks, and the agent matches changed files only, so no change can trigger the step: a typo? [pattern]`,
+		`13:11: warning: pattern "!web/docs/**" starts with "!", which the agent reads as a literal "!" (patterns have no negation): to leave paths out, list them under exclude [pattern]`,
+		`15:11: warning: exclude pattern "web/tmp/**" matches no file git tracks, so it excludes nothing: a typo? [pattern]`,
+		`20:11: warning: pattern "web/[a-z]*.go" has "[a-z]", but the agent has no ranges in brackets: it matches only the characters listed, "-" included; list each character you mean [pattern]`,
+		`21:11: warning: pattern "/web/*.go" starts with "/", but the agent matches paths relative to the repository root, which never do, so it never matches; write "web/*.go" [pattern]`,
 	}
 	untracked := func(w string) bool { return strings.Contains(w, "matches no file git tracks") }
 
-	render := func(ps []Problem) []string {
+	render := func(ps diag.List) []string {
 		var out []string
 		for _, p := range ps {
-			if p.File != s.File || p.Severity != Warning {
+			if p.File != s.File || p.Severity != diag.Warning {
 				t.Errorf("unexpected file or severity: %v", p)
 			}
 			out = append(out, p.String()[len(s.File)+1:])

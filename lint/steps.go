@@ -151,17 +151,17 @@ func (l *linter) stepKey(st *step) {
 		v := resolve(e.v)
 		switch {
 		case v == nil || isNull(v) || v.Kind == yaml.ScalarNode && v.Value == "":
-			l.errorf(e.v, "%s is empty", name)
+			l.errorf(e.v, "step-key", "%s is empty", name)
 			return
 		case v.Kind != yaml.ScalarNode:
-			l.errorf(e.v, "%s must be a string", name)
+			l.errorf(e.v, "step-key", "%s must be a string", name)
 			return
 		case !isString(v):
 			// Buildkite wants a string; record it anyway, so that
 			// depends_on entries naming it are not reported too.
-			l.errorf(e.v, "%s must be a string: quote it (%q)", name, v.Value)
+			l.errorf(e.v, "step-key", "%s must be a string: quote it (%q)", name, v.Value)
 		case uuidRe.MatchString(v.Value):
-			l.errorf(e.v, "%s %q is shaped like a UUID, which Buildkite rejects for a step key", name, v.Value)
+			l.errorf(e.v, "step-key", "%s %q is shaped like a UUID, which Buildkite rejects for a step key", name, v.Value)
 		}
 		st.key, st.keyNode = v.Value, e.v
 		return
@@ -180,9 +180,9 @@ func (l *linter) dependsOn(st *step) {
 	add := func(n *yaml.Node) {
 		switch v := resolve(n); {
 		case !isString(v):
-			l.errorf(n, "a depends_on entry must be a step key (a string)")
+			l.errorf(n, "depends-on", "a depends_on entry must be a step key (a string)")
 		case v.Value == "":
-			l.errorf(n, "depends_on entry is empty")
+			l.errorf(n, "depends-on", "depends_on entry is empty")
 		default:
 			st.deps = append(st.deps, dep{v.Value, n})
 		}
@@ -199,16 +199,16 @@ func (l *linter) dependsOn(st *step) {
 				if s, ok := field(r, "step"); ok {
 					add(s.v)
 				} else {
-					l.errorf(item, "depends_on entry has no step: write {step: KEY}")
+					l.errorf(item, "depends-on", "depends_on entry has no step: write {step: KEY}")
 				}
 			case r != nil && r.Kind == yaml.ScalarNode:
 				add(item)
 			default:
-				l.errorf(item, "depends_on must be %s", dependsOnForms)
+				l.errorf(item, "depends-on", "depends_on must be %s", dependsOnForms)
 			}
 		}
 	default:
-		l.errorf(e.v, "depends_on must be %s", dependsOnForms)
+		l.errorf(e.v, "depends-on", "depends_on must be %s", dependsOnForms)
 	}
 }
 
@@ -225,7 +225,7 @@ func (l *linter) checkJobCount(d *document) {
 		}
 	}
 	if over != nil {
-		l.errorf(over.node, "the upload has %d jobs (counting the steps in groups, parallelism and matrix combinations), and this step takes it past Buildkite's limit of %d per upload: split the pipeline into several uploads", total, jobLimit)
+		l.errorf(over.node, "job-limit", "the upload has %d jobs (counting the steps in groups, parallelism and matrix combinations), and this step takes it past Buildkite's limit of %d per upload: split the pipeline into several uploads", total, jobLimit)
 	}
 }
 

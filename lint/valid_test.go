@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"github.com/bkgen/bkgen/diag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,7 +25,7 @@ func TestValidPipelines(t *testing.T) {
 		}
 		for _, p := range Pipeline(f, src) {
 			switch {
-			case p.Severity != Error:
+			case p.Severity != diag.Error:
 				t.Logf("%v", p)
 			case spansSteps(p.Msg):
 			default:

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/bkgen/bkgen/diag"
 	"gopkg.in/yaml.v3"
 )
 
@@ -14,7 +15,7 @@ import (
 // the first, so a user fixes a spec in one round.
 type decoder struct {
 	file string
-	errs Errors
+	errs diag.List
 	// work is what decoding may still visit. Aliases and merge keys let a
 	// few kilobytes stand for billions of values: each visit is counted,
 	// so no spec takes more than moments to read.
@@ -36,20 +37,25 @@ func (d *decoder) spend(n *yaml.Node, what string) bool {
 	}
 	if !d.overWork {
 		d.overWork = true
-		d.errorf(n, "%s: the spec expands to more than %d values (aliases and merge keys count each time they are used)", what, maxWork)
+		d.errorf(n, what, "the spec expands to more than %d values (aliases and merge keys count each time they are used)", maxWork)
 	}
 	return false
 }
 
 func posOf(n *yaml.Node) Pos {
 	if n == nil {
-		return Pos{1, 1}
+		return Pos{Line: 1, Col: 1}
 	}
-	return Pos{n.Line, n.Column}
+	return Pos{Line: n.Line, Col: n.Column}
 }
 
-func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
-	d.errs = append(d.errs, &Error{File: d.file, Pos: posOf(n), Msg: oneLine(fmt.Sprintf(format, args...))})
+// errorf records a problem with the value at n: path names the field
+// ("images.app.context"), the message says what is wrong.
+func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	d.errs = append(d.errs, diag.Diagnostic{
+		File: d.file, Pos: posOf(n), Severity: diag.Error, Rule: "spec",
+		Path: oneLine(path), Msg: oneLine(fmt.Sprintf(format, args...)),
+	})
 }
 
 // maxMessage bounds a message, which may quote a field name from the spec.
@@ -118,7 +124,7 @@ type pair struct {
 func (d *decoder) mapping(n *yaml.Node, what string) ([]pair, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s: expected a mapping, found %s", what, kindName(n))
+		d.errorf(n, what, "expected a mapping, found %s", kindName(n))
 		return nil, false
 	}
 	var own, merged []pair
@@ -133,11 +139,11 @@ func (d *decoder) mapping(n *yaml.Node, what string) ([]pair, bool) {
 			continue
 		}
 		if k.Kind != yaml.ScalarNode {
-			d.errorf(k, "%s: keys must be strings, found %s", what, kindName(k))
+			d.errorf(k, what, "keys must be strings, found %s", kindName(k))
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			d.errorf(k, "%s: %s is given twice (first at line %d)", what, quoteForMessage(k.Value), first.Line)
+			d.errorf(k, what, "%s is given twice (first at line %d)", quoteForMessage(k.Value), first.Line)
 			continue
 		}
 		seen[k.Value] = k
@@ -161,7 +167,7 @@ func (d *decoder) mergePairs(v *yaml.Node, what string) []pair {
 	case yaml.SequenceNode:
 		sources = v.Content
 	default:
-		d.errorf(v, "%s: a merge key (<<) needs a mapping or a list of mappings, found %s", what, kindName(v))
+		d.errorf(v, what, "a merge key (<<) needs a mapping or a list of mappings, found %s", kindName(v))
 		return nil
 	}
 	var out []pair
@@ -182,7 +188,7 @@ func (d *decoder) fields(n *yaml.Node, what string, known []string) (map[string]
 	out := make(map[string]pair, len(ps))
 	for _, p := range ps {
 		if !contains(known, p.key.Value) {
-			d.errorf(p.key, "%s: unknown field %s%s", what, quoteForMessage(p.key.Value), didYouMean(p.key.Value, known))
+			d.errorf(p.key, what, "unknown field %s%s", quoteForMessage(p.key.Value), didYouMean(p.key.Value, known))
 			continue
 		}
 		out[p.key.Value] = p
@@ -204,7 +210,7 @@ func contains(list []string, s string) bool {
 func (d *decoder) str(n *yaml.Node, what string) (string, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" || n.Tag == "!!bool" {
-		d.errorf(n, "%s: expected a string, found %s", what, kindName(n))
+		d.errorf(n, what, "expected a string, found %s", kindName(n))
 		return "", false
 	}
 	return d.text(n, what)
@@ -218,11 +224,11 @@ func (d *decoder) text(n *yaml.Node, what string) (string, bool) {
 	case "!!str", "!", "!!int", "!!float", "!!bool", "!!timestamp", "!!merge":
 		// A plain << where a value goes is the text "<<".
 	default:
-		d.errorf(n, "%s: the YAML tag %s is not supported here: write the value as plain text", what, quoteForMessage(n.Tag))
+		d.errorf(n, what, "the YAML tag %s is not supported here: write the value as plain text", quoteForMessage(n.Tag))
 		return "", false
 	}
 	if strings.IndexByte(n.Value, 0) >= 0 {
-		d.errorf(n, "%s: holds a NUL character, which no job can be given", what)
+		d.errorf(n, what, "holds a NUL character, which no job can be given")
 		return "", false
 	}
 	// Text counts against the work too, a visit per 16 bytes: an alias of
@@ -238,7 +244,7 @@ func (d *decoder) text(n *yaml.Node, what string) (string, bool) {
 func (d *decoder) nonEmpty(n *yaml.Node, what string) (string, bool) {
 	s, ok := d.str(n, what)
 	if ok && strings.TrimSpace(s) == "" {
-		d.errorf(n, "%s: must not be empty", what)
+		d.errorf(n, what, "must not be empty")
 		return "", false
 	}
 	return s, ok
@@ -249,7 +255,7 @@ func (d *decoder) nonEmpty(n *yaml.Node, what string) (string, bool) {
 func (d *decoder) scalarText(n *yaml.Node, what string) (string, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		d.errorf(n, "%s: expected a string, found %s", what, kindName(n))
+		d.errorf(n, what, "expected a string, found %s", kindName(n))
 		return "", false
 	}
 	return d.text(n, what)
@@ -258,12 +264,12 @@ func (d *decoder) scalarText(n *yaml.Node, what string) (string, bool) {
 func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		d.errorf(n, "%s: expected true or false, found %s", what, kindName(n))
+		d.errorf(n, what, "expected true or false, found %s", kindName(n))
 		return false, false
 	}
 	var b bool
 	if err := n.Decode(&b); err != nil {
-		d.errorf(n, "%s: expected true or false, found %s", what, kindName(n))
+		d.errorf(n, what, "expected true or false, found %s", kindName(n))
 		return false, false
 	}
 	return b, true
@@ -272,12 +278,12 @@ func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
 func (d *decoder) integer(n *yaml.Node, what string, lo, hi int) (int, bool) {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-		d.errorf(n, "%s: expected a whole number, found %s", what, kindName(n))
+		d.errorf(n, what, "expected a whole number, found %s", kindName(n))
 		return 0, false
 	}
 	v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 	if err != nil || v < int64(lo) || v > int64(hi) {
-		d.errorf(n, "%s: expected a whole number from %d to %d, found %s", what, lo, hi, n.Value)
+		d.errorf(n, what, "expected a whole number from %d to %d, found %s", lo, hi, n.Value)
 		return 0, false
 	}
 	return int(v), true
@@ -305,7 +311,7 @@ func (d *decoder) strList(n *yaml.Node, what string, oneOrMany bool) ([]item, bo
 		if oneOrMany {
 			want = "a string or a list of strings"
 		}
-		d.errorf(n, "%s: expected %s, found %s", what, want, kindName(n))
+		d.errorf(n, what, "expected %s, found %s", want, kindName(n))
 		return nil, false
 	}
 	out := make([]item, 0, len(n.Content))
@@ -333,7 +339,7 @@ func (d *decoder) kvMap(n *yaml.Node, what string, validKey func(string) bool, k
 	out := make([]KV, 0, len(ps))
 	for _, p := range ps {
 		if validKey != nil && !validKey(p.key.Value) {
-			d.errorf(p.key, "%s: %s is not a valid name (%s)", what, quoteForMessage(p.key.Value), keyRule)
+			d.errorf(p.key, what, "%s is not a valid name (%s)", quoteForMessage(p.key.Value), keyRule)
 			ok = false
 			continue
 		}
@@ -355,7 +361,7 @@ func (d *decoder) oneOf(n *yaml.Node, what string, choices ...string) (string, b
 		return "", false
 	}
 	if !contains(choices, s) {
-		d.errorf(n, "%s: %s is not one of %s%s", what, quoteForMessage(s), strings.Join(choices, ", "), didYouMean(s, choices))
+		d.errorf(n, what, "%s is not one of %s%s", quoteForMessage(s), strings.Join(choices, ", "), didYouMean(s, choices))
 		return "", false
 	}
 	return s, true

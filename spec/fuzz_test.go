@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"github.com/bkgen/bkgen/diag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,9 +36,9 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		var errs Errors
+		var errs diag.List
 		if !errors.As(err, &errs) || len(errs) == 0 {
-			t.Fatalf("error is not positioned Errors: %v", err)
+			t.Fatalf("error is not a positioned diag.List: %v", err)
 		}
 		for _, e := range errs {
 			if e.File != "fuzz.yml" || e.Pos.Line < 1 || e.Pos.Col < 1 || e.Msg == "" {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/bkgen/bkgen/diag"
 	"strings"
 	"testing"
 	"time"
@@ -26,9 +27,9 @@ images:
 func loadErrors(t *testing.T, src string) []string {
 	t.Helper()
 	_, err := Load("bkgen.yml", []byte(src))
-	var errs Errors
+	var errs diag.List
 	if !errors.As(err, &errs) {
-		t.Fatalf("Load returned %v, want Errors", err)
+		t.Fatalf("Load returned %v, want a diag.List", err)
 	}
 	var out []string
 	for _, e := range errs {

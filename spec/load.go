@@ -16,13 +16,13 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Load parses and validates a spec. On any problem it returns Errors holding
-// every problem found, each with its position in file.
+// Load parses and validates a spec. On any problem it returns a diag.List
+// holding every problem found, each with its position in file.
 func Load(file string, src []byte) (*Spec, error) {
 	d := &decoder{file: file, work: maxWork}
 	s := d.load(src)
 	if len(d.errs) > 0 {
-		return nil, d.errs.sorted()
+		return nil, d.errs.Sorted()
 	}
 	return s, nil
 }
@@ -58,7 +58,7 @@ func (d *decoder) load(src []byte) *Spec {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			d.errorf(nil, "the spec is empty: it needs version, registries and images")
+			d.errorf(nil, "", "the spec is empty: it needs version, registries and images")
 		} else {
 			d.yamlError(err)
 		}
@@ -66,7 +66,7 @@ func (d *decoder) load(src []byte) *Spec {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		d.errorf(&extra, "the spec must be a single YAML document, found another here")
+		d.errorf(&extra, "", "the spec must be a single YAML document, found another here")
 	}
 	root := resolve(&doc)
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
@@ -78,17 +78,17 @@ func (d *decoder) load(src []byte) *Spec {
 	}
 	s := &Spec{File: d.file}
 	if p, ok := top["version"]; !ok {
-		d.errorf(root, "version is required: add `version: 1`")
+		d.errorf(root, "", "version is required: add `version: 1`")
 	} else if v, ok := d.integer(p.value, "version", 0, 1<<30); ok {
 		if v != 1 {
-			d.errorf(p.value, "version: this bkgen reads version 1, found %d", v)
+			d.errorf(p.value, "version", "this bkgen reads version 1, found %d", v)
 		}
 		s.Version = v
 	}
 	if p, ok := top["registries"]; ok {
 		s.Registries = d.registries(p.value)
 	} else {
-		d.errorf(root, "registries is required: name at least one registry to push to")
+		d.errorf(root, "", "registries is required: name at least one registry to push to")
 	}
 	var defaults *imageFields
 	if p, ok := top["defaults"]; ok {
@@ -97,7 +97,7 @@ func (d *decoder) load(src []byte) *Spec {
 	if p, ok := top["images"]; ok {
 		s.Images = d.images(p.value, defaults, s.Registries)
 	} else {
-		d.errorf(root, "images is required: name at least one image to build")
+		d.errorf(root, "", "images is required: name at least one image to build")
 	}
 	if len(s.Images) > 0 {
 		d.checkSteps(s.Images)
@@ -115,7 +115,7 @@ func (d *decoder) yamlError(err error) {
 	if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
 		msg = strings.TrimSpace(msg[strings.Index(msg, ":")+1:])
 	}
-	d.errs = append(d.errs, &Error{File: d.file, Pos: Pos{line, 1}, Msg: "invalid YAML: " + msg})
+	d.errorf(&yaml.Node{Line: line, Column: 1}, "", "invalid YAML: %s", msg)
 }
 
 var registryFields = map[Provider][]string{
@@ -131,7 +131,7 @@ func (d *decoder) registries(n *yaml.Node) []*Registry {
 		return nil
 	}
 	if len(ps) == 0 {
-		d.errorf(n, "registries: name at least one registry")
+		d.errorf(n, "registries", "name at least one registry")
 	}
 	var out []*Registry
 	for _, p := range ps {
@@ -146,7 +146,7 @@ func (d *decoder) registries(n *yaml.Node) []*Registry {
 func (d *decoder) registry(key, n *yaml.Node) *Registry {
 	what := "registries." + key.Value
 	if !nameRE.MatchString(key.Value) {
-		d.errorf(key, "%s: registry names use lowercase letters, digits, '.', '_' and '-'", what)
+		d.errorf(key, what, "registry names use lowercase letters, digits, '.', '_' and '-'")
 	}
 	r := &Registry{Name: key.Value, Pos: posOf(key)}
 	// The fields allowed depend on the provider, so read it first.
@@ -166,7 +166,7 @@ func (d *decoder) registry(key, n *yaml.Node) *Registry {
 		}
 	}
 	if providerNode == nil {
-		d.errorf(key, "%s: provider is required (buildkite, ecr, gar or hosted)", what)
+		d.errorf(key, what, "provider is required (buildkite, ecr, gar or hosted)")
 	} else if v, ok := d.oneOf(providerNode, what+".provider", "buildkite", "ecr", "gar", "hosted"); ok {
 		r.Provider = Provider(v)
 		known = registryFields[r.Provider]
@@ -177,22 +177,22 @@ func (d *decoder) registry(key, n *yaml.Node) *Registry {
 		case contains(known, p.key.Value):
 			f[p.key.Value] = p.value
 		case contains(all, p.key.Value):
-			d.errorf(p.key, "%s: %s is not a field of provider %s (it has: %s)", what, quoteForMessage(p.key.Value), r.Provider, strings.Join(known[1:], ", "))
+			d.errorf(p.key, what, "%s is not a field of provider %s (it has: %s)", quoteForMessage(p.key.Value), r.Provider, strings.Join(known[1:], ", "))
 		default:
-			d.errorf(p.key, "%s: unknown field %s%s", what, quoteForMessage(p.key.Value), didYouMean(p.key.Value, known))
+			d.errorf(p.key, what, "unknown field %s%s", quoteForMessage(p.key.Value), didYouMean(p.key.Value, known))
 		}
 	}
 	text := func(field string, re *regexp.Regexp, rule string, need bool) string {
 		v, ok := f[field]
 		if !ok {
 			if need {
-				d.errorf(key, "%s: %s is required for provider %s", what, field, r.Provider)
+				d.errorf(key, what, "%s is required for provider %s", field, r.Provider)
 			}
 			return ""
 		}
 		s, ok := d.nonEmpty(v, what+"."+field)
 		if ok && re != nil && !re.MatchString(s) {
-			d.errorf(v, "%s.%s: %s is not %s", what, field, quoteForMessage(s), rule)
+			d.errorf(v, what+"."+field, "%s is not %s", quoteForMessage(s), rule)
 		}
 		return s
 	}
@@ -209,10 +209,10 @@ func (d *decoder) registry(key, n *yaml.Node) *Registry {
 		if v, ok := f["token_env"]; ok {
 			r.TokenEnv = text("token_env", envNameRE, "an environment variable name: it names the variable holding the token, never the token itself", false)
 			if r.Auth == AuthOIDC {
-				d.errorf(v, "%s.token_env: only used with auth: token (this registry logs in with OIDC)", what)
+				d.errorf(v, what+".token_env", "only used with auth: token (this registry logs in with OIDC)")
 			}
 		} else if r.Auth == AuthToken {
-			d.errorf(f["auth"], "%s: auth: token needs token_env, the name of the env var that holds the token", what)
+			d.errorf(f["auth"], what, "auth: token needs token_env, the name of the env var that holds the token")
 		}
 	case ECR:
 		r.AccountID = text("account_id", accountRE, "a 12-digit AWS account id (quote it to keep leading zeros)", true)
@@ -240,20 +240,20 @@ func (d *decoder) workloadIdentity(n *yaml.Node, what string) *WorkloadIdentity 
 			w.Audience = a
 		}
 		if w.Audience != "" && !strings.HasPrefix(w.Audience, "//iam.googleapis.com/") {
-			d.errorf(p.value, "%s.audience: expected a workload identity provider such as //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER", what)
+			d.errorf(p.value, what+".audience", "expected a workload identity provider such as //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER")
 		}
 	} else {
-		d.errorf(n, "%s: audience is required", what)
+		d.errorf(n, what, "audience is required")
 	}
 	if p, ok := f["service_account"]; ok {
 		if a, ok := d.nonEmpty(p.value, what+".service_account"); ok && d.pipelineText(p.value, what+".service_account", a) {
 			w.ServiceAccount = a
 		}
 		if w.ServiceAccount != "" && !strings.Contains(w.ServiceAccount, "@") {
-			d.errorf(p.value, "%s.service_account: expected a service account email", what)
+			d.errorf(p.value, what+".service_account", "expected a service account email")
 		}
 	} else {
-		d.errorf(n, "%s: service_account is required", what)
+		d.errorf(n, what, "service_account is required")
 	}
 	return w
 }
@@ -299,7 +299,7 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 	im := &imageFields{set: map[string]*yaml.Node{}}
 	for name, p := range f {
 		if isDefaults && contains(imageOnlyFields, name) {
-			d.errorf(p.key, "defaults: %s belongs to one image and cannot be a default", name)
+			d.errorf(p.key, "defaults", "%s belongs to one image and cannot be a default", name)
 			continue
 		}
 		im.set[name] = p.value
@@ -312,7 +312,7 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 		case "repository":
 			if s, ok := d.nonEmpty(v, field(name)); ok {
 				if !repositoryRE.MatchString(s) {
-					d.errorf(v, "%s: %s is not a valid repository (lowercase letters, digits, '.', '_', '-', components separated by '/')", field(name), quoteForMessage(s))
+					d.errorf(v, field(name), "%s is not a valid repository (lowercase letters, digits, '.', '_', '-', components separated by '/')", quoteForMessage(s))
 				}
 				im.repository = s
 			}
@@ -323,7 +323,7 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 		case "target":
 			if t, ok := d.nonEmpty(v, field(name)); ok {
 				if !stageRE.MatchString(t) {
-					d.errorf(v, "%s: %s is not a build stage name (a letter, then letters, digits, '.', '_' and '-')", field(name), quoteForMessage(t))
+					d.errorf(v, field(name), "%s is not a build stage name (a letter, then letters, digits, '.', '_' and '-')", quoteForMessage(t))
 				}
 				im.target = t
 			}
@@ -335,7 +335,7 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 			items, _ := d.strList(v, field(name), false)
 			for _, it := range items {
 				if !envNameRE.MatchString(it.text) {
-					d.errorf(it.node, "%s: %s is not an environment variable name: a secret is passed to BuildKit by the name of the env var that holds it", field(name), quoteForMessage(it.text))
+					d.errorf(it.node, field(name), "%s is not an environment variable name: a secret is passed to BuildKit by the name of the env var that holds it", quoteForMessage(it.text))
 					continue
 				}
 				im.secrets = append(im.secrets, it.text)
@@ -348,16 +348,16 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 			for _, it := range items {
 				switch {
 				case !platformRE.MatchString(it.text):
-					d.errorf(it.node, "%s: %s is not a platform such as linux/amd64 or linux/arm/v7", field(name), quoteForMessage(it.text))
+					d.errorf(it.node, field(name), "%s is not a platform such as linux/amd64 or linux/arm/v7", quoteForMessage(it.text))
 				case seen[it.text]:
-					d.errorf(it.node, "%s: %s is listed twice", field(name), quoteForMessage(it.text))
+					d.errorf(it.node, field(name), "%s is listed twice", quoteForMessage(it.text))
 				default:
 					seen[it.text] = true
 					im.platforms = append(im.platforms, it.text)
 				}
 			}
 			if len(items) == 0 && resolve(v).Kind == yaml.SequenceNode {
-				d.errorf(v, "%s: list at least one platform, or leave platforms out", field(name))
+				d.errorf(v, field(name), "list at least one platform, or leave platforms out")
 			}
 		case "multi_arch":
 			if s, ok := d.oneOf(v, field(name), string(Native), string(Emulated)); ok {
@@ -370,7 +370,7 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 				im.platformAgents = map[string]platformAgents{}
 				for _, p := range ps {
 					if !platformRE.MatchString(p.key.Value) {
-						d.errorf(p.key, "%s: %s is not a platform such as linux/arm64", field(name), quoteForMessage(p.key.Value))
+						d.errorf(p.key, field(name), "%s is not a platform such as linux/arm64", quoteForMessage(p.key.Value))
 						continue
 					}
 					if a := d.agents(p.value, field(name)+"."+p.key.Value); a != nil {
@@ -386,11 +386,11 @@ func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *image
 			items, _ := d.strList(v, field(name), true)
 			for _, it := range items {
 				if !tagRE.MatchString(tagVarRE.ReplaceAllString(it.text, "x")) {
-					d.errorf(it.node, "%s: %s is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR allowed)", field(name), quoteForMessage(it.text))
+					d.errorf(it.node, field(name), "%s is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR allowed)", quoteForMessage(it.text))
 					continue
 				}
 				if strings.HasPrefix(it.text, "bk-") {
-					d.errorf(it.node, "%s: tags starting with bk- are reserved for content tags", field(name))
+					d.errorf(it.node, field(name), "tags starting with bk- are reserved for content tags")
 					continue
 				}
 				im.tags = append(im.tags, Tag{it.text, posOf(it.node)})
@@ -421,12 +421,12 @@ func (im *imageFields) setPath(name, p string) {
 // relPath checks a path is inside the repository and returns it cleaned.
 func (d *decoder) relPath(n *yaml.Node, what, p string) string {
 	if strings.Contains(p, `\`) {
-		d.errorf(n, "%s: use '/' in paths, found %s", what, quoteForMessage(p))
+		d.errorf(n, what, "use '/' in paths, found %s", quoteForMessage(p))
 		return ""
 	}
 	c := path.Clean(p)
 	if path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") {
-		d.errorf(n, "%s: %s must be a path inside the repository, relative to its root", what, quoteForMessage(p))
+		d.errorf(n, what, "%s must be a path inside the repository, relative to its root", quoteForMessage(p))
 		return ""
 	}
 	return c
@@ -443,7 +443,7 @@ func (d *decoder) agents(n *yaml.Node, what string) *Value {
 	case Map:
 		for i, item := range v.Items {
 			if item.Kind == Map || item.Kind == List {
-				d.errorf(nodeAt(item.Pos), "%s.%s: expected a string, found %s", what, pipetext.Display(v.Keys[i]), item)
+				d.errorf(nodeAt(item.Pos), what+"."+pipetext.Display(v.Keys[i]), "expected a string, found %s", item)
 				return nil
 			}
 		}
@@ -451,13 +451,13 @@ func (d *decoder) agents(n *yaml.Node, what string) *Value {
 	case List:
 		for _, item := range v.Items {
 			if item.Kind != String || !strings.Contains(item.Scalar, "=") {
-				d.errorf(nodeAt(item.Pos), "%s: %s should be key=value", what, quoteForMessage(item.String()))
+				d.errorf(nodeAt(item.Pos), what, "%s should be key=value", quoteForMessage(item.String()))
 				return nil
 			}
 		}
 		return v
 	}
-	d.errorf(n, "%s: expected a mapping such as {queue: linux}, found %s", what, kindName(n))
+	d.errorf(n, what, "expected a mapping such as {queue: linux}, found %s", kindName(n))
 	return nil
 }
 
@@ -474,9 +474,9 @@ func (d *decoder) cache(n *yaml.Node, what string) Cache {
 		}
 		switch CacheType(t) {
 		case CacheLocal:
-			d.errorf(r, "%s: local needs a path: write {type: local, path: /var/cache/buildkit}", what)
+			d.errorf(r, what, "local needs a path: write {type: local, path: /var/cache/buildkit}")
 		case CacheS3:
-			d.errorf(r, "%s: s3 needs a bucket and region: write {type: s3, bucket: NAME, region: REGION}", what)
+			d.errorf(r, what, "s3 needs a bucket and region: write {type: s3, bucket: NAME, region: REGION}")
 		}
 		return Cache{Type: CacheType(t)}
 	}
@@ -487,7 +487,7 @@ func (d *decoder) cache(n *yaml.Node, what string) Cache {
 	var c Cache
 	p, ok := f["type"]
 	if !ok {
-		d.errorf(r, "%s: type is required (%s)", what, strings.Join(types, ", "))
+		d.errorf(r, what, "type is required (%s)", strings.Join(types, ", "))
 		return Cache{}
 	}
 	t, ok := d.oneOf(p.value, what+".type", types...)
@@ -501,7 +501,7 @@ func (d *decoder) cache(n *yaml.Node, what string) Cache {
 			continue
 		}
 		if !contains(allowed, name) {
-			d.errorf(fp.key, "%s: %s is not used by cache type %s", what, name, c.Type)
+			d.errorf(fp.key, what, "%s is not used by cache type %s", name, c.Type)
 			continue
 		}
 		s, ok := d.nonEmpty(fp.value, what+"."+name)
@@ -511,24 +511,24 @@ func (d *decoder) cache(n *yaml.Node, what string) Cache {
 		switch name {
 		case "path":
 			if !path.IsAbs(s) {
-				d.errorf(fp.value, "%s.path: expected an absolute directory on the agent, found %s", what, quoteForMessage(s))
+				d.errorf(fp.value, what+".path", "expected an absolute directory on the agent, found %s", quoteForMessage(s))
 			} else if strings.ContainsAny(s, ",\"") || strings.IndexFunc(s, unicode.IsControl) >= 0 {
-				d.errorf(fp.value, "%s.path: cannot hold a comma, a double quote or a control character: buildx reads it inside comma-separated --cache-to values", what)
+				d.errorf(fp.value, what+".path", "cannot hold a comma, a double quote or a control character: buildx reads it inside comma-separated --cache-to values")
 			}
 			c.Path = s
 		case "bucket":
 			if !bucketRE.MatchString(s) {
-				d.errorf(fp.value, "%s.bucket: %s is not an S3 bucket name (3 to 63 lowercase letters, digits, '.' and '-')", what, quoteForMessage(s))
+				d.errorf(fp.value, what+".bucket", "%s is not an S3 bucket name (3 to 63 lowercase letters, digits, '.' and '-')", quoteForMessage(s))
 			}
 			c.Bucket = s
 		case "region":
 			if !awsRegionRE.MatchString(s) {
-				d.errorf(fp.value, "%s.region: %s is not an AWS region such as us-east-1", what, quoteForMessage(s))
+				d.errorf(fp.value, what+".region", "%s is not an AWS region such as us-east-1", quoteForMessage(s))
 			}
 			c.Region = s
 		case "name":
 			if !cacheNameRE.MatchString(s) {
-				d.errorf(fp.value, "%s.name: %s is not a cache name (letters, digits, '.', '_' and '-')", what, quoteForMessage(s))
+				d.errorf(fp.value, what+".name", "%s is not a cache name (letters, digits, '.', '_' and '-')", quoteForMessage(s))
 			}
 			c.Name = s
 		}
@@ -536,12 +536,12 @@ func (d *decoder) cache(n *yaml.Node, what string) Cache {
 	switch c.Type {
 	case CacheLocal:
 		if _, ok := f["path"]; !ok {
-			d.errorf(r, "%s: a local cache needs path, a directory on the agent", what)
+			d.errorf(r, what, "a local cache needs path, a directory on the agent")
 		}
 	case CacheS3:
 		for _, need := range []string{"bucket", "region"} {
 			if _, ok := f[need]; !ok {
-				d.errorf(r, "%s: an s3 cache needs %s", what, need)
+				d.errorf(r, what, "an s3 cache needs %s", need)
 			}
 		}
 	}
@@ -569,14 +569,14 @@ func (d *decoder) scan(n *yaml.Node, what string) *Scan {
 	}
 	if p, ok := f["severity"]; ok {
 		if s.Tool == Grype {
-			d.errorf(p.key, "%s: grype takes fail_on (the lowest severity that fails), not severity", what)
+			d.errorf(p.key, what, "grype takes fail_on (the lowest severity that fails), not severity")
 		}
 		items, _ := d.strList(p.value, what+".severity", true)
 		for _, it := range items {
 			for _, part := range strings.Split(it.text, ",") {
 				v := strings.ToUpper(strings.TrimSpace(part))
 				if !contains(severities, v) {
-					d.errorf(it.node, "%s.severity: %s is not one of %s", what, quoteForMessage(part), strings.Join(severities, ", "))
+					d.errorf(it.node, what+".severity", "%s is not one of %s", quoteForMessage(part), strings.Join(severities, ", "))
 					continue
 				}
 				if !contains(s.Severity, v) {
@@ -596,7 +596,7 @@ func (d *decoder) scan(n *yaml.Node, what string) *Scan {
 	}
 	if p, ok := f["fail_on"]; ok {
 		if s.Tool != Grype {
-			d.errorf(p.key, "%s: fail_on is grype's; %s takes severity and fail", what, s.Tool)
+			d.errorf(p.key, what, "fail_on is grype's; %s takes severity and fail", s.Tool)
 		}
 		if v, ok := d.oneOf(p.value, what+".fail_on", grypeLevel...); ok {
 			s.FailOn = v
@@ -609,7 +609,7 @@ func (d *decoder) scan(n *yaml.Node, what string) *Scan {
 	}
 	if p, ok := f["ignore_unfixed"]; ok {
 		if s.Tool == ECRScan {
-			d.errorf(p.key, "%s: ignore_unfixed is not available with the ecr scanner", what)
+			d.errorf(p.key, what, "ignore_unfixed is not available with the ecr scanner")
 		}
 		s.IgnoreUnfixed, _ = d.boolean(p.value, what+".ignore_unfixed")
 	}
@@ -639,7 +639,7 @@ func (d *decoder) ifChanged(n *yaml.Node, what string) *IfChanged {
 			}
 			g, err := glob.Compile(it.text)
 			if err != nil {
-				d.errorf(it.node, "%s: the agent cannot parse this pattern: %v", what, err)
+				d.errorf(it.node, what, "the agent cannot parse this pattern: %v", err)
 				continue
 			}
 			out = append(out, Pattern{Text: it.text, Pos: posOf(it.node), Glob: g})
@@ -653,7 +653,7 @@ func (d *decoder) ifChanged(n *yaml.Node, what string) *IfChanged {
 		}
 		p, ok := f["include"]
 		if !ok {
-			d.errorf(r, "%s: include is required (the agent runs a step whose if_changed has no include)", what)
+			d.errorf(r, what, "include is required (the agent runs a step whose if_changed has no include)")
 			return nil
 		}
 		ic.Include = patterns(p.value, what+".include")
@@ -665,7 +665,7 @@ func (d *decoder) ifChanged(n *yaml.Node, what string) *IfChanged {
 	}
 	if len(ic.Include) == 0 {
 		if resolve(r).Kind == yaml.SequenceNode {
-			d.errorf(r, "%s: list at least one pattern", what)
+			d.errorf(r, what, "list at least one pattern")
 		}
 		return nil
 	}
@@ -694,7 +694,7 @@ func (d *decoder) consumers(n *yaml.Node, what string) []*Consumer {
 
 func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 	if !nameRE.MatchString(key.Value) {
-		d.errorf(key, "%s: consumer names use lowercase letters, digits, '.', '_' and '-' (it becomes part of a step key)", what)
+		d.errorf(key, what, "consumer names use lowercase letters, digits, '.', '_' and '-' (it becomes part of a step key)")
 	}
 	f, ok := d.fields(n, what, consumerFields)
 	if !ok {
@@ -715,10 +715,10 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 			c.Command, ok = d.str(r, what+".command")
 		}
 		if ok && strings.TrimSpace(c.Command) == "" {
-			d.errorf(p.value, "%s.command: must not be empty", what)
+			d.errorf(p.value, what+".command", "must not be empty")
 		}
 	} else {
-		d.errorf(key, "%s: command is required", what)
+		d.errorf(key, what, "command is required")
 	}
 	for name, p := range f {
 		field := what + "." + name
@@ -759,7 +759,7 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 		case "concurrency":
 			c.Concurrency, _ = d.integer(v, field, 1, 1<<20)
 			if _, ok := f["concurrency_group"]; !ok {
-				d.errorf(p.key, "%s: concurrency needs concurrency_group, the name of the group it limits", what)
+				d.errorf(p.key, what, "concurrency needs concurrency_group, the name of the group it limits")
 			}
 		case "concurrency_group":
 			if g, ok := d.nonEmpty(v, field); ok && d.pipelineText(v, field, g) {
@@ -773,7 +773,7 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 			items, _ := d.strList(v, field, true)
 			for _, it := range items {
 				if !stepKeyRE.MatchString(it.text) {
-					d.errorf(it.node, "%s: %s is not a step key (letters, digits and _ - : . ,)", field, quoteForMessage(it.text))
+					d.errorf(it.node, field, "%s is not a step key (letters, digits and _ - : . ,)", quoteForMessage(it.text))
 					continue
 				}
 				c.DependsOn = append(c.DependsOn, it.text)
@@ -790,7 +790,7 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 func (d *decoder) plugins(n *yaml.Node, what string) []Plugin {
 	r := resolve(n)
 	if r.Kind != yaml.SequenceNode {
-		d.errorf(r, "%s: expected a list of plugins, found %s", what, kindName(r))
+		d.errorf(r, what, "expected a list of plugins, found %s", kindName(r))
 		return nil
 	}
 	var out []Plugin
@@ -803,12 +803,12 @@ func (d *decoder) plugins(n *yaml.Node, what string) []Plugin {
 			source = item
 		case yaml.MappingNode:
 			if len(item.Content) != 2 || item.Content[0].Tag == "!!merge" {
-				d.errorf(item, "%s: each plugin is a mapping with one key, its source", at)
+				d.errorf(item, at, "each plugin is a mapping with one key, its source")
 				continue
 			}
 			source, config = item.Content[0], item.Content[1]
 		default:
-			d.errorf(item, "%s: expected a plugin, found %s", at, kindName(item))
+			d.errorf(item, at, "expected a plugin, found %s", kindName(item))
 			continue
 		}
 		src, ok := d.str(source, at)
@@ -817,7 +817,7 @@ func (d *decoder) plugins(n *yaml.Node, what string) []Plugin {
 		}
 		local := strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/")
 		if at := strings.LastIndex(src, "#"); !local && (at < 0 || at == len(src)-1) {
-			d.errorf(source, "%s[%d]: plugin %s is not pinned to a version: write %s#vX.Y.Z", what, i, quoteForMessage(src), pipetext.Display(strings.TrimSuffix(src, "#")))
+			d.errorf(source, fmt.Sprintf("%s[%d]", what, i), "plugin %s is not pinned to a version: write %s#vX.Y.Z", quoteForMessage(src), pipetext.Display(strings.TrimSuffix(src, "#")))
 			continue
 		}
 		p := Plugin{Source: src, Pos: posOf(source)}
@@ -843,7 +843,7 @@ func (d *decoder) softFail(n *yaml.Node, what string) *Value {
 		return nil
 	}
 	if r.Kind != yaml.SequenceNode {
-		d.errorf(r, "%s: expected true, false or a list of {exit_status: N}, found %s", what, kindName(r))
+		d.errorf(r, what, "expected true, false or a list of {exit_status: N}, found %s", kindName(r))
 		return nil
 	}
 	ok := true
@@ -855,12 +855,12 @@ func (d *decoder) softFail(n *yaml.Node, what string) *Value {
 		}
 		p, good := f["exit_status"]
 		if !good {
-			d.errorf(item, "%s[%d]: exit_status is required", what, i)
+			d.errorf(item, fmt.Sprintf("%s[%d]", what, i), "exit_status is required")
 			ok = false
 			continue
 		}
 		if v := resolve(p.value); !(v.Kind == yaml.ScalarNode && (v.Tag == "!!int" || v.Tag == "!!str" && v.Value == "*")) {
-			d.errorf(v, "%s[%d].exit_status: expected an exit status or \"*\", found %s", what, i, kindName(v))
+			d.errorf(v, fmt.Sprintf("%s[%d].exit_status", what, i), "expected an exit status or \"*\", found %s", kindName(v))
 			ok = false
 		}
 	}
@@ -876,7 +876,7 @@ func (d *decoder) images(n *yaml.Node, defaults *imageFields, registries []*Regi
 		return nil
 	}
 	if len(ps) == 0 {
-		d.errorf(n, "images: name at least one image")
+		d.errorf(n, "images", "name at least one image")
 	}
 	var names []string
 	for _, p := range ps {
@@ -887,13 +887,13 @@ func (d *decoder) images(n *yaml.Node, defaults *imageFields, registries []*Regi
 		regNames = append(regNames, r.Name)
 	}
 	if defaults != nil && defaults.registry != "" && !contains(regNames, defaults.registry) {
-		d.errorf(defaults.set["registry"], "defaults.registry: no registry named %s%s", quoteForMessage(defaults.registry), didYouMean(defaults.registry, regNames))
+		d.errorf(defaults.set["registry"], "defaults.registry", "no registry named %s%s", quoteForMessage(defaults.registry), didYouMean(defaults.registry, regNames))
 	}
 	var out []*Image
 	for _, p := range ps {
 		what := "images." + p.key.Value
 		if !nameRE.MatchString(p.key.Value) {
-			d.errorf(p.key, "%s: image names use lowercase letters, digits, '.', '_' and '-' and start with a letter or digit", what)
+			d.errorf(p.key, what, "image names use lowercase letters, digits, '.', '_' and '-' and start with a letter or digit")
 			continue
 		}
 		own := d.imageFields(p.value, what, false)
@@ -1034,11 +1034,11 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 		case 1:
 			im.Registry = regNames[0]
 		default:
-			d.errorf(key, "%s: which registry? set registry on the image or in defaults (one of: %s)", what, strings.Join(regNames, ", "))
+			d.errorf(key, what, "which registry? set registry on the image or in defaults (one of: %s)", strings.Join(regNames, ", "))
 		}
 	} else if !contains(regNames, im.Registry) {
 		if n := own.set["registry"]; n != nil {
-			d.errorf(n, "%s.registry: no registry named %s%s", what, quoteForMessage(im.Registry), didYouMean(im.Registry, regNames))
+			d.errorf(n, what+".registry", "no registry named %s%s", quoteForMessage(im.Registry), didYouMean(im.Registry, regNames))
 		}
 		im.Registry = ""
 	}
@@ -1051,11 +1051,11 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 	for _, dep := range f.dependsOn {
 		switch {
 		case dep.text == im.Name:
-			d.errorf(dep.node, "%s.depends_on: an image cannot depend on itself", what)
+			d.errorf(dep.node, what+".depends_on", "an image cannot depend on itself")
 		case !contains(names, dep.text):
-			d.errorf(dep.node, "%s.depends_on: no image named %s%s", what, quoteForMessage(dep.text), didYouMean(dep.text, names))
+			d.errorf(dep.node, what+".depends_on", "no image named %s%s", quoteForMessage(dep.text), didYouMean(dep.text, names))
 		case contains(im.DependsOn, dep.text):
-			d.errorf(dep.node, "%s.depends_on: %s is listed twice", what, quoteForMessage(dep.text))
+			d.errorf(dep.node, what+".depends_on", "%s is listed twice", quoteForMessage(dep.text))
 		default:
 			im.DependsOn = append(im.DependsOn, dep.text)
 		}
@@ -1070,26 +1070,26 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 	if len(f.platformAgents) > 0 {
 		where := f.set["platform_agents"]
 		if im.MultiArch != Native {
-			d.errorf(where, "%s.platform_agents: only used when several platforms build natively (multi_arch: native)", what)
+			d.errorf(where, what+".platform_agents", "only used when several platforms build natively (multi_arch: native)")
 		}
 		im.PlatformAgents = map[string]*Value{}
 		for platform, p := range f.platformAgents {
 			if !contains(im.Platforms, platform) && im.MultiArch == Native {
-				d.errorf(p.key, "%s.platform_agents: %s is not one of this image's platforms (%s)", what, quoteForMessage(platform), strings.Join(im.Platforms, ", "))
+				d.errorf(p.key, what+".platform_agents", "%s is not one of this image's platforms (%s)", quoteForMessage(platform), strings.Join(im.Platforms, ", "))
 				continue
 			}
 			im.PlatformAgents[platform] = p.agents
 		}
 	}
 	if reg != nil && im.Scan != nil && im.Scan.Tool == ECRScan && reg.Provider != ECR {
-		d.errorf(scanNode(f, own), "%s.scan: the ecr scanner only scans images in ECR, and this image goes to %s (provider %s)", what, reg.Name, reg.Provider)
+		d.errorf(scanNode(f, own), what+".scan", "the ecr scanner only scans images in ECR, and this image goes to %s (provider %s)", reg.Name, reg.Provider)
 	}
 	if im.MultiArch == Native && len(im.Platforms) > 1 {
 		seen := map[string]string{}
 		for _, p := range im.Platforms {
 			a := ArchSlug(p, im.Platforms)
 			if prev, ok := seen[a]; ok {
-				d.errorf(f.set["platforms"], "%s.platforms: %s and %s would both build as step build-%s-%s", what, prev, p, im.Name, a)
+				d.errorf(f.set["platforms"], what+".platforms", "%s and %s would both build as step build-%s-%s", prev, p, im.Name, a)
 			}
 			seen[a] = p
 		}
@@ -1131,15 +1131,15 @@ func (d *decoder) checkSteps(images []*Image) {
 		at := nodeAt(im.Pos)
 		for _, k := range StepKeys(im) {
 			if prev, ok := owner[k]; ok {
-				d.errorf(at, "images.%s: its step key %q is also made by image %s; rename one of them", im.Name, k, prev)
+				d.errorf(at, "images."+im.Name, "its step key %q is also made by image %s; rename one of them", k, prev)
 				continue
 			}
 			owner[k] = im.Name
 			switch {
 			case len(k) > maxKeyLength:
-				d.errorf(at, "images.%s: its step key %q is longer than Buildkite's %d characters: shorten the names", im.Name, k, maxKeyLength)
+				d.errorf(at, "images."+im.Name, "its step key %q is longer than Buildkite's %d characters: shorten the names", k, maxKeyLength)
 			case uuidRE.MatchString(k):
-				d.errorf(at, "images.%s: its step key %q is shaped like a UUID, which Buildkite refuses as a key: rename the image or consumer", im.Name, k)
+				d.errorf(at, "images."+im.Name, "its step key %q is shaped like a UUID, which Buildkite refuses as a key: rename the image or consumer", k)
 			}
 		}
 		for _, c := range im.Consumers {
@@ -1148,7 +1148,7 @@ func (d *decoder) checkSteps(images []*Image) {
 		for _, s := range stepsOf(im) {
 			jobs += max(1, s.parallelism)
 			if jobs > MaxJobs {
-				d.errorf(nodeAt(s.pos), "images.%s: step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: split the spec or lower parallelism", im.Name, s.key, jobs, MaxJobs)
+				d.errorf(nodeAt(s.pos), "images."+im.Name, "step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: split the spec or lower parallelism", s.key, jobs, MaxJobs)
 				jobs = -1 << 30 // once
 			}
 		}
@@ -1175,11 +1175,11 @@ func (d *decoder) consumerCycles(images []*Image, byKey map[string]*Consumer) {
 			next, ours := byKey[dep]
 			switch {
 			case dep == key:
-				d.errorf(c.dependsOnAt[i], "%s.depends_on: a step cannot depend on itself", key)
+				d.errorf(c.dependsOnAt[i], key+".depends_on", "a step cannot depend on itself")
 			case !ours:
 			case state[dep] == visiting:
 				cycle := append(append([]string{}, stack[indexOf(stack, dep):]...), dep)
-				d.errorf(c.dependsOnAt[i], "%s.depends_on: dependency cycle: %s", key, strings.Join(cycle, " -> "))
+				d.errorf(c.dependsOnAt[i], key+".depends_on", "dependency cycle: %s", strings.Join(cycle, " -> "))
 			case state[dep] == unvisited:
 				visit(dep, next)
 			}
@@ -1219,7 +1219,7 @@ func (d *decoder) dependencyOrder(images []*Image) []*Image {
 		case visiting:
 			i := indexOf(stack, im.Name)
 			cycle := append(append([]string{}, stack[i:]...), im.Name)
-			d.errorf(&yaml.Node{Line: im.Pos.Line, Column: im.Pos.Col}, "images.%s: dependency cycle: %s", im.Name, strings.Join(cycle, " -> "))
+			d.errorf(&yaml.Node{Line: im.Pos.Line, Column: im.Pos.Col}, "images."+im.Name, "dependency cycle: %s", strings.Join(cycle, " -> "))
 			return
 		}
 		state[im.Name] = visiting

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"github.com/bkgen/bkgen/diag"
 	"strings"
 	"testing"
 
@@ -31,10 +32,10 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal("image web missing")
 	}
 	want := &Image{
-		Name: "web", Pos: Pos{5, 3}, Registry: "packages", Repository: "web",
+		Name: "web", Pos: Pos{Line: 5, Col: 3}, Registry: "packages", Repository: "web",
 		Context: ".", Dockerfile: "Dockerfile", Cache: Cache{Type: CacheRegistry},
-		Scan:       &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: Pos{5, 3}},
-		ContextPos: Pos{5, 3}, DockerfilePos: Pos{5, 3},
+		Scan:       &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: Pos{Line: 5, Col: 3}},
+		ContextPos: Pos{Line: 5, Col: 3}, DockerfilePos: Pos{Line: 5, Col: 3},
 	}
 	if diff := cmp.Diff(want, im); diff != "" {
 		t.Errorf("image (-want +got):\n%s", diff)
@@ -61,8 +62,8 @@ images:
 		image               string
 		context, dockerfile Pos
 	}{
-		{"app", Pos{6, 14}, Pos{5, 3}},
-		{"tool", Pos{7, 3}, Pos{8, 17}},
+		{"app", Pos{Line: 6, Col: 14}, Pos{Line: 5, Col: 3}},
+		{"tool", Pos{Line: 7, Col: 3}, Pos{Line: 8, Col: 17}},
 	} {
 		im := s.Image(tc.image)
 		if im.ContextPos != tc.context || im.DockerfilePos != tc.dockerfile {
@@ -337,9 +338,9 @@ images:
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load("bkgen.yml", []byte(tc.src))
-			var errs Errors
+			var errs diag.List
 			if !errors.As(err, &errs) {
-				t.Fatalf("Load returned %v, want Errors", err)
+				t.Fatalf("Load returned %v, want a diag.List", err)
 			}
 			var got []string
 			for _, e := range errs {

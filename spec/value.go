@@ -103,7 +103,7 @@ func (d *decoder) rebuild(n *yaml.Node, what string, bytes *int, depth int) *Val
 		return nil
 	}
 	if depth > maxDepth {
-		d.errorf(at, "%s: nested more than %d levels deep", what, maxDepth)
+		d.errorf(at, what, "nested more than %d levels deep", maxDepth)
 		return nil
 	}
 	v := &Value{Pos: posOf(n)}
@@ -137,11 +137,11 @@ func (d *decoder) rebuild(n *yaml.Node, what string, bytes *int, depth int) *Val
 			return nil
 		}
 		if *bytes -= len(v.Scalar); *bytes < 0 {
-			d.errorf(at, "%s: expands to more than %d bytes of text (aliases count each time they are used)", what, maxValueBytes)
+			d.errorf(at, what, "expands to more than %d bytes of text (aliases count each time they are used)", maxValueBytes)
 			return nil
 		}
 	default:
-		d.errorf(n, "%s: expected a value, found %s", what, kindName(n))
+		d.errorf(n, what, "expected a value, found %s", kindName(n))
 		return nil
 	}
 	return v
@@ -158,7 +158,7 @@ func (d *decoder) valuePairs(n *yaml.Node, what string) ([]pair, bool) {
 		if p.key.Tag != "!!str" {
 			// A number or boolean as a key is text to Buildkite.
 			if t := p.key.Tag; t != "!!int" && t != "!!float" && t != "!!bool" {
-				d.errorf(p.key, "%s: keys must be text, found %s", what, kindName(p.key))
+				d.errorf(p.key, what, "keys must be text, found %s", kindName(p.key))
 				return nil, false
 			}
 		}
@@ -184,7 +184,7 @@ func (d *decoder) scalarValue(n *yaml.Node, what string, v *Value) bool {
 	case "!!bool":
 		var x bool
 		if err := n.Decode(&x); err != nil {
-			d.errorf(n, "%s: %s is not a boolean", what, quoteForMessage(n.Value))
+			d.errorf(n, what, "%s is not a boolean", quoteForMessage(n.Value))
 			return false
 		}
 		v.Kind, v.Scalar = Bool, strconv.FormatBool(x)
@@ -192,7 +192,7 @@ func (d *decoder) scalarValue(n *yaml.Node, what string, v *Value) bool {
 	case "!!int":
 		var x any
 		if err := n.Decode(&x); err != nil {
-			d.errorf(n, "%s: %s is not a whole number", what, quoteForMessage(n.Value))
+			d.errorf(n, what, "%s is not a whole number", quoteForMessage(n.Value))
 			return false
 		}
 		switch x := x.(type) {
@@ -203,7 +203,7 @@ func (d *decoder) scalarValue(n *yaml.Node, what string, v *Value) bool {
 		case uint64:
 			v.Scalar = strconv.FormatUint(x, 10)
 		default:
-			d.errorf(n, "%s: %s is not a whole number", what, quoteForMessage(n.Value))
+			d.errorf(n, what, "%s is not a whole number", quoteForMessage(n.Value))
 			return false
 		}
 		v.Kind = Int
@@ -211,13 +211,13 @@ func (d *decoder) scalarValue(n *yaml.Node, what string, v *Value) bool {
 	case "!!float":
 		var x float64
 		if err := n.Decode(&x); err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
-			d.errorf(n, "%s: %s is not a finite number", what, quoteForMessage(n.Value))
+			d.errorf(n, what, "%s is not a finite number", quoteForMessage(n.Value))
 			return false
 		}
 		v.Kind, v.Scalar = Float, strconv.FormatFloat(x, 'g', -1, 64)
 		return true
 	}
-	d.errorf(n, "%s: the YAML tag %s is not supported here: write the value as plain text", what, quoteForMessage(n.Tag))
+	d.errorf(n, what, "the YAML tag %s is not supported here: write the value as plain text", quoteForMessage(n.Tag))
 	return false
 }
 
@@ -225,7 +225,7 @@ func (d *decoder) scalarValue(n *yaml.Node, what string, v *Value) bool {
 // it is.
 func (d *decoder) pipelineText(n *yaml.Node, what, s string) bool {
 	if err := pipetext.Check(s); err != nil {
-		d.errorf(n, "%s: %v", what, err)
+		d.errorf(n, what, "%v", err)
 		return false
 	}
 	return true
@@ -300,7 +300,7 @@ func (d *decoder) checkValueSizes(images []*Image) {
 	total := 0
 	add := func(v *Value, times int, what string) bool {
 		if total += v.size() * times; total > maxValueNodes {
-			d.errorf(nodeAt(v.Pos), "%s: the pipeline's agents, plugins, retry and soft_fail would hold more than %d values: make them smaller", what, maxValueNodes)
+			d.errorf(nodeAt(v.Pos), what, "the pipeline's agents, plugins, retry and soft_fail would hold more than %d values: make them smaller", maxValueNodes)
 			return false
 		}
 		return true

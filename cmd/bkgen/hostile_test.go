@@ -212,7 +212,7 @@ images:
 	var wantLint []string
 	for _, w := range want {
 		file, rest, _ := strings.Cut(w, ": ")
-		wantLint = append(wantLint, file+": error: "+rest)
+		wantLint = append(wantLint, file+": error: "+rest+" [build-input]")
 	}
 	if status != exitProblems || stdout != strings.Join(wantLint, "\n")+"\n" {
 		t.Errorf("lint: exit %d, stdout:\n%s\nwant exit 1 and:\n%s", status, stdout, strings.Join(wantLint, "\n"))

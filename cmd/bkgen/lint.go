@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/internal/plural"
 	"os"
 	"os/exec"
@@ -46,7 +47,7 @@ func lintCommand() *command {
 		},
 		run: func(ctx *cmdContext, v any, args []string) int {
 			f := v.(*lintFlags)
-			var problems []lint.Problem
+			var problems diag.List
 			if len(args) == 0 {
 				var status int
 				problems, status = ctx.lintSpec(&f.planFlags)
@@ -78,7 +79,7 @@ func (ctx *cmdContext) readInput(name string) ([]byte, error) {
 
 // lintSpec checks the spec: its errors as generate reports them, plus
 // warnings about if_changed patterns that cannot do what they seem to.
-func (ctx *cmdContext) lintSpec(f *planFlags) ([]lint.Problem, int) {
+func (ctx *cmdContext) lintSpec(f *planFlags) (diag.List, int) {
 	file, src, ok := ctx.readSpec(f, "bkgen lint", "use -f to name another file, or name pipeline files to lint")
 	if !ok {
 		return nil, exitUsage
@@ -94,14 +95,10 @@ func (ctx *cmdContext) lintSpec(f *planFlags) ([]lint.Problem, int) {
 			err = ctx.generates(s, keys)
 		}
 	}
-	var errs spec.Errors
-	if err != nil && !errors.As(err, &errs) {
+	var problems diag.List
+	if err != nil && !errors.As(err, &problems) {
 		fmt.Fprintf(ctx.io.err, "bkgen lint: %v\n", err)
 		return nil, exitUsage
-	}
-	var problems []lint.Problem
-	for _, e := range errs {
-		problems = append(problems, lint.Problem{File: e.File, Line: e.Pos.Line, Col: e.Pos.Col, Severity: lint.Error, Msg: e.Msg})
 	}
 	if loaded {
 		problems = append(problems, lint.SpecWarnings(s, trackedFiles(f.dir))...)
@@ -128,13 +125,13 @@ func trackedFiles(dir string) []string {
 
 // reportProblems prints problems grouped by file, in order, with a count on
 // stderr, and gives lint's exit status.
-func (ctx *cmdContext) reportProblems(problems []lint.Problem, strict bool) int {
+func (ctx *cmdContext) reportProblems(problems diag.List, strict bool) int {
 	var errorsN, warnings int
 	files := map[string]bool{}
 	for _, p := range problems {
-		fmt.Fprintln(ctx.io.out, p)
+		fmt.Fprintln(ctx.io.out, p.String())
 		files[p.File] = true
-		if p.Severity == lint.Error {
+		if p.Severity == diag.Error {
 			errorsN++
 		} else {
 			warnings++

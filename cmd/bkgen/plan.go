@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/bkgen/bkgen/diag"
 	"io/fs"
 	"path/filepath"
 	"sort"
@@ -268,7 +269,7 @@ func (ctx *cmdContext) readSpec(f *planFlags, cmd, hint string) (string, []byte,
 }
 
 func (ctx *cmdContext) printError(err error) {
-	var errs spec.Errors
+	var errs diag.List
 	if errors.As(err, &errs) {
 		for _, e := range errs {
 			fmt.Fprintln(ctx.io.err, e)
@@ -293,7 +294,7 @@ func analyzeImages(bg context.Context, dir string, s *spec.Spec) (*contentkey.An
 		}
 		return a, nil
 	}
-	var errs spec.Errors
+	var errs diag.List
 	for _, p := range problems {
 		im := s.Image(p.Image)
 		field, pos, msg := "context", im.ContextPos, p.Msg
@@ -307,13 +308,9 @@ func analyzeImages(bg context.Context, dir string, s *spec.Spec) (*contentkey.An
 			// The ignore file says what of the context is sent.
 			msg = "ignore file " + msg
 		}
-		errs = append(errs, &spec.Error{File: s.File, Pos: pos, Msg: fmt.Sprintf("images.%s.%s: %s", im.Name, field, msg)})
+		errs = append(errs, diag.Diagnostic{File: s.File, Pos: pos, Severity: diag.Error, Rule: "build-input", Path: "images." + im.Name + "." + field, Msg: msg})
 	}
-	sort.SliceStable(errs, func(i, j int) bool {
-		a, b := errs[i].Pos, errs[j].Pos
-		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
-	})
-	return nil, errs
+	return nil, errs.Sorted()
 }
 
 // generates checks that the spec makes a pipeline, every path counted as
