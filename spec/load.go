@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/bkgen/bkgen/glob"
+	"github.com/bkgen/bkgen/internal/pin"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"gopkg.in/yaml.v3"
 )
@@ -815,9 +816,8 @@ func (d *decoder) plugins(n *yaml.Node, what string) []Plugin {
 		if !ok || !d.pipelineText(source, at, src) {
 			continue
 		}
-		local := strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/")
-		if at := strings.LastIndex(src, "#"); !local && (at < 0 || at == len(src)-1) {
-			d.errorf(source, fmt.Sprintf("%s[%d]", what, i), "plugin %s is not pinned to a version: write %s#vX.Y.Z", quoteForMessage(src), pipetext.Display(strings.TrimSuffix(src, "#")))
+		if why, fix := pin.Check(src); why != "" {
+			d.errorf(source, at, "plugin %s is not pinned: %s; %s", quoteForMessage(src), why, fix)
 			continue
 		}
 		p := Plugin{Source: src, Pos: posOf(source)}
