@@ -333,7 +333,7 @@ images:
 			want: []string{
 				`bkgen.yml:5:3: defaults: context belongs to one image and cannot be a default`,
 				`bkgen.yml:11:19: images.app.consumers.unit.plugins[0]: plugin "docker-compose" is not pinned: without a #ref the agent checks out the plugin repository's default branch, which can change under the pipeline; pin a release tag (docker-compose#vX.Y.Z) or a full commit sha`,
-				`bkgen.yml:11:54: images.app.consumers.unit.plugins[2]: plugin "docker#main" is not pinned: "main" looks like a branch, not a release tag or a commit sha, so it can change under the pipeline; pin a release tag (docker#vX.Y.Z) or a full commit sha`,
+				`bkgen.yml:11:55: images.app.consumers.unit.plugins[2]: plugin "docker#main" is not pinned: "main" looks like a branch, not a release tag or a commit sha, so it can change under the pipeline; pin a release tag (docker#vX.Y.Z) or a full commit sha`,
 				`bkgen.yml:11:70: images.app.consumers.unit.plugins[3]: plugin "cache#v1" is not pinned: "v1" is a partial version, which may be a tag that moves with each release; pin a release tag (cache#vX.Y.Z) or a full commit sha`,
 				`bkgen.yml:11:82: images.app.consumers.unit.plugins[4]: plugin "x#0123abc" is not pinned: "0123abc" looks like a short commit sha, which can become ambiguous; write the full 40-character sha`,
 			},
