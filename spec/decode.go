@@ -348,7 +348,7 @@ func (d *decoder) kvMap(n *yaml.Node, what string, validKey func(string) bool, k
 			ok = false
 			continue
 		}
-		out = append(out, KV{p.key.Value, v})
+		out = append(out, KV{Key: p.key.Value, Value: v})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, ok

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"unicode"
@@ -91,9 +93,12 @@ func (d *decoder) load(src []byte) *Spec {
 	} else {
 		d.errorf(root, "", "registries is required: name at least one registry to push to")
 	}
-	var defaults *imageFields
+	var defaults *Image
 	if p, ok := top["defaults"]; ok {
-		defaults = d.imageFields(p.value, "defaults", true)
+		defaults = &Image{}
+		if !d.imageMapping(p.value, "defaults", true, defaults) {
+			defaults = nil
+		}
 	}
 	if p, ok := top["images"]; ok {
 		s.Images = d.images(p.value, defaults, s.Registries)
@@ -257,180 +262,6 @@ func (d *decoder) workloadIdentity(n *yaml.Node, what string) *WorkloadIdentity 
 		d.errorf(n, what, "service_account is required")
 	}
 	return w
-}
-
-var imageFieldNames = []string{
-	"registry", "repository", "context", "dockerfile", "target", "args", "secrets",
-	"labels", "depends_on", "platforms", "multi_arch", "agents", "platform_agents",
-	"cache", "if_changed", "tags", "scan", "consumers",
-}
-
-// Fields that name one image's own things make no sense as defaults.
-var imageOnlyFields = []string{"repository", "context", "dockerfile", "depends_on", "if_changed", "consumers"}
-
-// imageFields is an image mapping, or the defaults, as written: set records
-// which fields were given (and where) so defaults can fill the rest.
-type imageFields struct {
-	set            map[string]*yaml.Node
-	registry       string
-	repository     string
-	context        string
-	dockerfile     string
-	target         string
-	args           []KV
-	secrets        []string
-	labels         []KV
-	dependsOn      []item
-	platforms      []string
-	multiArch      MultiArch
-	agents         *Value
-	platformAgents map[string]platformAgents
-	cache          Cache
-	ifChanged      *IfChanged
-	tags           []Tag
-	scan           *Scan
-	consumers      []*Consumer
-}
-
-func (d *decoder) imageFields(n *yaml.Node, what string, isDefaults bool) *imageFields {
-	f, ok := d.fields(n, what, imageFieldNames)
-	if !ok {
-		return nil
-	}
-	im := &imageFields{set: map[string]*yaml.Node{}}
-	for name, p := range f {
-		if isDefaults && contains(imageOnlyFields, name) {
-			d.errorf(p.key, "defaults", "%s belongs to one image and cannot be a default", name)
-			continue
-		}
-		im.set[name] = p.value
-	}
-	field := func(name string) string { return what + "." + name }
-	for name, v := range im.set {
-		switch name {
-		case "registry":
-			im.registry, _ = d.nonEmpty(v, field(name))
-		case "repository":
-			if s, ok := d.nonEmpty(v, field(name)); ok {
-				if !repositoryRE.MatchString(s) {
-					d.errorf(v, field(name), "%s is not a valid repository (lowercase letters, digits, '.', '_', '-', components separated by '/')", quoteForMessage(s))
-				}
-				im.repository = s
-			}
-		case "context", "dockerfile":
-			if s, ok := d.nonEmpty(v, field(name)); ok {
-				im.setPath(name, d.relPath(v, field(name), s))
-			}
-		case "target":
-			if t, ok := d.nonEmpty(v, field(name)); ok {
-				if !stageRE.MatchString(t) {
-					d.errorf(v, field(name), "%s is not a build stage name (a letter, then letters, digits, '.', '_' and '-')", quoteForMessage(t))
-				}
-				im.target = t
-			}
-		case "args":
-			im.args, _ = d.kvMap(v, field(name), envNameRE.MatchString, "letters, digits and '_'")
-		case "labels":
-			im.labels, _ = d.kvMap(v, field(name), func(k string) bool { return strings.TrimSpace(k) != "" && !strings.ContainsAny(k, "=\n") }, "no '=' or newline")
-		case "secrets":
-			items, _ := d.strList(v, field(name), false)
-			for _, it := range items {
-				if !envNameRE.MatchString(it.text) {
-					d.errorf(it.node, field(name), "%s is not an environment variable name: a secret is passed to BuildKit by the name of the env var that holds it", quoteForMessage(it.text))
-					continue
-				}
-				im.secrets = append(im.secrets, it.text)
-			}
-		case "depends_on":
-			im.dependsOn, _ = d.strList(v, field(name), true)
-		case "platforms":
-			items, _ := d.strList(v, field(name), true)
-			seen := map[string]bool{}
-			for _, it := range items {
-				switch {
-				case !platformRE.MatchString(it.text):
-					d.errorf(it.node, field(name), "%s is not a platform such as linux/amd64 or linux/arm/v7", quoteForMessage(it.text))
-				case seen[it.text]:
-					d.errorf(it.node, field(name), "%s is listed twice", quoteForMessage(it.text))
-				default:
-					seen[it.text] = true
-					im.platforms = append(im.platforms, it.text)
-				}
-			}
-			if len(items) == 0 && resolve(v).Kind == yaml.SequenceNode {
-				d.errorf(v, field(name), "list at least one platform, or leave platforms out")
-			}
-		case "multi_arch":
-			if s, ok := d.oneOf(v, field(name), string(Native), string(Emulated)); ok {
-				im.multiArch = MultiArch(s)
-			}
-		case "agents":
-			im.agents = d.agents(v, field(name))
-		case "platform_agents":
-			if ps, ok := d.mapping(v, field(name)); ok {
-				im.platformAgents = map[string]platformAgents{}
-				for _, p := range ps {
-					if !platformRE.MatchString(p.key.Value) {
-						d.errorf(p.key, field(name), "%s is not a platform such as linux/arm64", quoteForMessage(p.key.Value))
-						continue
-					}
-					if a := d.agents(p.value, field(name)+"."+p.key.Value); a != nil {
-						im.platformAgents[p.key.Value] = platformAgents{p.key, a}
-					}
-				}
-			}
-		case "cache":
-			im.cache = d.cache(v, field(name))
-		case "if_changed":
-			im.ifChanged = d.ifChanged(v, field(name))
-		case "tags":
-			items, _ := d.strList(v, field(name), true)
-			for _, it := range items {
-				if !tagRE.MatchString(tagVarRE.ReplaceAllString(it.text, "x")) {
-					d.errorf(it.node, field(name), "%s is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR allowed)", quoteForMessage(it.text))
-					continue
-				}
-				if strings.HasPrefix(it.text, "bk-") {
-					d.errorf(it.node, field(name), "tags starting with bk- are reserved for content tags")
-					continue
-				}
-				im.tags = append(im.tags, Tag{it.text, posOf(it.node)})
-			}
-		case "scan":
-			im.scan = d.scan(v, field(name))
-		case "consumers":
-			im.consumers = d.consumers(v, field(name))
-		}
-	}
-	return im
-}
-
-// platformAgents is one entry of platform_agents, with the key for messages.
-type platformAgents struct {
-	key    *yaml.Node
-	agents *Value
-}
-
-func (im *imageFields) setPath(name, p string) {
-	if name == "context" {
-		im.context = p
-	} else {
-		im.dockerfile = p
-	}
-}
-
-// relPath checks a path is inside the repository and returns it cleaned.
-func (d *decoder) relPath(n *yaml.Node, what, p string) string {
-	if strings.Contains(p, `\`) {
-		d.errorf(n, what, "use '/' in paths, found %s", quoteForMessage(p))
-		return ""
-	}
-	c := path.Clean(p)
-	if path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") {
-		d.errorf(n, what, "%s must be a path inside the repository, relative to its root", quoteForMessage(p))
-		return ""
-	}
-	return c
 }
 
 // agents accepts Buildkite's two forms: a mapping of strings, or a list of
@@ -870,7 +701,7 @@ func (d *decoder) softFail(n *yaml.Node, what string) *Value {
 	return d.value(r, what)
 }
 
-func (d *decoder) images(n *yaml.Node, defaults *imageFields, registries []*Registry) []*Image {
+func (d *decoder) images(n *yaml.Node, defaults *Image, registries []*Registry) []*Image {
 	ps, ok := d.mapping(n, "images")
 	if !ok {
 		return nil
@@ -886,8 +717,8 @@ func (d *decoder) images(n *yaml.Node, defaults *imageFields, registries []*Regi
 	for _, r := range registries {
 		regNames = append(regNames, r.Name)
 	}
-	if defaults != nil && defaults.registry != "" && !contains(regNames, defaults.registry) {
-		d.errorf(defaults.set["registry"], "defaults.registry", "no registry named %s%s", quoteForMessage(defaults.registry), didYouMean(defaults.registry, regNames))
+	if defaults != nil && defaults.Registry != "" && !contains(regNames, defaults.Registry) {
+		d.errorf(defaults.set["registry"], "defaults.registry", "no registry named %s%s", quoteForMessage(defaults.Registry), didYouMean(defaults.Registry, regNames))
 	}
 	var out []*Image
 	for _, p := range ps {
@@ -896,117 +727,24 @@ func (d *decoder) images(n *yaml.Node, defaults *imageFields, registries []*Regi
 			d.errorf(p.key, what, "image names use lowercase letters, digits, '.', '_' and '-' and start with a letter or digit")
 			continue
 		}
-		own := d.imageFields(p.value, what, false)
-		if own == nil {
+		im := &Image{Name: p.key.Value, Pos: posOf(p.key)}
+		if !d.imageMapping(p.value, what, false, im) {
 			continue
 		}
-		out = append(out, d.image(p.key, what, merge(defaults, own), own, names, regNames, registries))
+		_, ownRegistry := im.set["registry"]
+		im.inherit(defaults)
+		d.image(im, what, ownRegistry, names, regNames, registries)
+		out = append(out, im)
 	}
 	return out
 }
 
-// merge lays an image's own fields over the defaults. Mappings (args,
-// labels, agents, platform_agents) merge key by key; anything else the image
-// sets replaces the default.
-func merge(def, own *imageFields) *imageFields {
-	if def == nil {
-		return own
-	}
-	m := *def
-	m.set = map[string]*yaml.Node{}
-	for k, v := range def.set {
-		m.set[k] = v
-	}
-	for k, v := range own.set {
-		m.set[k] = v
-	}
-	for name := range own.set {
-		switch name {
-		case "registry":
-			m.registry = own.registry
-		case "repository":
-			m.repository = own.repository
-		case "context":
-			m.context = own.context
-		case "dockerfile":
-			m.dockerfile = own.dockerfile
-		case "target":
-			m.target = own.target
-		case "args":
-			m.args = mergeKV(def.args, own.args)
-		case "labels":
-			m.labels = mergeKV(def.labels, own.labels)
-		case "secrets":
-			m.secrets = own.secrets
-		case "depends_on":
-			m.dependsOn = own.dependsOn
-		case "platforms":
-			m.platforms = own.platforms
-		case "multi_arch":
-			m.multiArch = own.multiArch
-		case "agents":
-			m.agents = mergeValues(def.agents, own.agents)
-		case "platform_agents":
-			m.platformAgents = map[string]platformAgents{}
-			for k, v := range def.platformAgents {
-				m.platformAgents[k] = v
-			}
-			for k, v := range own.platformAgents {
-				m.platformAgents[k] = v
-			}
-		case "cache":
-			m.cache = own.cache
-		case "if_changed":
-			m.ifChanged = own.ifChanged
-		case "tags":
-			m.tags = own.tags
-		case "scan":
-			m.scan = own.scan
-		case "consumers":
-			m.consumers = own.consumers
-		}
-	}
-	return &m
-}
-
-func mergeKV(def, own []KV) []KV {
-	byKey := map[string]string{}
-	for _, kv := range def {
-		byKey[kv.Key] = kv.Value
-	}
-	for _, kv := range own {
-		byKey[kv.Key] = kv.Value
-	}
-	out := make([]KV, 0, len(byKey))
-	for k, v := range byKey {
-		out = append(out, KV{k, v})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
-	return out
-}
-
-func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names, regNames []string, registries []*Registry) *Image {
-	im := &Image{
-		Name:       key.Value,
-		Pos:        posOf(key),
-		Registry:   f.registry,
-		Repository: f.repository,
-		Context:    f.context,
-		Dockerfile: f.dockerfile,
-		Target:     f.target,
-		Args:       f.args,
-		Secrets:    f.secrets,
-		Labels:     f.labels,
-		Platforms:  f.platforms,
-		MultiArch:  f.multiArch,
-		Agents:     f.agents,
-		Cache:      f.cache,
-		IfChanged:  f.ifChanged,
-		Tags:       f.tags,
-		Scan:       f.scan,
-		Consumers:  f.consumers,
-	}
-	if _, ok := f.set["scan"]; !ok {
+// image applies what is left to bkgen (the default scan, cache, repository,
+// context, Dockerfile and registry) and checks what needs every image and
+// registry known.
+func (d *decoder) image(im *Image, what string, ownRegistry bool, names, regNames []string, registries []*Registry) {
+	key := nodeAt(im.Pos)
+	if _, ok := im.set["scan"]; !ok {
 		im.Scan = &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: im.Pos}
 	}
 	if im.Cache.Type == "" {
@@ -1022,10 +760,10 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 		im.Dockerfile = path.Join(im.Context, "Dockerfile")
 	}
 	im.ContextPos, im.DockerfilePos = im.Pos, im.Pos
-	if n := f.set["context"]; n != nil {
+	if n := im.set["context"]; n != nil {
 		im.ContextPos = posOf(n)
 	}
-	if n := f.set["dockerfile"]; n != nil {
+	if n := im.set["dockerfile"]; n != nil {
 		im.DockerfilePos = posOf(n)
 	}
 	if im.Registry == "" {
@@ -1037,8 +775,8 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 			d.errorf(key, what, "which registry? set registry on the image or in defaults (one of: %s)", strings.Join(regNames, ", "))
 		}
 	} else if !contains(regNames, im.Registry) {
-		if n := own.set["registry"]; n != nil {
-			d.errorf(n, what+".registry", "no registry named %s%s", quoteForMessage(im.Registry), didYouMean(im.Registry, regNames))
+		if ownRegistry {
+			d.errorf(im.set["registry"], what+".registry", "no registry named %s%s", quoteForMessage(im.Registry), didYouMean(im.Registry, regNames))
 		}
 		im.Registry = ""
 	}
@@ -1048,16 +786,19 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 			reg = r
 		}
 	}
-	for _, dep := range f.dependsOn {
+	written := im.DependsOn
+	im.DependsOn = nil
+	for i, dep := range written {
+		at := im.dependsOnAt[i]
 		switch {
-		case dep.text == im.Name:
-			d.errorf(dep.node, what+".depends_on", "an image cannot depend on itself")
-		case !contains(names, dep.text):
-			d.errorf(dep.node, what+".depends_on", "no image named %s%s", quoteForMessage(dep.text), didYouMean(dep.text, names))
-		case contains(im.DependsOn, dep.text):
-			d.errorf(dep.node, what+".depends_on", "%s is listed twice", quoteForMessage(dep.text))
+		case dep == im.Name:
+			d.errorf(at, what+".depends_on", "an image cannot depend on itself")
+		case !contains(names, dep):
+			d.errorf(at, what+".depends_on", "no image named %s%s", quoteForMessage(dep), didYouMean(dep, names))
+		case contains(im.DependsOn, dep):
+			d.errorf(at, what+".depends_on", "%s is listed twice", quoteForMessage(dep))
 		default:
-			im.DependsOn = append(im.DependsOn, dep.text)
+			im.DependsOn = append(im.DependsOn, dep)
 		}
 	}
 	if im.MultiPlatform() {
@@ -1067,41 +808,32 @@ func (d *decoder) image(key *yaml.Node, what string, f, own *imageFields, names,
 	} else {
 		im.MultiArch = ""
 	}
-	if len(f.platformAgents) > 0 {
-		where := f.set["platform_agents"]
+	if len(im.PlatformAgents) > 0 {
 		if im.MultiArch != Native {
-			d.errorf(where, what+".platform_agents", "only used when several platforms build natively (multi_arch: native)")
+			d.errorf(im.set["platform_agents"], what+".platform_agents", "only used when several platforms build natively (multi_arch: native)")
 		}
-		im.PlatformAgents = map[string]*Value{}
-		for platform, p := range f.platformAgents {
+		for _, platform := range slices.Sorted(maps.Keys(im.PlatformAgents)) {
 			if !contains(im.Platforms, platform) && im.MultiArch == Native {
-				d.errorf(p.key, what+".platform_agents", "%s is not one of this image's platforms (%s)", quoteForMessage(platform), strings.Join(im.Platforms, ", "))
-				continue
+				d.errorf(im.platformAgentKeys[platform], what+".platform_agents", "%s is not one of this image's platforms (%s)", quoteForMessage(platform), strings.Join(im.Platforms, ", "))
+				delete(im.PlatformAgents, platform)
 			}
-			im.PlatformAgents[platform] = p.agents
 		}
+	} else {
+		im.PlatformAgents = nil
 	}
 	if reg != nil && im.Scan != nil && im.Scan.Tool == ECRScan && reg.Provider != ECR {
-		d.errorf(scanNode(f, own), what+".scan", "the ecr scanner only scans images in ECR, and this image goes to %s (provider %s)", reg.Name, reg.Provider)
+		d.errorf(im.set["scan"], what+".scan", "the ecr scanner only scans images in ECR, and this image goes to %s (provider %s)", reg.Name, reg.Provider)
 	}
 	if im.MultiArch == Native && len(im.Platforms) > 1 {
 		seen := map[string]string{}
 		for _, p := range im.Platforms {
 			a := ArchSlug(p, im.Platforms)
 			if prev, ok := seen[a]; ok {
-				d.errorf(f.set["platforms"], what+".platforms", "%s and %s would both build as step build-%s-%s", prev, p, im.Name, a)
+				d.errorf(im.set["platforms"], what+".platforms", "%s and %s would both build as step build-%s-%s", prev, p, im.Name, a)
 			}
 			seen[a] = p
 		}
 	}
-	return im
-}
-
-func scanNode(f, own *imageFields) *yaml.Node {
-	if n := own.set["scan"]; n != nil {
-		return n
-	}
-	return f.set["scan"]
 }
 
 // Buildkite's rules for step keys and uploads, which it would otherwise

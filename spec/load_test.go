@@ -3,6 +3,8 @@ package spec
 import (
 	"errors"
 	"github.com/bkgen/bkgen/diag"
+	"github.com/bkgen/bkgen/imagebuild"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"strings"
 	"testing"
 
@@ -33,11 +35,11 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := &Image{
 		Name: "web", Pos: Pos{Line: 5, Col: 3}, Registry: "packages", Repository: "web",
-		Context: ".", Dockerfile: "Dockerfile", Cache: Cache{Type: CacheRegistry},
+		Inputs: imagebuild.Inputs{Context: ".", Dockerfile: "Dockerfile"}, Cache: Cache{Type: CacheRegistry},
 		Scan:       &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: Pos{Line: 5, Col: 3}},
 		ContextPos: Pos{Line: 5, Col: 3}, DockerfilePos: Pos{Line: 5, Col: 3},
 	}
-	if diff := cmp.Diff(want, im); diff != "" {
+	if diff := cmp.Diff(want, im, cmpopts.IgnoreUnexported(Image{})); diff != "" {
 		t.Errorf("image (-want +got):\n%s", diff)
 	}
 	r := s.Registry("packages")
@@ -103,10 +105,10 @@ images:
 	if base.Dockerfile != "images/base/Dockerfile" {
 		t.Errorf("base dockerfile = %q", base.Dockerfile)
 	}
-	if diff := cmp.Diff([]KV{{"A", "1"}, {"B", "three"}}, app.Args); diff != "" {
+	if diff := cmp.Diff([]KV{{Key: "A", Value: "1"}, {Key: "B", Value: "three"}}, app.Args); diff != "" {
 		t.Errorf("args merge key by key, the image winning (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]KV{{"team", "platform"}}, app.Labels); diff != "" {
+	if diff := cmp.Diff([]KV{{Key: "team", Value: "platform"}}, app.Labels); diff != "" {
 		t.Errorf("labels (-want +got):\n%s", diff)
 	}
 	agents := map[string]string{}
@@ -162,7 +164,7 @@ images:
 	if c.Parallelism != 4 || *c.Priority != 2 || c.Concurrency != 1 || c.ConcurrencyGroup != "deploy" {
 		t.Errorf("consumer = %+v", c)
 	}
-	if diff := cmp.Diff([]KV{{"A", "b"}, {"DEBUG", "true"}}, c.Env); diff != "" {
+	if diff := cmp.Diff([]KV{{Key: "A", Value: "b"}, {Key: "DEBUG", Value: "true"}}, c.Env); diff != "" {
 		t.Errorf("env (-want +got):\n%s", diff)
 	}
 	if got := c.IfChanged; len(got.Include) != 1 || got.Include[0].Text != "services/app/**" || got.Exclude[0].Text != "services/app/docs/**" {

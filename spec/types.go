@@ -8,6 +8,7 @@ package spec
 
 import (
 	"github.com/bkgen/bkgen/glob"
+	"github.com/bkgen/bkgen/imagebuild"
 	"gopkg.in/yaml.v3"
 )
 
@@ -101,16 +102,12 @@ type Image struct {
 	Pos        Pos
 	Registry   string
 	Repository string
-	Context    string // slash path relative to the repository root; "." by default
-	Dockerfile string // slash path relative to the repository root
-	Target     string
-	Args       []KV // sorted by key
-	Secrets    []string
-	Labels     []KV // sorted by key
-	DependsOn  []string
-	Platforms  []string
-	MultiArch  MultiArch // "" for a single platform
-	Agents     *Value
+	// The build's inputs: the context ("." by default), the Dockerfile
+	// (<context>/Dockerfile by default), target, args, labels, secrets,
+	// platforms and the images it is built on.
+	imagebuild.Inputs
+	MultiArch MultiArch // "" for a single platform
+	Agents    *Value
 	// PlatformAgents maps a platform to the agents its native build runs on.
 	PlatformAgents map[string]*Value
 	Cache          Cache
@@ -122,15 +119,19 @@ type Image struct {
 	// Where context and dockerfile are written, for errors about what they
 	// name on disk; the image's Pos when one is left to its default.
 	ContextPos, DockerfilePos Pos
+
+	// Where each field was written (the image's own, or the default it
+	// took), and the nodes of entries checked once every image is read.
+	set               map[string]*yaml.Node
+	dependsOnAt       []*yaml.Node
+	platformAgentKeys map[string]*yaml.Node
 }
 
 // MultiPlatform reports whether the image is built for more than one platform.
 func (im *Image) MultiPlatform() bool { return len(im.Platforms) > 1 }
 
 // KV is a key and its value, from a mapping whose order does not matter.
-type KV struct {
-	Key, Value string
-}
+type KV = imagebuild.KV
 
 // CacheType is where BuildKit keeps an image's layer cache.
 type CacheType string

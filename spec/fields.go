@@ -1,0 +1,279 @@
+package spec
+
+import (
+	"maps"
+	"path"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// An imageField is one field an image (or the defaults) may set: how it
+// decodes into an Image, and how an image takes it from the defaults. A
+// field is this one row; nothing else lists the fields.
+type imageField struct {
+	name string
+	// imageOnly fields name one image's own things, and cannot be defaults.
+	imageOnly bool
+	decode    func(d *decoder, n *yaml.Node, path string, im *Image)
+	// inherit fills im's field from def's: taken whole when im does not set
+	// it, merged key by key for mappings when both do.
+	inherit func(im, def *Image, own bool)
+}
+
+// field declares an image field held at at(im), read by decode; merge, for
+// mappings, lays an image's own value over the default's.
+func field[T any](name string, at func(*Image) *T, decode func(*decoder, *yaml.Node, string) T, merge func(def, own T) T) imageField {
+	return imageField{
+		name: name,
+		decode: func(d *decoder, n *yaml.Node, path string, im *Image) {
+			*at(im) = decode(d, n, path)
+		},
+		inherit: func(im, def *Image, own bool) {
+			switch {
+			case !own:
+				*at(im) = *at(def)
+			case merge != nil:
+				*at(im) = merge(*at(def), *at(im))
+			}
+		},
+	}
+}
+
+// only marks a field as one image's own.
+func (f imageField) only() imageField {
+	f.imageOnly = true
+	return f
+}
+
+var imageFields = []imageField{
+	field("registry", func(im *Image) *string { return &im.Registry }, (*decoder).name, nil),
+	field("repository", func(im *Image) *string { return &im.Repository }, (*decoder).repository, nil).only(),
+	field("context", func(im *Image) *string { return &im.Context }, (*decoder).relPath, nil).only(),
+	field("dockerfile", func(im *Image) *string { return &im.Dockerfile }, (*decoder).relPath, nil).only(),
+	field("target", func(im *Image) *string { return &im.Target }, (*decoder).target, nil),
+	field("args", func(im *Image) *[]KV { return &im.Args }, (*decoder).args, mergeKV),
+	field("secrets", func(im *Image) *[]string { return &im.Secrets }, (*decoder).secrets, nil),
+	field("labels", func(im *Image) *[]KV { return &im.Labels }, (*decoder).labels, mergeKV),
+	{name: "depends_on", imageOnly: true, decode: (*decoder).imageDependsOn},
+	field("platforms", func(im *Image) *[]string { return &im.Platforms }, (*decoder).platforms, nil),
+	field("multi_arch", func(im *Image) *MultiArch { return &im.MultiArch }, (*decoder).multiArch, nil),
+	field("agents", func(im *Image) **Value { return &im.Agents }, (*decoder).agents, mergeValues),
+	{name: "platform_agents", decode: (*decoder).platformAgents, inherit: inheritPlatformAgents},
+	field("cache", func(im *Image) *Cache { return &im.Cache }, (*decoder).cache, nil),
+	field("if_changed", func(im *Image) **IfChanged { return &im.IfChanged }, (*decoder).ifChanged, nil).only(),
+	field("tags", func(im *Image) *[]Tag { return &im.Tags }, (*decoder).tags, nil),
+	field("scan", func(im *Image) **Scan { return &im.Scan }, (*decoder).scan, nil),
+	field("consumers", func(im *Image) *[]*Consumer { return &im.Consumers }, (*decoder).consumers, nil).only(),
+}
+
+func imageFieldNames() []string {
+	names := make([]string, len(imageFields))
+	for i, f := range imageFields {
+		names[i] = f.name
+	}
+	return names
+}
+
+// imageMapping decodes an image, or the defaults (isDefaults), field by
+// field, recording in im.set where each was written.
+func (d *decoder) imageMapping(n *yaml.Node, what string, isDefaults bool, im *Image) bool {
+	given, ok := d.fields(n, what, imageFieldNames())
+	if !ok {
+		return false
+	}
+	im.set = map[string]*yaml.Node{}
+	for _, f := range imageFields {
+		p, ok := given[f.name]
+		if !ok {
+			continue
+		}
+		if isDefaults && f.imageOnly {
+			d.errorf(p.key, "defaults", "%s belongs to one image and cannot be a default", f.name)
+			continue
+		}
+		im.set[f.name] = p.value
+		f.decode(d, p.value, what+"."+f.name, im)
+	}
+	return true
+}
+
+// inherit gives im what it leaves to the defaults.
+func (im *Image) inherit(def *Image) {
+	if def == nil {
+		return
+	}
+	for _, f := range imageFields {
+		n, set := def.set[f.name]
+		if !set || f.inherit == nil {
+			continue
+		}
+		_, own := im.set[f.name]
+		f.inherit(im, def, own)
+		if !own {
+			im.set[f.name] = n
+		}
+	}
+}
+
+func mergeKV(def, own []KV) []KV {
+	byKey := map[string]string{}
+	for _, kv := range def {
+		byKey[kv.Key] = kv.Value
+	}
+	for _, kv := range own {
+		byKey[kv.Key] = kv.Value
+	}
+	out := make([]KV, 0, len(byKey))
+	for _, k := range slices.Sorted(maps.Keys(byKey)) {
+		out = append(out, KV{Key: k, Value: byKey[k]})
+	}
+	return out
+}
+
+func inheritPlatformAgents(im, def *Image, own bool) {
+	merged := maps.Clone(def.PlatformAgents)
+	keys := maps.Clone(def.platformAgentKeys)
+	if own {
+		maps.Copy(merged, im.PlatformAgents)
+		maps.Copy(keys, im.platformAgentKeys)
+	}
+	im.PlatformAgents, im.platformAgentKeys = merged, keys
+}
+
+// name decodes a string that must not be blank.
+func (d *decoder) name(n *yaml.Node, what string) string {
+	s, _ := d.nonEmpty(n, what)
+	return s
+}
+
+func (d *decoder) repository(n *yaml.Node, what string) string {
+	s, ok := d.nonEmpty(n, what)
+	if ok && !repositoryRE.MatchString(s) {
+		d.errorf(n, what, "%s is not a valid repository (lowercase letters, digits, '.', '_', '-', components separated by '/')", quoteForMessage(s))
+	}
+	return s
+}
+
+// relPath decodes a path inside the repository, cleaned.
+func (d *decoder) relPath(n *yaml.Node, what string) string {
+	p, ok := d.nonEmpty(n, what)
+	if !ok {
+		return ""
+	}
+	if strings.Contains(p, `\`) {
+		d.errorf(n, what, "use '/' in paths, found %s", quoteForMessage(p))
+		return ""
+	}
+	c := path.Clean(p)
+	if path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") {
+		d.errorf(n, what, "%s must be a path inside the repository, relative to its root", quoteForMessage(p))
+		return ""
+	}
+	return c
+}
+
+func (d *decoder) target(n *yaml.Node, what string) string {
+	t, ok := d.nonEmpty(n, what)
+	if ok && !stageRE.MatchString(t) {
+		d.errorf(n, what, "%s is not a build stage name (a letter, then letters, digits, '.', '_' and '-')", quoteForMessage(t))
+	}
+	return t
+}
+
+func (d *decoder) args(n *yaml.Node, what string) []KV {
+	kvs, _ := d.kvMap(n, what, envNameRE.MatchString, "letters, digits and '_'")
+	return kvs
+}
+
+func (d *decoder) labels(n *yaml.Node, what string) []KV {
+	kvs, _ := d.kvMap(n, what, func(k string) bool {
+		return strings.TrimSpace(k) != "" && !strings.ContainsAny(k, "=\n")
+	}, "no '=' or newline")
+	return kvs
+}
+
+func (d *decoder) secrets(n *yaml.Node, what string) []string {
+	items, _ := d.strList(n, what, false)
+	var out []string
+	for _, it := range items {
+		if !envNameRE.MatchString(it.text) {
+			d.errorf(it.node, what, "%s is not an environment variable name: a secret is passed to BuildKit by the name of the env var that holds it", quoteForMessage(it.text))
+			continue
+		}
+		out = append(out, it.text)
+	}
+	return out
+}
+
+// imageDependsOn keeps the names as written; they are checked once every
+// image's name is known.
+func (d *decoder) imageDependsOn(n *yaml.Node, what string, im *Image) {
+	items, _ := d.strList(n, what, true)
+	for _, it := range items {
+		im.DependsOn = append(im.DependsOn, it.text)
+		im.dependsOnAt = append(im.dependsOnAt, it.node)
+	}
+}
+
+func (d *decoder) platforms(n *yaml.Node, what string) []string {
+	items, _ := d.strList(n, what, true)
+	var out []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		switch {
+		case !platformRE.MatchString(it.text):
+			d.errorf(it.node, what, "%s is not a platform such as linux/amd64 or linux/arm/v7", quoteForMessage(it.text))
+		case seen[it.text]:
+			d.errorf(it.node, what, "%s is listed twice", quoteForMessage(it.text))
+		default:
+			seen[it.text] = true
+			out = append(out, it.text)
+		}
+	}
+	if len(items) == 0 && resolve(n).Kind == yaml.SequenceNode {
+		d.errorf(n, what, "list at least one platform, or leave platforms out")
+	}
+	return out
+}
+
+func (d *decoder) multiArch(n *yaml.Node, what string) MultiArch {
+	s, _ := d.oneOf(n, what, string(Native), string(Emulated))
+	return MultiArch(s)
+}
+
+func (d *decoder) platformAgents(n *yaml.Node, what string, im *Image) {
+	ps, ok := d.mapping(n, what)
+	if !ok {
+		return
+	}
+	im.PlatformAgents, im.platformAgentKeys = map[string]*Value{}, map[string]*yaml.Node{}
+	for _, p := range ps {
+		if !platformRE.MatchString(p.key.Value) {
+			d.errorf(p.key, what, "%s is not a platform such as linux/arm64", quoteForMessage(p.key.Value))
+			continue
+		}
+		if a := d.agents(p.value, what+"."+p.key.Value); a != nil {
+			im.PlatformAgents[p.key.Value] = a
+			im.platformAgentKeys[p.key.Value] = p.key
+		}
+	}
+}
+
+func (d *decoder) tags(n *yaml.Node, what string) []Tag {
+	items, _ := d.strList(n, what, true)
+	var out []Tag
+	for _, it := range items {
+		if !tagRE.MatchString(tagVarRE.ReplaceAllString(it.text, "x")) {
+			d.errorf(it.node, what, "%s is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR allowed)", quoteForMessage(it.text))
+			continue
+		}
+		if strings.HasPrefix(it.text, "bk-") {
+			d.errorf(it.node, what, "tags starting with bk- are reserved for content tags")
+			continue
+		}
+		out = append(out, Tag{Text: it.text, Pos: posOf(it.node)})
+	}
+	return out
+}
