@@ -15,23 +15,21 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bkgen/bkgen/imagebuild"
 	"github.com/bkgen/bkgen/internal/inroot"
 	"github.com/moby/patternmatcher"
 )
 
 // Version is the version of the key format; see the package documentation.
-const Version = 1
+const Version = 2
 
-// Image is one image to key: where its inputs are and how it is built.
+// Image is one image to key: its name and its build inputs, paths relative
+// to Root ("" for the context means Root, for the Dockerfile
+// <Context>/Dockerfile). Secrets are ids only: a secret's value never
+// reaches the key. DependsOn names other images in the same call.
 type Image struct {
-	Name       string
-	Context    string            // slash path relative to Root ("." or "" for Root itself)
-	Dockerfile string            // slash path relative to Root; "" means <Context>/Dockerfile
-	Args       map[string]string // build args
-	Target     string
-	Platforms  []string
-	SecretIDs  []string // ids only: a secret's value never reaches the key
-	DependsOn  []string // names of other images in the same call
+	Name string
+	imagebuild.Inputs
 }
 
 // Options tunes ComputeWith. Every field but Root has a sensible zero value.
@@ -328,10 +326,13 @@ func (b *build) encode(tree *tree) *encoder {
 	for _, p := range sortedSet(b.img.Platforms) {
 		e.record("platform", p)
 	}
-	for _, name := range slices.Sorted(maps.Keys(b.img.Args)) {
-		e.record("arg", name, b.img.Args[name])
+	for _, kv := range sortedKV(b.img.Args) {
+		e.record("arg", kv.Key, kv.Value)
 	}
-	for _, id := range sortedSet(b.img.SecretIDs) {
+	for _, kv := range sortedKV(b.img.Labels) {
+		e.record("label", kv.Key, kv.Value)
+	}
+	for _, id := range sortedSet(b.img.Secrets) {
 		e.record("secret", id)
 	}
 	prefix := len(contextPrefix(b.context))
@@ -340,6 +341,19 @@ func (b *build) encode(tree *tree) *encoder {
 		e.record("file", f.path[prefix:], f.mode.String(), f.oid)
 	}
 	return e
+}
+
+// sortedKV is pairs sorted by key, the last of a repeated key winning.
+func sortedKV(kvs []imagebuild.KV) []imagebuild.KV {
+	byKey := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		byKey[kv.Key] = kv.Value
+	}
+	out := make([]imagebuild.KV, 0, len(byKey))
+	for _, k := range slices.Sorted(maps.Keys(byKey)) {
+		out = append(out, imagebuild.KV{Key: k, Value: byKey[k]})
+	}
+	return out
 }
 
 func sortedSet(s []string) []string {

@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/bkgen/bkgen/imagebuild"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -134,15 +136,8 @@ func fixture(t *testing.T) (*testRepo, []contentkey.Image) {
 	r.symlink("main.go", "app/link")
 	r.commitAll()
 	return r, []contentkey.Image{
-		{Name: "base", Context: "base"},
-		{
-			Name: "app", Context: "app",
-			Args:      map[string]string{"MODE": "prod"},
-			Target:    "runtime",
-			Platforms: []string{"linux/amd64"},
-			SecretIDs: []string{"NPM_TOKEN"},
-			DependsOn: []string{"base"},
-		},
+		{Name: "base", Inputs: imagebuild.Inputs{Context: "base"}},
+		{Name: "app", Inputs: imagebuild.Inputs{Context: "app", Args: []imagebuild.KV{{Key: "MODE", Value: "prod"}}, Target: "runtime", Platforms: []string{"linux/amd64"}, Secrets: []string{"NPM_TOKEN"}, DependsOn: []string{"base"}}},
 	}
 }
 
@@ -157,15 +152,9 @@ func TestKeyFormat(t *testing.T) {
 	r.symlink("a.txt", "ctx/link")
 
 	r.write("base/Dockerfile", "FROM scratch\n")
-	img := contentkey.Image{
-		Name: "x", Context: "ctx", Dockerfile: "Dockerfile",
-		Args:      map[string]string{"B": "2", "A": "1"},
-		Target:    "t",
-		Platforms: []string{"linux/arm64", "linux/amd64", "linux/arm64"},
-		SecretIDs: []string{"S"},
-		DependsOn: []string{"base"},
-	}
-	keys := r.keys(img, contentkey.Image{Name: "base", Context: "base"})
+	img := contentkey.Image{Name: "x", Inputs: imagebuild.Inputs{Context: "ctx", Dockerfile: "Dockerfile", Args: []imagebuild.KV{{Key: "B", Value: "2"}, {Key: "A", Value: "1"}},
+		Labels: []imagebuild.KV{{Key: "b", Value: "y"}, {Key: "a", Value: "x"}}, Target: "t", Platforms: []string{"linux/arm64", "linux/amd64", "linux/arm64"}, Secrets: []string{"S"}, DependsOn: []string{"base"}}}
+	keys := r.keys(img, contentkey.Image{Name: "base", Inputs: imagebuild.Inputs{Context: "base"}})
 	got := keys["x"]
 
 	// The encoding, written out as the package documentation describes it.
@@ -182,12 +171,13 @@ func TestKeyFormat(t *testing.T) {
 		}
 		return b.String() + "\n"
 	}
-	enc := f("bkgen-contentkey", "1") +
+	enc := f("bkgen-contentkey", "2") +
 		f("objects", "sha1") +
 		f("dockerfile", blob("FROM scratch\n")) +
 		f("target", "t") +
 		f("platform", "linux/amd64") + f("platform", "linux/arm64") +
 		f("arg", "A", "1") + f("arg", "B", "2") +
+		f("label", "a", "x") + f("label", "b", "y") +
 		f("secret", "S") +
 		f("file", "a.txt", "100644", blob("a\n")) +
 		f("file", "bin/run", "100755", blob("#!/bin/sh\n")) +
@@ -313,10 +303,10 @@ func TestKeyChanges(t *testing.T) {
 			r.write("app/link", "main.go")
 		}, []string{"app"}},
 		{"change an arg", func(_ *testRepo, images []contentkey.Image) {
-			images[1].Args = map[string]string{"MODE": "dev"}
+			images[1].Args = []imagebuild.KV{{Key: "MODE", Value: "dev"}}
 		}, []string{"app"}},
 		{"add an arg", func(_ *testRepo, images []contentkey.Image) {
-			images[1].Args = map[string]string{"MODE": "prod", "DEBUG": ""}
+			images[1].Args = []imagebuild.KV{{Key: "MODE", Value: "prod"}, {Key: "DEBUG", Value: ""}}
 		}, []string{"app"}},
 		{"change the target", func(_ *testRepo, images []contentkey.Image) {
 			images[1].Target = "debug"
@@ -325,16 +315,19 @@ func TestKeyChanges(t *testing.T) {
 			images[1].Platforms = []string{"linux/amd64", "linux/arm64"}
 		}, []string{"app"}},
 		{"add a secret", func(_ *testRepo, images []contentkey.Image) {
-			images[1].SecretIDs = []string{"NPM_TOKEN", "GITHUB_TOKEN"}
+			images[1].Secrets = []string{"NPM_TOKEN", "GITHUB_TOKEN"}
 		}, []string{"app"}},
 		{"rename a secret", func(_ *testRepo, images []contentkey.Image) {
-			images[1].SecretIDs = []string{"NPM_AUTH"}
+			images[1].Secrets = []string{"NPM_AUTH"}
+		}, []string{"app"}},
+		{"add a label", func(_ *testRepo, images []contentkey.Image) {
+			images[1].Labels = []imagebuild.KV{{Key: "org.opencontainers.image.description", Value: "a"}}
 		}, []string{"app"}},
 		{"edit the base image's context", func(r *testRepo, _ []contentkey.Image) {
 			r.write("base/etc/motd", "good morning\n")
 		}, []string{"base", "app"}},
 		{"change the base image's args", func(_ *testRepo, images []contentkey.Image) {
-			images[0].Args = map[string]string{"ALPINE": "3.21"}
+			images[0].Args = []imagebuild.KV{{Key: "ALPINE", Value: "3.21"}}
 		}, []string{"base", "app"}},
 		{"drop the dependency", func(_ *testRepo, images []contentkey.Image) {
 			images[1].DependsOn = nil
@@ -413,7 +406,7 @@ func TestDockerfileDockerignoreWins(t *testing.T) {
 	r.write("app/a.txt", "a\n")
 	r.write("app/a.log", "a\n")
 	r.commitAll()
-	images := []contentkey.Image{{Name: "app", Context: "app"}}
+	images := []contentkey.Image{{Name: "app", Inputs: imagebuild.Inputs{Context: "app"}}}
 	before := r.keys(images...)
 
 	r.write("app/a.txt", "excluded by Dockerfile.dockerignore\n")
@@ -435,7 +428,7 @@ func TestDockerfileOutsideContext(t *testing.T) {
 	r.write("app/main.go", "package main\n")
 	r.write("app/secret.txt", "s\n")
 	r.commitAll()
-	images := []contentkey.Image{{Name: "app", Context: "app", Dockerfile: "docker/app.Dockerfile"}}
+	images := []contentkey.Image{{Name: "app", Inputs: imagebuild.Inputs{Context: "app", Dockerfile: "docker/app.Dockerfile"}}}
 	key := r.keys(images...)["app"]
 
 	for _, tc := range []struct {
@@ -466,7 +459,7 @@ func TestSymlinks(t *testing.T) {
 	r.write("elsewhere/file", "not in the context\n")
 	r.symlink("missing", "ctx/dangling")
 	r.commitAll()
-	images := []contentkey.Image{{Name: "x", Context: "ctx"}}
+	images := []contentkey.Image{{Name: "x", Inputs: imagebuild.Inputs{Context: "ctx"}}}
 	key := r.keys(images...)["x"]
 
 	// Docker sends symlinks as they are: what they point to does not count.
@@ -491,7 +484,7 @@ func TestUnusualPaths(t *testing.T) {
 		r.write(dir+"/"+n, n+"\n")
 	}
 	r.commitAll()
-	images := []contentkey.Image{{Name: "x", Context: dir}}
+	images := []contentkey.Image{{Name: "x", Inputs: imagebuild.Inputs{Context: dir}}}
 	key := r.keys(images...)["x"]
 
 	plain := newDir(t)
@@ -540,7 +533,7 @@ func TestNestedRepository(t *testing.T) {
 	nested.git("init", "--quiet")
 	nested.write("lib.go", "package lib\n")
 	nested.commitAll()
-	images := []contentkey.Image{{Name: "x", Context: "ctx"}}
+	images := []contentkey.Image{{Name: "x", Inputs: imagebuild.Inputs{Context: "ctx"}}}
 	key := r.keys(images...)["x"]
 
 	// Its files count; its .git does not.
@@ -565,7 +558,7 @@ func TestSubmodule(t *testing.T) {
 	r.write("ctx/Dockerfile", "FROM scratch\n")
 	r.git("-c", "protocol.file.allow=always", "submodule", "--quiet", "add", lib.dir, "ctx/lib")
 	r.commitAll()
-	images := []contentkey.Image{{Name: "x", Context: "ctx"}}
+	images := []contentkey.Image{{Name: "x", Inputs: imagebuild.Inputs{Context: "ctx"}}}
 	key := r.keys(images...)["x"]
 
 	// Docker sends a submodule's checked-out files like any others.
@@ -615,18 +608,18 @@ func TestErrors(t *testing.T) {
 		want   string
 	}{
 		{"cycle", []contentkey.Image{
-			{Name: "a", DependsOn: []string{"b"}},
-			{Name: "b", DependsOn: []string{"c"}},
-			{Name: "c", DependsOn: []string{"a"}},
+			{Name: "a", Inputs: imagebuild.Inputs{DependsOn: []string{"b"}}},
+			{Name: "b", Inputs: imagebuild.Inputs{DependsOn: []string{"c"}}},
+			{Name: "c", Inputs: imagebuild.Inputs{DependsOn: []string{"a"}}},
 		}, "cycle: a -> b -> c -> a"},
-		{"self", []contentkey.Image{{Name: "a", DependsOn: []string{"a"}}}, "cycle: a -> a"},
-		{"unknown dependency", []contentkey.Image{{Name: "a", DependsOn: []string{"nope"}}}, `image "a" depends on unknown image "nope"`},
+		{"self", []contentkey.Image{{Name: "a", Inputs: imagebuild.Inputs{DependsOn: []string{"a"}}}}, "cycle: a -> a"},
+		{"unknown dependency", []contentkey.Image{{Name: "a", Inputs: imagebuild.Inputs{DependsOn: []string{"nope"}}}}, `image "a" depends on unknown image "nope"`},
 		{"duplicate name", []contentkey.Image{{Name: "a"}, {Name: "a"}}, `image "a" is listed twice`},
 		{"no name", []contentkey.Image{{}}, "no name"},
-		{"missing context", []contentkey.Image{{Name: "a", Context: "nope"}}, `image "a": context: nope does not exist`},
-		{"context outside the root", []contentkey.Image{{Name: "a", Context: "../x"}}, "not a path inside the root"},
-		{"missing Dockerfile", []contentkey.Image{{Name: "a", Context: "ctx", Dockerfile: "ctx/nope"}}, `image "a": dockerfile: ctx/nope does not exist`},
-		{"bad .dockerignore", []contentkey.Image{{Name: "a", Context: "bad"}}, `image "a": ignore file: bad/.dockerignore: line 2: syntax error in pattern`},
+		{"missing context", []contentkey.Image{{Name: "a", Inputs: imagebuild.Inputs{Context: "nope"}}}, `image "a": context: nope does not exist`},
+		{"context outside the root", []contentkey.Image{{Name: "a", Inputs: imagebuild.Inputs{Context: "../x"}}}, "not a path inside the root"},
+		{"missing Dockerfile", []contentkey.Image{{Name: "a", Inputs: imagebuild.Inputs{Context: "ctx", Dockerfile: "ctx/nope"}}}, `image "a": dockerfile: ctx/nope does not exist`},
+		{"bad .dockerignore", []contentkey.Image{{Name: "a", Inputs: imagebuild.Inputs{Context: "bad"}}}, `image "a": ignore file: bad/.dockerignore: line 2: syntax error in pattern`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := contentkey.Compute(context.Background(), r.dir, tc.images)
@@ -660,14 +653,14 @@ func TestProblemsAllAtOnce(t *testing.T) {
 	r.write("../outside/Dockerfile", "FROM scratch\n")
 	r.symlink("../outside", "up")
 	images := []contentkey.Image{
-		{Name: "good", Context: "ctx"},
-		{Name: "missing", Context: "nope"},
-		{Name: "file", Context: "file.txt"},
-		{Name: "no-dockerfile", Context: "empty"},
-		{Name: "escape", Context: "up"},
-		{Name: "dockerfile-dir", Context: "ctx", Dockerfile: "ctx"},
-		{Name: "both", Context: "nope", Dockerfile: "nope.Dockerfile"},
-		{Name: "bad-ignore", Context: "bad"},
+		{Name: "good", Inputs: imagebuild.Inputs{Context: "ctx"}},
+		{Name: "missing", Inputs: imagebuild.Inputs{Context: "nope"}},
+		{Name: "file", Inputs: imagebuild.Inputs{Context: "file.txt"}},
+		{Name: "no-dockerfile", Inputs: imagebuild.Inputs{Context: "empty"}},
+		{Name: "escape", Inputs: imagebuild.Inputs{Context: "up"}},
+		{Name: "dockerfile-dir", Inputs: imagebuild.Inputs{Context: "ctx", Dockerfile: "ctx"}},
+		{Name: "both", Inputs: imagebuild.Inputs{Context: "nope", Dockerfile: "nope.Dockerfile"}},
+		{Name: "bad-ignore", Inputs: imagebuild.Inputs{Context: "bad"}},
 	}
 	_, err := contentkey.Compute(context.Background(), r.dir, images)
 	var problems contentkey.Problems
@@ -712,10 +705,10 @@ func TestSymlinkedContext(t *testing.T) {
 	r.write("Dockerfile", "FROM scratch\n")
 	r.commitAll()
 	images := []contentkey.Image{
-		{Name: "app", Context: "services/app"},
-		{Name: "real", Context: "real/app"},
-		{Name: "tool", Context: "tool", Dockerfile: "dockerfiles/tool.Dockerfile"},
-		{Name: "all", Context: "."},
+		{Name: "app", Inputs: imagebuild.Inputs{Context: "services/app"}},
+		{Name: "real", Inputs: imagebuild.Inputs{Context: "real/app"}},
+		{Name: "tool", Inputs: imagebuild.Inputs{Context: "tool", Dockerfile: "dockerfiles/tool.Dockerfile"}},
+		{Name: "all", Inputs: imagebuild.Inputs{Context: "."}},
 	}
 	keys := r.keys(images...)
 	if keys["app"] != keys["real"] {
@@ -773,8 +766,8 @@ func TestSymlinksOutOfTheRoot(t *testing.T) {
 	r.write("Dockerfile", "FROM scratch\n")
 	r.commitAll()
 	_, err := contentkey.Compute(context.Background(), r.dir, []contentkey.Image{
-		{Name: "app", Context: "app"},
-		{Name: "tool", Context: "tool", Dockerfile: "docker/outside/Dockerfile"},
+		{Name: "app", Inputs: imagebuild.Inputs{Context: "app"}},
+		{Name: "tool", Inputs: imagebuild.Inputs{Context: "tool", Dockerfile: "docker/outside/Dockerfile"}},
 	})
 	var problems contentkey.Problems
 	if !errors.As(err, &problems) || len(problems) != 2 {
@@ -813,7 +806,7 @@ func TestDamagedIndex(t *testing.T) {
 				r.write("app/lib/util.go", "package lib\n")
 				r.symlink("main.go", "app/link")
 				r.commitAll()
-				images := []contentkey.Image{{Name: "app", Context: "app"}, {Name: "root"}}
+				images := []contentkey.Image{{Name: "app", Inputs: imagebuild.Inputs{Context: "app"}}, {Name: "root"}}
 				r.write("Dockerfile", "FROM scratch\n")
 				want, err := contentkey.Compute(context.Background(), r.dir, images)
 				r.must(err)
@@ -833,5 +826,61 @@ func TestDamagedIndex(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestEveryBuildInputIsKeyed walks imagebuild.Inputs: each of its fields
+// must change the content tag when it changes, or be listed in notInKey
+// with the reason it does not decide the image's bytes. A field added to
+// the build inputs without a decision here fails this test.
+func TestEveryBuildInputIsKeyed(t *testing.T) {
+	notInKey := map[string]string{
+		// None: every input of the build decides its bytes.
+	}
+	change := map[string]func(r *testRepo, app *contentkey.Image){
+		"Context": func(r *testRepo, app *contentkey.Image) {
+			r.write("other/Dockerfile", "ARG BASE\nFROM $BASE\nCOPY . /app\n")
+			r.write("other/main.go", "package other\n")
+			app.Context, app.Dockerfile = "other", "other/Dockerfile"
+		},
+		"Dockerfile": func(r *testRepo, app *contentkey.Image) {
+			r.write("app/Other.Dockerfile", "FROM scratch\n")
+			app.Dockerfile = "app/Other.Dockerfile"
+		},
+		"Target": func(_ *testRepo, app *contentkey.Image) { app.Target = "debug" },
+		"Args": func(_ *testRepo, app *contentkey.Image) {
+			app.Args = append(app.Args, imagebuild.KV{Key: "X", Value: "1"})
+		},
+		"Labels":    func(_ *testRepo, app *contentkey.Image) { app.Labels = []imagebuild.KV{{Key: "team", Value: "web"}} },
+		"Secrets":   func(_ *testRepo, app *contentkey.Image) { app.Secrets = append(app.Secrets, "OTHER") },
+		"Platforms": func(_ *testRepo, app *contentkey.Image) { app.Platforms = append(app.Platforms, "linux/arm64") },
+		"DependsOn": func(_ *testRepo, app *contentkey.Image) { app.DependsOn = nil },
+	}
+	fields := reflect.VisibleFields(reflect.TypeFor[imagebuild.Inputs]())
+	for _, f := range fields {
+		if reason, ok := notInKey[f.Name]; ok {
+			if reason == "" {
+				t.Errorf("%s is left out of the key without a reason", f.Name)
+			}
+			continue
+		}
+		mutate, ok := change[f.Name]
+		if !ok {
+			t.Errorf("imagebuild.Inputs.%s: decide whether it changes the content tag: add it to change, or to notInKey with the reason", f.Name)
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			t.Parallel()
+			r, images := fixture(t)
+			before := r.keys(images...)["app"]
+			mutate(r, &images[1])
+			r.commitAll()
+			if after := r.keys(images...)["app"]; after == before {
+				t.Errorf("changing %s left app's tag at %s", f.Name, before)
+			}
+		})
+	}
+	if len(change)+len(notInKey) != len(fields) {
+		t.Errorf("change and notInKey name %d fields; imagebuild.Inputs has %d", len(change)+len(notInKey), len(fields))
 	}
 }

@@ -86,7 +86,7 @@
 // starts with its path. Analyze reports every such problem of every image
 // at once, as Problems.
 //
-// # Key format, version 1
+// # Key format, version 2
 //
 // A tag is "bk-" followed by 16 lowercase hex digits: the first 8 bytes of
 // the SHA-256 of the image's encoding. The encoding is a sequence of
@@ -95,12 +95,13 @@
 // its length in bytes in decimal, a colon and the bytes themselves (so any
 // byte may appear in a value):
 //
-//	"bkgen-contentkey" "1"              format name and version
+//	"bkgen-contentkey" "2"              format name and version
 //	"objects" FORMAT                    "sha1" or "sha256": how ids were made
 //	"dockerfile" ID                     blob id of the Dockerfile's bytes
 //	"target" TARGET                     "" when there is none
 //	"platform" PLATFORM                 one per platform, sorted, no repeats
 //	"arg" NAME VALUE                    one per build arg, sorted by name
+//	"label" NAME VALUE                  one per image label, sorted by name
 //	"secret" ID                         one per secret id, sorted, no repeats
 //	"file" PATH MODE ID                 one per file, sorted by path (bytes)
 //	"depends" NAME TAG                  one per dependency, sorted by name
@@ -112,4 +113,8 @@
 // followed by a newline. PATH is relative to the context, with slashes;
 // MODE is the octal git mode; ids are lowercase hex. Any change to what goes
 // into a key, or to how it is encoded, must change the version.
+//
+// Version 2 added the labels, which are part of the image's config: with
+// version 1, a build whose labels alone had changed found its old tag and
+// reused the image under it, old labels and all.
 package contentkey

@@ -4,6 +4,7 @@ package contentkey_test
 
 import (
 	"context"
+	"github.com/bkgen/bkgen/imagebuild"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -75,7 +76,7 @@ func TestHostileDockerfilesAndIgnoreFiles(t *testing.T) {
 			r.write("app/main.go", "package main\n")
 			tc.setup(r)
 			r.commitAll()
-			_, err := computeSoon(t, r.dir, []contentkey.Image{{Name: "app", Context: "app"}})
+			_, err := computeSoon(t, r.dir, []contentkey.Image{{Name: "app", Inputs: imagebuild.Inputs{Context: "app"}}})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want one saying %q", err, tc.want)
 			}
@@ -93,7 +94,7 @@ func TestFIFOInContext(t *testing.T) {
 	r := newRepo(t)
 	r.write("app/Dockerfile", "FROM scratch\n")
 	r.commitAll()
-	images := []contentkey.Image{{Name: "app", Context: "app"}}
+	images := []contentkey.Image{{Name: "app", Inputs: imagebuild.Inputs{Context: "app"}}}
 	key := r.keys(images...)["app"]
 	r.fifo("app/pipe")
 	tags, err := computeSoon(t, r.dir, images)

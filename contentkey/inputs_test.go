@@ -2,6 +2,7 @@ package contentkey
 
 import (
 	"context"
+	"github.com/bkgen/bkgen/imagebuild"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,8 +38,8 @@ func TestInputsAgreeWithKeys(t *testing.T) {
 		}
 	}
 	images := []Image{
-		{Name: "app", Context: "app"},
-		{Name: "two", Context: "ctx2", Dockerfile: "shared/app.Dockerfile"},
+		{Name: "app", Inputs: imagebuild.Inputs{Context: "app"}},
+		{Name: "two", Inputs: imagebuild.Inputs{Context: "ctx2", Dockerfile: "shared/app.Dockerfile"}},
 	}
 	key := func(name string) string {
 		t.Helper()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bkgen/bkgen/imagebuild"
 	"io"
 	"os"
 	"os/exec"
@@ -148,7 +149,7 @@ func TestUnreadable(t *testing.T) {
 	r.write("files/secret.txt", "sent\n")
 	r.write("Dockerfile", "FROM scratch\n")
 	r.commitAll()
-	app := contentkey.Image{Name: "app", Context: "app"}
+	app := contentkey.Image{Name: "app", Inputs: imagebuild.Inputs{Context: "app"}}
 	want := r.keys(app)["app"]
 
 	for _, p := range []string{"app/private", "app/x.key", "web/private", "files/secret.txt"} {
@@ -160,9 +161,9 @@ func TestUnreadable(t *testing.T) {
 	}
 
 	got = computeUnprivileged(t, r, app,
-		contentkey.Image{Name: "web", Context: "web"},
-		contentkey.Image{Name: "files", Context: "files"},
-		contentkey.Image{Name: "all", Context: "."})
+		contentkey.Image{Name: "web", Inputs: imagebuild.Inputs{Context: "web"}},
+		contentkey.Image{Name: "files", Inputs: imagebuild.Inputs{Context: "files"}},
+		contentkey.Image{Name: "all", Inputs: imagebuild.Inputs{Context: "."}})
 	wantProblems := []string{
 		`image "web": context: cannot read the directory web/private: permission denied`,
 		`image "files": context: cannot read files/secret.txt: permission denied`,

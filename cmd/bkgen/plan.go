@@ -345,20 +345,7 @@ func imagePaths(paths map[string]contentkey.Paths) map[string]generator.ImagePat
 func keyInputs(s *spec.Spec) []contentkey.Image {
 	var out []contentkey.Image
 	for _, im := range s.Images {
-		args := map[string]string{}
-		for _, kv := range im.Args {
-			args[kv.Key] = kv.Value
-		}
-		out = append(out, contentkey.Image{
-			Name:       im.Name,
-			Context:    im.Context,
-			Dockerfile: im.Dockerfile,
-			Args:       args,
-			Target:     im.Target,
-			Platforms:  im.Platforms,
-			SecretIDs:  im.Secrets,
-			DependsOn:  im.DependsOn,
-		})
+		out = append(out, contentkey.Image{Name: im.Name, Inputs: im.Inputs})
 	}
 	return out
 }

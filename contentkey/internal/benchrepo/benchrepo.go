@@ -18,6 +18,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/bkgen/bkgen/imagebuild"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -106,15 +107,14 @@ func plan(l Layout) ([]plannedFile, []contentkey.Image) {
 	for i := range l.Images {
 		name := fmt.Sprintf("svc%03d", i)
 		dir := "services/" + name
-		img := contentkey.Image{
-			Name:      name,
+		img := contentkey.Image{Name: name, Inputs: imagebuild.Inputs{
 			Context:   dir,
-			Args:      map[string]string{"VERSION": "1.2.3", "SERVICE": name},
+			Args:      []imagebuild.KV{{Key: "VERSION", Value: "1.2.3"}, {Key: "SERVICE", Value: name}},
 			Platforms: []string{"linux/amd64", "linux/arm64"},
-		}
+		}}
 		if i >= bases {
 			img.DependsOn = []string{fmt.Sprintf("svc%03d", i%bases)}
-			img.SecretIDs = []string{"NPM_TOKEN"}
+			img.Secrets = []string{"NPM_TOKEN"}
 		}
 		images = append(images, img)
 		files = append(files,
