@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bkgen/bkgen/stepvalue"
 	"runtime"
 	"strconv"
 	"strings"
@@ -32,7 +33,7 @@ type Step struct {
 	DependsOn        []string
 	IfChanged        *spec.IfChanged // --if-changed agent: left for the agent to evaluate
 	Skip             string
-	Agents           *spec.Value
+	Agents           *stepvalue.Value
 	Image            imageRef // hosted agents run the step inside this image
 	Plugins          []Plugin
 	Env              []spec.KV
@@ -41,8 +42,8 @@ type Step struct {
 	ConcurrencyGroup string
 	Priority         *int
 	TimeoutInMinutes int
-	Retry            *spec.Value
-	SoftFail         *spec.Value
+	Retry            *stepvalue.Value
+	SoftFail         *stepvalue.Value
 	ArtifactPaths    []string
 	Command          string
 }
@@ -69,7 +70,7 @@ func (s *Step) size() int {
 // Plugin is one entry of a step's plugins: a pinned source and its config.
 type Plugin struct {
 	Source string
-	Config *spec.Value // nil when it has none
+	Config *stepvalue.Value // nil when it has none
 }
 
 // imageRef is an image reference whose start may be an upload-time
@@ -311,26 +312,26 @@ func (w *writer) strings(items []string) *yaml.Node {
 
 // value writes a pass-through value from the spec (or one bkgen makes,
 // such as a plugin's config); nil is null.
-func (w *writer) value(v *spec.Value) *yaml.Node {
+func (w *writer) value(v *stepvalue.Value) *yaml.Node {
 	if v == nil {
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
 	}
 	switch v.Kind {
-	case spec.String:
+	case stepvalue.String:
 		return w.str(v.Scalar)
-	case spec.Int:
+	case stepvalue.Int:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: v.Scalar}
-	case spec.Float:
+	case stepvalue.Float:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!float", Value: v.Scalar}
-	case spec.Bool:
+	case stepvalue.Bool:
 		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: v.Scalar}
-	case spec.Map:
+	case stepvalue.Map:
 		m := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
 		for i, k := range v.Keys {
 			m.Content = append(m.Content, w.str(k), w.value(v.Items[i]))
 		}
 		return m
-	case spec.List:
+	case stepvalue.List:
 		seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		for _, it := range v.Items {
 			seq.Content = append(seq.Content, w.value(it))

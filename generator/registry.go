@@ -3,7 +3,7 @@ package generator
 import (
 	"errors"
 	"fmt"
-	"strconv"
+	"github.com/bkgen/bkgen/stepvalue"
 
 	"github.com/bkgen/bkgen/spec"
 	"github.com/bkgen/bkgen/templates"
@@ -59,18 +59,18 @@ func (g *gen) access(r *spec.Registry) (*access, error) {
 		return a, err
 	case spec.ECR:
 		a.base = r.AccountID + ".dkr.ecr." + r.Region + ".amazonaws.com"
-		fields := []field{{"account-ids", str(r.AccountID)}, {"region", str(r.Region)}}
+		fields := []stepvalue.Field{{Key: "account-ids", Value: stepvalue.Str(r.AccountID)}, {Key: "region", Value: stepvalue.Str(r.Region)}}
 		if r.AssumeRole != "" {
-			fields = append(fields, field{"assume_role", mapping(field{"role_arn", str(r.AssumeRole)})})
+			fields = append(fields, stepvalue.Field{Key: "assume_role", Value: stepvalue.Mapping(stepvalue.Field{Key: "role_arn", Value: stepvalue.Str(r.AssumeRole)})})
 		}
-		cfg := mapping(fields...)
+		cfg := stepvalue.Mapping(fields...)
 		a.plugins = []Plugin{{Source: ecrPlugin, Config: cfg}}
 		return a, nil
 	case spec.GAR:
 		host := r.Location + "-docker.pkg.dev"
 		a.base = host + "/" + r.Project + "/" + r.Repository
 		if w := r.WorkloadIdentity; w != nil {
-			cfg := mapping(field{"audience", str(w.Audience)}, field{"service-account", str(w.ServiceAccount)}, field{"lifetime", integer(wifLifetime)})
+			cfg := stepvalue.Mapping(stepvalue.Field{Key: "audience", Value: stepvalue.Str(w.Audience)}, stepvalue.Field{Key: "service-account", Value: stepvalue.Str(w.ServiceAccount)}, stepvalue.Field{Key: "lifetime", Value: stepvalue.Integer(wifLifetime)})
 			a.plugins = []Plugin{{Source: wifPlugin, Config: cfg}}
 		}
 		var err error
@@ -96,24 +96,3 @@ func (g *gen) access(r *spec.Registry) (*access, error) {
 
 // hostedRegistryVar holds a Buildkite hosted agent's registry.
 const hostedRegistryVar = "BUILDKITE_HOSTED_REGISTRY_URL"
-
-// field is a key and value of a mapping bkgen writes.
-type field struct {
-	key   string
-	value *spec.Value
-}
-
-// mapping builds a plugin config from fields, in the order given. Like
-// every value given to a Step, it is escaped when the pipeline is written.
-func mapping(fields ...field) *spec.Value {
-	m := &spec.Value{Kind: spec.Map}
-	for _, f := range fields {
-		m.Keys = append(m.Keys, f.key)
-		m.Items = append(m.Items, f.value)
-	}
-	return m
-}
-
-func str(s string) *spec.Value { return &spec.Value{Kind: spec.String, Scalar: s} }
-
-func integer(i int) *spec.Value { return &spec.Value{Kind: spec.Int, Scalar: strconv.Itoa(i)} }

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"fmt"
+	"github.com/bkgen/bkgen/stepvalue"
 	"regexp"
 	"strings"
 
@@ -72,7 +73,7 @@ type buildVariant struct {
 	key, label string
 	platform   string // native multi-arch: the one platform this step builds
 	metaKey    string
-	agents     *spec.Value
+	agents     *stepvalue.Value
 }
 
 type builder struct{ Why string }
@@ -331,8 +332,8 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 	return s, err
 }
 
-func softFailOn(status int) *spec.Value {
-	return &spec.Value{Kind: spec.List, Items: []*spec.Value{mapping(field{"exit_status", integer(status)})}}
+func softFailOn(status int) *stepvalue.Value {
+	return stepvalue.Sequence(stepvalue.Mapping(stepvalue.Field{Key: "exit_status", Value: stepvalue.Integer(status)}))
 }
 
 // consumerEnv is passed from the job into a consumer's container: what

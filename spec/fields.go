@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"github.com/bkgen/bkgen/stepvalue"
 	"maps"
 	"path"
 	"slices"
@@ -59,7 +60,7 @@ var imageFields = []imageField{
 	{name: "depends_on", imageOnly: true, decode: (*decoder).imageDependsOn},
 	field("platforms", func(im *Image) *[]string { return &im.Platforms }, (*decoder).platforms, nil),
 	field("multi_arch", func(im *Image) *MultiArch { return &im.MultiArch }, (*decoder).multiArch, nil),
-	field("agents", func(im *Image) **Value { return &im.Agents }, (*decoder).agents, mergeValues),
+	field("agents", func(im *Image) **stepvalue.Value { return &im.Agents }, (*decoder).agents, stepvalue.Merge),
 	{name: "platform_agents", decode: (*decoder).platformAgents, inherit: inheritPlatformAgents},
 	field("cache", func(im *Image) *Cache { return &im.Cache }, (*decoder).cache, nil),
 	field("if_changed", func(im *Image) **IfChanged { return &im.IfChanged }, (*decoder).ifChanged, nil).only(),
@@ -248,7 +249,7 @@ func (d *decoder) platformAgents(n *yaml.Node, what string, im *Image) {
 	if !ok {
 		return
 	}
-	im.PlatformAgents, im.platformAgentKeys = map[string]*Value{}, map[string]*yaml.Node{}
+	im.PlatformAgents, im.platformAgentKeys = map[string]*stepvalue.Value{}, map[string]*yaml.Node{}
 	for _, p := range ps {
 		if !platformRE.MatchString(p.key.Value) {
 			d.errorf(p.key, what, "%s is not a platform such as linux/arm64", quoteForMessage(p.key.Value))

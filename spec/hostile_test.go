@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/bkgen/bkgen/diag"
+	"github.com/bkgen/bkgen/stepvalue"
 	"strings"
 	"testing"
 	"time"
@@ -191,8 +192,8 @@ func TestPassThroughIsPlain(t *testing.T) {
 		got[k] = fmt.Sprintf("%d:%s", im.Agents.Items[i].Kind, im.Agents.Items[i].Scalar)
 	}
 	want := map[string]string{
-		"n": fmt.Sprintf("%d:16", Int), "f": fmt.Sprintf("%d:1000", Float), "b": fmt.Sprintf("%d:yes", String),
-		"<<": fmt.Sprintf("%d:x", String), "t": fmt.Sprintf("%d:2001-12-14", String), "o": fmt.Sprintf("%d:15", Int),
+		"n": fmt.Sprintf("%d:16", stepvalue.Int), "f": fmt.Sprintf("%d:1000", stepvalue.Float), "b": fmt.Sprintf("%d:yes", stepvalue.String),
+		"<<": fmt.Sprintf("%d:x", stepvalue.String), "t": fmt.Sprintf("%d:2001-12-14", stepvalue.String), "o": fmt.Sprintf("%d:15", stepvalue.Int),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("agents (-want +got):\n%s", diff)
@@ -201,7 +202,7 @@ func TestPassThroughIsPlain(t *testing.T) {
 	if len(c.Plugins) != 2 || c.Plugins[1].Config.Get("merged") == nil || c.Plugins[1].Config.Get("merged").Scalar != "true" {
 		t.Errorf("plugins = %+v", c.Plugins)
 	}
-	if got := c.SoftFail.Items[0].Get("exit_status"); got.Kind != Int || got.Scalar != "2" {
+	if got := c.SoftFail.Items[0].Get("exit_status"); got.Kind != stepvalue.Int || got.Scalar != "2" {
 		t.Errorf("soft_fail exit_status = %+v", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/bkgen/bkgen/stepvalue"
 	"io"
 	"maps"
 	"path"
@@ -266,23 +267,23 @@ func (d *decoder) workloadIdentity(n *yaml.Node, what string) *WorkloadIdentity 
 
 // agents accepts Buildkite's two forms: a mapping of strings, or a list of
 // "key=value".
-func (d *decoder) agents(n *yaml.Node, what string) *Value {
+func (d *decoder) agents(n *yaml.Node, what string) *stepvalue.Value {
 	v := d.value(n, what)
 	if v == nil {
 		return nil
 	}
 	switch v.Kind {
-	case Map:
+	case stepvalue.Map:
 		for i, item := range v.Items {
-			if item.Kind == Map || item.Kind == List {
+			if item.Kind == stepvalue.Map || item.Kind == stepvalue.List {
 				d.errorf(nodeAt(item.Pos), what+"."+pipetext.Display(v.Keys[i]), "expected a string, found %s", item)
 				return nil
 			}
 		}
 		return v
-	case List:
+	case stepvalue.List:
 		for _, item := range v.Items {
-			if item.Kind != String || !strings.Contains(item.Scalar, "=") {
+			if item.Kind != stepvalue.String || !strings.Contains(item.Scalar, "=") {
 				d.errorf(nodeAt(item.Pos), what, "%s should be key=value", quoteForMessage(item.String()))
 				return nil
 			}
@@ -656,7 +657,7 @@ func (d *decoder) plugins(n *yaml.Node, what string) []Plugin {
 			if p.Config = d.value(config, at+"."+src); p.Config == nil {
 				continue
 			}
-			if p.Config.Kind == Null {
+			if p.Config.Kind == stepvalue.Null {
 				p.Config = nil
 			}
 		}
@@ -665,7 +666,7 @@ func (d *decoder) plugins(n *yaml.Node, what string) []Plugin {
 	return out
 }
 
-func (d *decoder) softFail(n *yaml.Node, what string) *Value {
+func (d *decoder) softFail(n *yaml.Node, what string) *stepvalue.Value {
 	r := resolve(n)
 	if r.Kind == yaml.ScalarNode {
 		if _, ok := d.boolean(r, what); ok {

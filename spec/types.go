@@ -9,6 +9,7 @@ package spec
 import (
 	"github.com/bkgen/bkgen/glob"
 	"github.com/bkgen/bkgen/imagebuild"
+	"github.com/bkgen/bkgen/stepvalue"
 	"gopkg.in/yaml.v3"
 )
 
@@ -107,9 +108,9 @@ type Image struct {
 	// platforms and the images it is built on.
 	imagebuild.Inputs
 	MultiArch MultiArch // "" for a single platform
-	Agents    *Value
+	Agents    *stepvalue.Value
 	// PlatformAgents maps a platform to the agents its native build runs on.
-	PlatformAgents map[string]*Value
+	PlatformAgents map[string]*stepvalue.Value
 	Cache          Cache
 	IfChanged      *IfChanged // nil: derived from the context, Dockerfile and dependencies
 	Tags           []Tag
@@ -204,12 +205,12 @@ type Consumer struct {
 	IfChanged   *IfChanged
 	Env         []KV // sorted by key
 	// Pass-through step attributes, as Buildkite has them.
-	Agents           *Value
+	Agents           *stepvalue.Value
 	Plugins          []Plugin
 	ArtifactPaths    []string
 	TimeoutInMinutes int
-	Retry            *Value
-	SoftFail         *Value
+	Retry            *stepvalue.Value
+	SoftFail         *stepvalue.Value
 	Concurrency      int
 	ConcurrencyGroup string
 	Priority         *int
@@ -220,6 +221,6 @@ type Consumer struct {
 // Plugin is one of a consumer's plugins: a pinned source and its config.
 type Plugin struct {
 	Source string
-	Config *Value // nil when it has none
+	Config *stepvalue.Value // nil when it has none
 	Pos    Pos
 }

@@ -2,80 +2,13 @@ package spec
 
 import (
 	"fmt"
+	"github.com/bkgen/bkgen/stepvalue"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"gopkg.in/yaml.v3"
 )
-
-// Value is a YAML value the spec passes through to the pipeline as
-// Buildkite has it (agents, plugin config, retry, soft_fail), rebuilt from
-// plain scalars: no tag, anchor, alias or merge key survives, numbers and
-// booleans are in their canonical form, and every string is text the
-// pipeline can carry exactly (see package pipetext).
-type Value struct {
-	Kind   ValueKind
-	Scalar string   // String: the text; Int, Float, Bool: canonical form
-	Keys   []string // Map: the keys, in the order written (merged ones last)
-	Items  []*Value // Map: the value of each key; List: the items
-	Pos    Pos
-}
-
-// ValueKind is what a Value holds.
-type ValueKind uint8
-
-const (
-	String ValueKind = iota
-	Int
-	Float
-	Bool
-	Null
-	Map
-	List
-)
-
-// Get returns the value of a map's key, or nil.
-func (v *Value) Get(key string) *Value {
-	if v == nil || v.Kind != Map {
-		return nil
-	}
-	for i, k := range v.Keys {
-		if k == key {
-			return v.Items[i]
-		}
-	}
-	return nil
-}
-
-// size counts a value's nodes: what it adds to a pipeline each time it is
-// written.
-func (v *Value) size() int {
-	if v == nil {
-		return 0
-	}
-	n := 1 + len(v.Keys)
-	for _, it := range v.Items {
-		n += it.size()
-	}
-	return n
-}
-
-// Bytes is about how many bytes the value takes in a pipeline.
-func (v *Value) Bytes() int {
-	if v == nil {
-		return 0
-	}
-	n := len(v.Scalar) + 2
-	for _, k := range v.Keys {
-		n += len(k) + 2
-	}
-	for _, it := range v.Items {
-		n += it.Bytes()
-	}
-	return n
-}
 
 // Limits on pass-through values. A default is written into every step
 // that inherits it, so values are counted where they are used, and a spec
@@ -91,12 +24,12 @@ const (
 )
 
 // value rebuilds a pass-through YAML value; nil when it is refused.
-func (d *decoder) value(n *yaml.Node, what string) *Value {
+func (d *decoder) value(n *yaml.Node, what string) *stepvalue.Value {
 	bytes := maxValueBytes
 	return d.rebuild(n, what, &bytes, 0)
 }
 
-func (d *decoder) rebuild(n *yaml.Node, what string, bytes *int, depth int) *Value {
+func (d *decoder) rebuild(n *yaml.Node, what string, bytes *int, depth int) *stepvalue.Value {
 	at := n // aliases are reported where they are used
 	n = resolve(n)
 	if !d.spend(at, what) {
@@ -106,10 +39,10 @@ func (d *decoder) rebuild(n *yaml.Node, what string, bytes *int, depth int) *Val
 		d.errorf(at, what, "nested more than %d levels deep", maxDepth)
 		return nil
 	}
-	v := &Value{Pos: posOf(n)}
+	v := &stepvalue.Value{Pos: posOf(n)}
 	switch n.Kind {
 	case yaml.MappingNode:
-		v.Kind = Map
+		v.Kind = stepvalue.Map
 		ps, ok := d.valuePairs(n, what)
 		if !ok {
 			return nil
@@ -124,7 +57,7 @@ func (d *decoder) rebuild(n *yaml.Node, what string, bytes *int, depth int) *Val
 			v.Items = append(v.Items, item)
 		}
 	case yaml.SequenceNode:
-		v.Kind = List
+		v.Kind = stepvalue.List
 		for i, c := range n.Content {
 			item := d.rebuild(c, fmt.Sprintf("%s[%d]", what, i), bytes, depth+1)
 			if item == nil {
@@ -171,15 +104,15 @@ func (d *decoder) valuePairs(n *yaml.Node, what string) ([]pair, bool) {
 
 // scalarValue fills v from a plain scalar, refusing tags that would make
 // the agent read something other than what the spec shows.
-func (d *decoder) scalarValue(n *yaml.Node, what string, v *Value) bool {
+func (d *decoder) scalarValue(n *yaml.Node, what string, v *stepvalue.Value) bool {
 	switch n.Tag {
 	case "!!str", "!", "!!timestamp", "!!merge":
 		// A timestamp stays the text it was written as, and a plain << in
 		// a value's place is the text "<<".
-		v.Kind, v.Scalar = String, n.Value
+		v.Kind, v.Scalar = stepvalue.String, n.Value
 		return d.pipelineText(n, what, n.Value)
 	case "!!null":
-		v.Kind = Null
+		v.Kind = stepvalue.Null
 		return true
 	case "!!bool":
 		var x bool
@@ -187,7 +120,7 @@ func (d *decoder) scalarValue(n *yaml.Node, what string, v *Value) bool {
 			d.errorf(n, what, "%s is not a boolean", quoteForMessage(n.Value))
 			return false
 		}
-		v.Kind, v.Scalar = Bool, strconv.FormatBool(x)
+		v.Kind, v.Scalar = stepvalue.Bool, strconv.FormatBool(x)
 		return true
 	case "!!int":
 		var x any
@@ -206,7 +139,7 @@ func (d *decoder) scalarValue(n *yaml.Node, what string, v *Value) bool {
 			d.errorf(n, what, "%s is not a whole number", quoteForMessage(n.Value))
 			return false
 		}
-		v.Kind = Int
+		v.Kind = stepvalue.Int
 		return true
 	case "!!float":
 		var x float64
@@ -214,7 +147,7 @@ func (d *decoder) scalarValue(n *yaml.Node, what string, v *Value) bool {
 			d.errorf(n, what, "%s is not a finite number", quoteForMessage(n.Value))
 			return false
 		}
-		v.Kind, v.Scalar = Float, strconv.FormatFloat(x, 'g', -1, 64)
+		v.Kind, v.Scalar = stepvalue.Float, strconv.FormatFloat(x, 'g', -1, 64)
 		return true
 	}
 	d.errorf(n, what, "the YAML tag %s is not supported here: write the value as plain text", quoteForMessage(n.Tag))
@@ -241,65 +174,13 @@ func quoteForMessage(s string) string {
 	return strconv.Quote(s)
 }
 
-// mergeValues lays own over def: maps merge key by key, own winning; a list
-// form on either side means own wins whole.
-func mergeValues(def, own *Value) *Value {
-	if def == nil || own == nil || def.Kind != Map || own.Kind != Map {
-		if own != nil {
-			return own
-		}
-		return def
-	}
-	out := &Value{Kind: Map, Pos: own.Pos}
-	for i, k := range def.Keys {
-		if own.Get(k) == nil {
-			out.Keys = append(out.Keys, k)
-			out.Items = append(out.Items, def.Items[i])
-		}
-	}
-	out.Keys = append(out.Keys, own.Keys...)
-	out.Items = append(out.Items, own.Items...)
-	return out
-}
-
-// Strings returns a value's text, for a string or a list of strings.
-func (v *Value) Strings() []string {
-	if v == nil {
-		return nil
-	}
-	if v.Kind != List {
-		return []string{v.Scalar}
-	}
-	out := make([]string, len(v.Items))
-	for i, it := range v.Items {
-		out[i] = it.Scalar
-	}
-	return out
-}
-
-// String shows a value for messages.
-func (v *Value) String() string {
-	if v == nil {
-		return "nothing"
-	}
-	switch v.Kind {
-	case Map:
-		return "a mapping"
-	case List:
-		return "a list"
-	case Null:
-		return "null"
-	}
-	return strings.TrimSpace(v.Scalar)
-}
-
 // checkValueSizes refuses a spec whose pass-through values, written into
 // every step that carries them, would pass maxValueNodes: a default's
 // agents repeat in every step of every image.
 func (d *decoder) checkValueSizes(images []*Image) {
 	total := 0
-	add := func(v *Value, times int, what string) bool {
-		if total += v.size() * times; total > maxValueNodes {
+	add := func(v *stepvalue.Value, times int, what string) bool {
+		if total += v.Size() * times; total > maxValueNodes {
 			d.errorf(nodeAt(v.Pos), what, "the pipeline's agents, plugins, retry and soft_fail would hold more than %d values: make them smaller", maxValueNodes)
 			return false
 		}
@@ -320,7 +201,7 @@ func (d *decoder) checkValueSizes(images []*Image) {
 					return
 				}
 			}
-			for _, v := range []*Value{c.Retry, c.SoftFail} {
+			for _, v := range []*stepvalue.Value{c.Retry, c.SoftFail} {
 				if v != nil && !add(v, 1, what) {
 					return
 				}
