@@ -437,8 +437,8 @@ func (g *gen) leaveToAgent(p *Pipeline, d *decider) []string {
 		if mergeable {
 			ic.Include = union(nil, inputs)
 		}
-		for _, key := range spec.StepKeys(im) {
-			if s := byKey[key]; s != nil {
+		for _, ref := range spec.Steps(im) {
+			if s := byKey[ref.Key]; s != nil {
 				s.IfChanged = &ic
 			}
 		}

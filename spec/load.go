@@ -1129,7 +1129,8 @@ func (d *decoder) checkSteps(images []*Image) {
 	jobs := 0
 	for _, im := range images {
 		at := nodeAt(im.Pos)
-		for _, k := range StepKeys(im) {
+		for _, s := range Steps(im) {
+			k := s.Key
 			if prev, ok := owner[k]; ok {
 				d.errorf(at, "images.%s: its step key %q is also made by image %s; rename one of them", im.Name, k, prev)
 				continue
@@ -1145,10 +1146,10 @@ func (d *decoder) checkSteps(images []*Image) {
 		for _, c := range im.Consumers {
 			consumers[ConsumerKey(im, c)] = c
 		}
-		for _, s := range stepsOf(im) {
-			jobs += max(1, s.parallelism)
+		for _, s := range Steps(im) {
+			jobs += max(1, s.Parallelism)
 			if jobs > MaxJobs {
-				d.errorf(nodeAt(s.pos), "images.%s: step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: split the spec or lower parallelism", im.Name, s.key, jobs, MaxJobs)
+				d.errorf(nodeAt(s.Pos), "images.%s: step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: split the spec or lower parallelism", im.Name, s.Key, jobs, MaxJobs)
 				jobs = -1 << 30 // once
 			}
 		}
