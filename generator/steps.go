@@ -75,8 +75,6 @@ type buildVariant struct {
 	agents     *spec.Value
 }
 
-type builder struct{ Why string }
-
 func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string) (*Step, error) {
 	var args []string
 	add := func(flag, value string) { args = append(args, flag+" "+quote(value)) }
@@ -99,13 +97,13 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	case len(im.Platforms) > 0:
 		add("--platform", strings.Join(im.Platforms, ","))
 	}
-	var b *builder
+	var b *templates.Builder
 	switch {
 	case im.Cache.Type == spec.CacheS3:
-		b = &builder{Why: "An s3 cache needs a docker-container builder."}
+		b = &templates.Builder{Why: "An s3 cache needs a docker-container builder."}
 	case im.MultiArch == spec.Emulated && !t.hosted:
 		// Hosted agents build on remote builders that already build every platform.
-		b = &builder{Why: "Several platforms in one build need a docker-container builder (and QEMU on the agent)."}
+		b = &templates.Builder{Why: "Several platforms in one build need a docker-container builder (and QEMU on the agent)."}
 	}
 	if b != nil {
 		add("--builder", "bkgen")
@@ -129,19 +127,12 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		}
 	}
 	args = append(args, "--progress=plain", quote(notAnOption(im.Context)))
-	data := struct {
-		Builder               *builder
-		Login                 string
-		Relogin, Reuse        bool
-		Args, ExtraTagsQ      []string
-		RefQ, MetaKeyQ, RepoQ string
-	}{
+	cmd, err := templates.Build(templates.BuildData{
 		Builder: b, Login: t.login, Relogin: t.expires,
 		// One platform of several does not publish: the manifest step does.
 		Reuse: v.platform == "", Args: args, ExtraTagsQ: extraTags,
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(v.metaKey), RepoQ: quoteExpanding(t.repo),
-	}
-	cmd, err := templates.Render("build.sh.tmpl", data)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -268,11 +259,10 @@ func (g *gen) manifestStep(im *spec.Image, t *target, metaKeys []string, builds 
 	for _, b := range builds {
 		deps = append(deps, b.Key)
 	}
-	cmd, err := templates.Render("manifest.sh.tmpl", struct {
-		Login                 string
-		MetaKeysQ, ExtraTagsQ []string
-		RefQ, MetaKeyQ, RepoQ string
-	}{t.login, keysQ, tagsQ, quoteExpanding(t.ref()), quote(metaKey(im)), quoteExpanding(t.repo)})
+	cmd, err := templates.Manifest(templates.ManifestData{
+		Login: t.login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ,
+		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(metaKey(im)), RepoQ: quoteExpanding(t.repo),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -300,11 +290,11 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 	switch sc.Tool {
 	case spec.Trivy:
 		s.ArtifactPaths = []string{base + ".sarif"}
-		s.Command, err = templates.Render("scan-trivy.sh.tmpl", struct {
-			Login                          string
-			SeverityQ, JSONQ, SARIFQ, RefQ string
-			IgnoreUnfixed, Fail            bool
-		}{t.login, quote(strings.Join(sc.Severity, ",")), quote(base + ".json"), quote(base + ".sarif"), quoteExpanding(t.ref()), sc.IgnoreUnfixed, sc.Fail})
+		s.Command, err = templates.Trivy(templates.TrivyData{
+			Login: t.login, SeverityQ: quote(strings.Join(sc.Severity, ",")),
+			JSONQ: quote(base + ".json"), SARIFQ: quote(base + ".sarif"), RefQ: quoteExpanding(t.ref()),
+			IgnoreUnfixed: sc.IgnoreUnfixed, Fail: sc.Fail,
+		})
 	case spec.Grype:
 		s.ArtifactPaths = []string{base + ".sarif"}
 		if !sc.Fail {
@@ -312,19 +302,19 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 			// it as a soft failure, while any other error still fails.
 			s.SoftFail = softFailOn(2)
 		}
-		s.Command, err = templates.Render("scan-grype.sh.tmpl", struct {
-			Login, RefQ, FailOnQ, SARIFQ string
-			IgnoreUnfixed                bool
-		}{t.login, quoteExpanding(t.ref()), quote(sc.FailOn), quote(base + ".sarif"), sc.IgnoreUnfixed})
+		s.Command, err = templates.Grype(templates.GrypeData{
+			Login: t.login, RefQ: quoteExpanding(t.ref()), FailOnQ: quote(sc.FailOn),
+			SARIFQ: quote(base + ".sarif"), IgnoreUnfixed: sc.IgnoreUnfixed,
+		})
 	case spec.ECRScan:
 		var counts []string
 		for _, sev := range sc.Severity {
 			counts = append(counts, "imageScanFindings.findingSeverityCounts."+sev+" || `0`")
 		}
-		s.Command, err = templates.Render("scan-ecr.sh.tmpl", struct {
-			Login, RegionQ, RepositoryQ, TagQ, CountQueryQ, Severities string
-			Fail                                                       bool
-		}{t.login, quote(t.registry.Region), quote(im.Repository), quote(t.tag), quote("sum([" + strings.Join(counts, ", ") + "])"), strings.Join(sc.Severity, ", "), sc.Fail})
+		s.Command, err = templates.ECRScan(templates.ECRScanData{
+			Login: t.login, RegionQ: quote(t.registry.Region), RepositoryQ: quote(im.Repository), TagQ: quote(t.tag),
+			CountQueryQ: quote("sum([" + strings.Join(counts, ", ") + "])"), Severities: strings.Join(sc.Severity, ", "), Fail: sc.Fail,
+		})
 	default:
 		err = fmt.Errorf("unknown scanner %q", sc.Tool)
 	}
@@ -402,16 +392,13 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	for _, kv := range c.Env {
 		env = append(env, kv.Key)
 	}
-	data := struct {
-		Login, RefQ, Delimiter, Command, CommandQ string
-		EnvQ                                      []string
-	}{Login: t.login, RefQ: quoteExpanding(t.ref()), EnvQ: env}
+	data := templates.ConsumerData{Login: t.login, RefQ: quoteExpanding(t.ref()), EnvQ: env}
 	if verbatim {
 		data.Delimiter, data.Command = heredocDelimiter(c.Command), c.Command
 	} else {
 		data.CommandQ = quote(c.Command)
 	}
-	s.Command, err = templates.Render("consumer.sh.tmpl", data)
+	s.Command, err = templates.Consumer(data)
 	return s, err
 }
 
