@@ -83,6 +83,18 @@ func actions(d *Decisions) map[string]BuildAction {
 	return out
 }
 
+// step is the decision about the step with key.
+func step(t testing.TB, d *Decisions, key string) *StepDecision {
+	t.Helper()
+	for _, s := range d.Steps {
+		if s.Key == key {
+			return s
+		}
+	}
+	t.Fatalf("no decision about a step %s", key)
+	return nil
+}
+
 func runs(d *Decisions) map[string]bool {
 	out := map[string]bool{}
 	for _, s := range d.Steps {
@@ -141,7 +153,7 @@ func TestDecisions(t *testing.T) {
 			got := runs(res.Decisions)
 			for key, want := range tc.runs {
 				if got[key] != want {
-					t.Errorf("%s runs = %v, want %v (%s)", key, got[key], want, res.Decisions.Step(key).Reason)
+					t.Errorf("%s runs = %v, want %v (%s)", key, got[key], want, step(t, res.Decisions, key).Reason)
 				}
 			}
 			// Every step that does not run is marked skip, with a reason short
@@ -182,7 +194,7 @@ images:
 		"app-lint":  "no changed path matched services/app/lint/**",
 		"app-smoke": "no if_changed: always runs",
 	} {
-		if got := res.Decisions.Step(key).Reason; got != want {
+		if got := step(t, res.Decisions, key).Reason; got != want {
 			t.Errorf("%s reason = %q, want %q", key, got, want)
 		}
 	}
@@ -195,7 +207,7 @@ images:
 	}
 	// Once the image changes, a consumer with patterns runs because of it.
 	res = generate(t, Input{Spec: s, Changes: Changes{Paths: []string{"services/app/src/main.go"}}})
-	if got, want := res.Decisions.Step("app-lint").Reason, "image app changed: services/app/src/main.go matched services/app/src/**"; got != want {
+	if got, want := step(t, res.Decisions, "app-lint").Reason, "image app changed: services/app/src/main.go matched services/app/src/**"; got != want {
 		t.Errorf("app-lint reason = %q, want %q", got, want)
 	}
 }
@@ -217,11 +229,12 @@ func TestOmitRewritesDependsOn(t *testing.T) {
 }
 
 func TestOmitRewritesThroughDroppedSteps(t *testing.T) {
-	p := &Pipeline{Steps: []*Step{
-		{Key: "a"}, {Key: "b", DependsOn: []string{"a"}}, {Key: "c", DependsOn: []string{"b", "a"}}, {Key: "d", DependsOn: []string{"c"}},
-	}}
-	d := &Decisions{Steps: []*StepDecision{{Key: "a", Run: true}, {Key: "b"}, {Key: "c"}, {Key: "d", Run: true}}}
-	p.apply(d, OmitStep)
+	plan := func(key string, run bool, deps ...string) planned {
+		return planned{Step: &Step{Key: key, DependsOn: deps}, decision: &StepDecision{Key: key, Run: run}}
+	}
+	steps := []planned{plan("a", true), plan("b", false, "a"), plan("c", false, "b", "a"), plan("d", true, "c")}
+	p := &Pipeline{}
+	p.apply(steps, OmitStep)
 	if len(p.Steps) != 2 || p.Steps[1].Key != "d" {
 		t.Fatalf("steps = %v", p.Steps)
 	}
@@ -417,7 +430,7 @@ func TestDockerignoredChangesDoNotCount(t *testing.T) {
 		t.Errorf("app: changed %v, %q", app.Changed, app.Why)
 	}
 	if runs(res.Decisions)["app-unit"] {
-		t.Errorf("app-unit runs: %s", res.Decisions.Step("app-unit").Reason)
+		t.Errorf("app-unit runs: %s", step(t, res.Decisions, "app-unit").Reason)
 	}
 	in.Changes = Changes{Paths: []string{"services/app/docs/a.md", "services/app/main.go"}}
 	res = generate(t, in)

@@ -10,60 +10,51 @@ import (
 	"github.com/bkgen/bkgen/templates"
 )
 
-// imageSteps makes every step of one image: its build (one step, or one per
-// platform and a manifest), its scan and its consumers.
-func (g *gen) imageSteps(im *spec.Image) ([]*Step, error) {
+// planned is one step of the pipeline, made from one entry of spec.Steps,
+// with the decision whether it runs.
+type planned struct {
+	*Step
+	image    *spec.Image
+	ref      spec.StepRef
+	decision *StepDecision // nil until the images are decided
+}
+
+// imageSteps makes every step of one image, in the order spec.Steps lists
+// them: its build (one step, or one per platform and a manifest), its scan
+// and its consumers.
+func (g *gen) imageSteps(im *spec.Image) ([]planned, error) {
 	t := g.targets[im.Name]
 	var deps []string
 	for _, d := range im.DependsOn {
 		deps = append(deps, spec.FinalKey(g.in.Spec.Image(d)))
 	}
-	var steps []*Step
-	add := func(s *Step, err error) error {
-		if err == nil {
-			steps = append(steps, s)
-		}
-		return err
-	}
-	if im.MultiArch == spec.Native {
-		var metaKeys []string
-		for _, p := range im.Platforms {
-			arch := spec.ArchSlug(p, im.Platforms)
-			v := buildVariant{
-				key:      spec.BuildKey(im, p),
-				label:    fmt.Sprintf(":docker: Build %s (%s)", im.Name, p),
-				platform: p,
-				metaKey:  metaKey(im) + ":" + arch,
-				agents:   im.Agents,
+	var out []planned
+	var platforms []buildVariant // a native multi-arch build's, for its manifest
+	for _, ref := range spec.Steps(im) {
+		var s *Step
+		var err error
+		switch ref.Kind {
+		case spec.BuildStep:
+			v := variant(im, ref)
+			if v.platform != "" {
+				platforms = append(platforms, v)
 			}
-			if a, ok := im.PlatformAgents[p]; ok {
-				v.agents = a
-			}
-			metaKeys = append(metaKeys, v.metaKey)
-			if err := add(g.buildStep(im, t, v, deps)); err != nil {
-				return nil, err
-			}
+			s, err = g.buildStep(im, t, v, deps)
+		case spec.ManifestStep:
+			s, err = g.manifestStep(im, t, platforms)
+		case spec.ScanStep:
+			s, err = g.scanStep(im, t)
+		case spec.ConsumerStep:
+			s, err = g.consumerStep(im, ref.Consumer, t)
+		default:
+			err = fmt.Errorf("unknown kind of step %q", ref.Kind)
 		}
-		if err := add(g.manifestStep(im, t, metaKeys, steps)); err != nil {
+		if err != nil {
 			return nil, err
 		}
-	} else {
-		v := buildVariant{key: spec.BuildKey(im, ""), label: ":docker: Build " + im.Name, metaKey: metaKey(im), agents: im.Agents}
-		if err := add(g.buildStep(im, t, v, deps)); err != nil {
-			return nil, err
-		}
+		out = append(out, planned{Step: s, image: im, ref: ref})
 	}
-	if im.Scan != nil {
-		if err := add(g.scanStep(im, t)); err != nil {
-			return nil, err
-		}
-	}
-	for _, c := range im.Consumers {
-		if err := add(g.consumerStep(im, c, t)); err != nil {
-			return nil, err
-		}
-	}
-	return steps, nil
+	return out, nil
 }
 
 // buildVariant is what differs between a whole build and one platform of a
@@ -73,6 +64,25 @@ type buildVariant struct {
 	platform   string // native multi-arch: the one platform this step builds
 	metaKey    string
 	agents     *spec.Value
+}
+
+// variant is what a build step builds: the whole image, or one platform of
+// a native multi-arch build, on that platform's agents.
+func variant(im *spec.Image, ref spec.StepRef) buildVariant {
+	if ref.Platform == "" {
+		return buildVariant{key: ref.Key, label: ":docker: Build " + im.Name, metaKey: metaKey(im), agents: im.Agents}
+	}
+	v := buildVariant{
+		key:      ref.Key,
+		label:    fmt.Sprintf(":docker: Build %s (%s)", im.Name, ref.Platform),
+		platform: ref.Platform,
+		metaKey:  metaKey(im) + ":" + spec.ArchSlug(ref.Platform, im.Platforms),
+		agents:   im.Agents,
+	}
+	if a, ok := im.PlatformAgents[ref.Platform]; ok {
+		v.agents = a
+	}
+	return v
 }
 
 func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string) (*Step, error) {
@@ -245,19 +255,18 @@ func (g *gen) defaultBranch() string {
 	return "main"
 }
 
-func (g *gen) manifestStep(im *spec.Image, t *target, metaKeys []string, builds []*Step) (*Step, error) {
+// manifestStep merges the per-platform builds of a native multi-arch build.
+func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) (*Step, error) {
 	var keysQ, tagsQ, deps []string
-	for _, k := range metaKeys {
-		keysQ = append(keysQ, quote(k))
+	for _, v := range platforms {
+		keysQ = append(keysQ, quote(v.metaKey))
+		deps = append(deps, v.key)
 	}
 	for _, tag := range im.Tags {
 		tagsQ = append(tagsQ, quoteExpanding(t.repo+":"+tag.Text))
 	}
 	if im.Cache.Type == spec.CacheInline {
 		tagsQ = append(tagsQ, quoteExpanding(t.repo+":"+cacheTagFor(g.branchOrDefault(), "")))
-	}
-	for _, b := range builds {
-		deps = append(deps, b.Key)
 	}
 	cmd, err := templates.Manifest(templates.ManifestData{
 		Login: t.login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ,

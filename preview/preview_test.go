@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/spec"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -19,9 +20,9 @@ func plan() *Plan {
 			{Name: "web", Ref: "r/web:bk-2222222222222222", Why: "no changed path matched web/**", Action: generator.Skip, Reason: "no changed path matched web/**; nothing runs in it"},
 		},
 		Steps: []*generator.StepDecision{
-			{Key: "build-api", Image: "api", Kind: "build", Run: true, Reason: "inputs changed"},
-			{Key: "api-unit", Image: "api", Kind: "consumer", Run: true, Reason: "no if_changed: always runs"},
-			{Key: "build-web", Image: "web", Kind: "build", Reason: "unchanged | *really*"},
+			{Key: "build-api", Image: "api", Kind: spec.BuildStep, Run: true, Reason: "inputs changed"},
+			{Key: "api-unit", Image: "api", Kind: spec.ConsumerStep, Run: true, Reason: "no if_changed: always runs"},
+			{Key: "build-web", Image: "web", Kind: spec.BuildStep, Reason: "unchanged | *really*"},
 		},
 		DependsOn: map[string][]string{"api-unit": {"build-api"}},
 	}
