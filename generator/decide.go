@@ -22,12 +22,12 @@ const (
 
 // ImageDecision is why an image is built, guarded, reused or skipped.
 type ImageDecision struct {
-	Name    string
-	Ref     string // repository:content-tag
-	Changed bool   // its inputs changed
-	Why     string // the decisive evidence for Changed
-	Action  BuildAction
-	Reason  string // why Action
+	Name     string
+	Ref      string // repository:content-tag
+	Changed  bool   // its inputs changed
+	Evidence string // the decisive evidence for Changed
+	Action   BuildAction
+	Reason   string // why Action
 }
 
 // StepDecision is why a step runs or not.
@@ -260,13 +260,13 @@ func (d *decider) decide(s *spec.Spec, ref func(image string) string) *verdicts 
 func (d *decider) imageChanged(im *spec.Image, decided map[string]*ImageDecision) *ImageDecision {
 	id := &ImageDecision{Name: im.Name}
 	if filter := d.in.Inputs[im.Name]; filter != nil && im.IfChanged == nil && d.index != nil {
-		id.Changed, id.Why = d.contextChanged(im, filter)
+		id.Changed, id.Evidence = d.contextChanged(im, filter)
 	} else {
-		id.Changed, id.Why = d.evaluate(rule(d.imageInputs(im)))
+		id.Changed, id.Evidence = d.evaluate(rule(d.imageInputs(im)))
 	}
 	for _, dep := range im.DependsOn {
 		if !id.Changed && decided[dep].Changed {
-			id.Changed, id.Why = true, "depends on "+dep+", which changed"
+			id.Changed, id.Evidence = true, "depends on "+dep+", which changed"
 		}
 	}
 	return id
@@ -283,7 +283,7 @@ func (d *decider) consumerRuns(im *spec.Image, c *spec.Consumer, id *ImageDecisi
 	case matched:
 		return verdict{true, why}
 	case id.Changed:
-		return verdict{true, "image " + im.Name + " changed: " + id.Why}
+		return verdict{true, "image " + im.Name + " changed: " + id.Evidence}
 	}
 	return verdict{false, why}
 }
@@ -299,13 +299,13 @@ func (d *decider) chooseActions(s *spec.Spec, byName map[string]*ImageDecision, 
 		id := byName[im.Name]
 		switch {
 		case id.Changed:
-			id.Action, id.Reason = Build, "inputs changed: "+id.Why
+			id.Action, id.Reason = Build, "inputs changed: "+id.Evidence
 		case len(consumersRun[im.Name]) > 0:
 			id.Action, id.Reason = Guard, "inputs unchanged, but "+consumersRun[im.Name][0]+" runs in it"
 		case needed[im.Name] != "":
 			id.Action, id.Reason = Guard, "inputs unchanged, but "+needed[im.Name]+" is built on it"
 		default:
-			id.Action, id.Reason = Skip, id.Why+"; nothing runs in it"
+			id.Action, id.Reason = Skip, id.Evidence+"; nothing runs in it"
 		}
 		if check, ok := d.in.InRegistry[im.Name]; ok && id.Action != Skip {
 			if check.Present {

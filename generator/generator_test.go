@@ -199,8 +199,8 @@ images:
 		}
 	}
 	app := res.Decisions.Image("app")
-	if want := "no changed path matched services/app/src/**, services/app/Dockerfile"; app.Why != want || app.Changed {
-		t.Errorf("app: changed %v, %q; want unchanged, %q", app.Changed, app.Why, want)
+	if want := "no changed path matched services/app/src/**, services/app/Dockerfile"; app.Evidence != want || app.Changed {
+		t.Errorf("app: changed %v, %q; want unchanged, %q", app.Changed, app.Evidence, want)
 	}
 	if app.Action != Guard || !strings.Contains(app.Reason, "app-smoke runs in it") {
 		t.Errorf("app: %s, %q", app.Action, app.Reason)
@@ -286,7 +286,7 @@ func TestAllChanged(t *testing.T) {
 			t.Errorf("%s does not run with --all: %s", d.Key, d.Reason)
 		}
 	}
-	if got := res.Decisions.Image("docs").Why; got != "every path counts as changed" {
+	if got := res.Decisions.Image("docs").Evidence; got != "every path counts as changed" {
 		t.Errorf("why = %q", got)
 	}
 }
@@ -426,23 +426,23 @@ func TestDockerignoredChangesDoNotCount(t *testing.T) {
 	in.Changes = Changes{Paths: []string{"services/app/docs/a.md"}}
 	res := generate(t, in)
 	app := res.Decisions.Image("app")
-	if app.Changed || app.Why != "only .dockerignore'd files changed in its context (services/app/docs/a.md)" {
-		t.Errorf("app: changed %v, %q", app.Changed, app.Why)
+	if app.Changed || app.Evidence != "only .dockerignore'd files changed in its context (services/app/docs/a.md)" {
+		t.Errorf("app: changed %v, %q", app.Changed, app.Evidence)
 	}
 	if runs(res.Decisions)["app-unit"] {
 		t.Errorf("app-unit runs: %s", step(t, res.Decisions, "app-unit").Reason)
 	}
 	in.Changes = Changes{Paths: []string{"services/app/docs/a.md", "services/app/main.go"}}
 	res = generate(t, in)
-	if app := res.Decisions.Image("app"); !app.Changed || app.Why != "services/app/main.go is in its build context" {
-		t.Errorf("app: changed %v, %q", app.Changed, app.Why)
+	if app := res.Decisions.Image("app"); !app.Changed || app.Evidence != "services/app/main.go is in its build context" {
+		t.Errorf("app: changed %v, %q", app.Changed, app.Evidence)
 	}
 	// Where the spec sits below the repository's top, paths carry its prefix.
 	in.PathPrefix = "sub"
 	in.Changes = Changes{Paths: []string{"services/app/main.go", "sub/services/app/docs/x"}}
 	res = generate(t, in)
 	if app := res.Decisions.Image("app"); app.Changed {
-		t.Errorf("app changed with prefix sub: %q", app.Why)
+		t.Errorf("app changed with prefix sub: %q", app.Evidence)
 	}
 }
 
@@ -491,7 +491,7 @@ images:
 			res := generate(t, in)
 			var reasons []string
 			for _, im := range res.Decisions.Images {
-				reasons = append(reasons, im.Why, im.Reason)
+				reasons = append(reasons, im.Evidence, im.Reason)
 			}
 			for _, sd := range res.Decisions.Steps {
 				reasons = append(reasons, sd.Reason)
@@ -625,8 +625,8 @@ images:
 			in.Inputs = map[string]func(string) bool{"app": isInput}
 		}
 		app := generate(t, in).Decisions.Image("app")
-		if app.Changed != tc.want || app.Why != tc.why {
-			t.Errorf("%s changed (inputs test %v): app changed %v, %q; want %v, %q", tc.changed, tc.filter, app.Changed, app.Why, tc.want, tc.why)
+		if app.Changed != tc.want || app.Evidence != tc.why {
+			t.Errorf("%s changed (inputs test %v): app changed %v, %q; want %v, %q", tc.changed, tc.filter, app.Changed, app.Evidence, tc.want, tc.why)
 		}
 	}
 	// The agent is given the same patterns.

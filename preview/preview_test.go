@@ -16,8 +16,8 @@ func plan() *Plan {
 		Spec:    ".buildkite/bkgen.yml",
 		Changes: Changes{Method: "branch", Ref: "origin/main", Base: "0123456789abcdef0123", Reason: "merge-base of origin/main and HEAD", Count: 2, Notes: []string{"fetched 64 more commits"}},
 		Images: []*generator.ImageDecision{
-			{Name: "api", Ref: "r/api:bk-1111111111111111", Changed: true, Why: "a.go matched api/**", Action: generator.Build, Reason: "inputs changed: a.go matched api/**"},
-			{Name: "web", Ref: "r/web:bk-2222222222222222", Why: "no changed path matched web/**", Action: generator.Skip, Reason: "no changed path matched web/**; nothing runs in it"},
+			{Name: "api", Ref: "r/api:bk-1111111111111111", Changed: true, Evidence: "a.go matched api/**", Action: generator.Build, Reason: "inputs changed: a.go matched api/**"},
+			{Name: "web", Ref: "r/web:bk-2222222222222222", Evidence: "no changed path matched web/**", Action: generator.Skip, Reason: "no changed path matched web/**; nothing runs in it"},
 		},
 		Steps: []*generator.StepDecision{
 			{Key: "build-api", Image: "api", Kind: spec.BuildStep, Run: true, Reason: "inputs changed"},

@@ -194,7 +194,7 @@ func JSON(w io.Writer, p *Plan) error {
 		out.Totals.Images[string(a)] = t.Images[a]
 	}
 	for _, im := range p.Images {
-		out.Images = append(out.Images, jsonImage{im.Name, im.Ref, im.Changed, im.Why, string(im.Action), im.Reason})
+		out.Images = append(out.Images, jsonImage{im.Name, im.Ref, im.Changed, im.Evidence, string(im.Action), im.Reason})
 	}
 	for _, s := range p.Steps {
 		out.Steps = append(out.Steps, jsonStep{s.Key, s.Image, string(s.Kind), s.Run, s.Reason, nonNil(p.DependsOn[s.Key])})
