@@ -22,19 +22,19 @@ const (
 
 // ImageDecision is why an image is built, guarded, reused or skipped.
 type ImageDecision struct {
-	Name    string
-	Ref     string // repository:content-tag
-	Changed bool   // its inputs changed
-	Why     string // the decisive evidence for Changed
-	Action  BuildAction
-	Reason  string // why Action
+	Name     string
+	Ref      string // repository:content-tag
+	Changed  bool   // its inputs changed
+	Evidence string // the decisive evidence for Changed
+	Action   BuildAction
+	Reason   string // why Action
 }
 
 // StepDecision is why a step runs or not.
 type StepDecision struct {
 	Key    string
 	Image  string
-	Kind   string // build, manifest, scan, consumer
+	Kind   spec.StepKind
 	Run    bool
 	Reason string
 }
@@ -51,16 +51,6 @@ func (d *Decisions) Image(name string) *ImageDecision {
 	for _, im := range d.Images {
 		if im.Name == name {
 			return im
-		}
-	}
-	return nil
-}
-
-// Step returns the decision for the step with the given key.
-func (d *Decisions) Step(key string) *StepDecision {
-	for _, s := range d.Steps {
-		if s.Key == key {
-			return s
 		}
 	}
 	return nil
@@ -228,64 +218,94 @@ func escapeGlob(p string) string {
 	return b.String()
 }
 
-// decide works out, for every image and step, whether it runs and why.
-func (d *decider) decide(s *spec.Spec) *Decisions {
-	out := &Decisions{}
-	byName := map[string]*ImageDecision{}
+// verdicts is what decide found: each image's decision, and whether each
+// consumer runs.
+type verdicts struct {
+	images    []*ImageDecision // in the spec's order
+	byName    map[string]*ImageDecision
+	consumers map[*spec.Consumer]verdict
+}
+
+// verdict is whether a step runs, and why.
+type verdict struct {
+	run    bool
+	reason string
+}
+
+// decide works out, for every image, whether it changed and what happens to
+// it, and for every consumer whether it runs; ref names an image's
+// content-tag reference.
+func (d *decider) decide(s *spec.Spec, ref func(image string) string) *verdicts {
+	v := &verdicts{byName: map[string]*ImageDecision{}, consumers: map[*spec.Consumer]verdict{}}
 	consumersRun := map[string][]string{} // image -> keys of its consumers that run
-	var consumerSteps []*StepDecision
 	for _, im := range s.Images {
-		id := &ImageDecision{Name: im.Name}
-		if filter := d.in.Inputs[im.Name]; filter != nil && im.IfChanged == nil && d.index != nil {
-			id.Changed, id.Why = d.contextChanged(im, filter)
-		} else {
-			id.Changed, id.Why = d.evaluate(rule(d.imageInputs(im)))
-		}
-		for _, dep := range im.DependsOn {
-			if !id.Changed && byName[dep].Changed {
-				id.Changed, id.Why = true, "depends on "+dep+", which changed"
-			}
-		}
-		byName[im.Name] = id
-		out.Images = append(out.Images, id)
+		id := d.imageChanged(im, v.byName)
+		id.Ref = ref(im.Name)
+		v.byName[im.Name] = id
+		v.images = append(v.images, id)
 		for _, c := range im.Consumers {
-			sd := &StepDecision{Key: spec.ConsumerKey(im, c), Image: im.Name, Kind: "consumer"}
-			switch {
-			case c.IfChanged == nil:
-				sd.Run, sd.Reason = true, "no if_changed: always runs"
-			default:
-				matched, why := d.evaluate(rule(c.IfChanged))
-				switch {
-				case matched:
-					sd.Run, sd.Reason = true, why
-				case id.Changed:
-					sd.Run, sd.Reason = true, "image "+im.Name+" changed: "+id.Why
-				default:
-					sd.Reason = why
-				}
+			cv := d.consumerRuns(im, c, id)
+			if cv.run {
+				consumersRun[im.Name] = append(consumersRun[im.Name], spec.ConsumerKey(im, c))
 			}
-			if sd.Run {
-				consumersRun[im.Name] = append(consumersRun[im.Name], sd.Key)
-			}
-			consumerSteps = append(consumerSteps, sd)
+			v.consumers[c] = cv
 		}
 	}
-	// An image is needed when it changed, when a consumer runs in it, or when
-	// the build of an image on top of it runs. Dependents come later in the
-	// spec's order, so walk it backwards.
+	d.chooseActions(s, v.byName, consumersRun)
+	return v
+}
+
+// imageChanged decides whether im's inputs changed, or those of an image it
+// is built on (decided already: the spec lists those first).
+func (d *decider) imageChanged(im *spec.Image, decided map[string]*ImageDecision) *ImageDecision {
+	id := &ImageDecision{Name: im.Name}
+	if filter := d.in.Inputs[im.Name]; filter != nil && im.IfChanged == nil && d.index != nil {
+		id.Changed, id.Evidence = d.contextChanged(im, filter)
+	} else {
+		id.Changed, id.Evidence = d.evaluate(rule(d.imageInputs(im)))
+	}
+	for _, dep := range im.DependsOn {
+		if !id.Changed && decided[dep].Changed {
+			id.Changed, id.Evidence = true, "depends on "+dep+", which changed"
+		}
+	}
+	return id
+}
+
+// consumerRuns decides whether a consumer runs: always without if_changed,
+// else when it matches or its image changed.
+func (d *decider) consumerRuns(im *spec.Image, c *spec.Consumer, id *ImageDecision) verdict {
+	if c.IfChanged == nil {
+		return verdict{true, "no if_changed: always runs"}
+	}
+	matched, why := d.evaluate(rule(c.IfChanged))
+	switch {
+	case matched:
+		return verdict{true, why}
+	case id.Changed:
+		return verdict{true, "image " + im.Name + " changed: " + id.Evidence}
+	}
+	return verdict{false, why}
+}
+
+// chooseActions decides what happens to each image. An image is needed when
+// it changed, when a consumer runs in it, or when the build of an image on
+// top of it runs. Dependents come later in the spec's order, so walk it
+// backwards.
+func (d *decider) chooseActions(s *spec.Spec, byName map[string]*ImageDecision, consumersRun map[string][]string) {
 	needed := map[string]string{}
 	for i := len(s.Images) - 1; i >= 0; i-- {
 		im := s.Images[i]
 		id := byName[im.Name]
 		switch {
 		case id.Changed:
-			id.Action, id.Reason = Build, "inputs changed: "+id.Why
+			id.Action, id.Reason = Build, "inputs changed: "+id.Evidence
 		case len(consumersRun[im.Name]) > 0:
 			id.Action, id.Reason = Guard, "inputs unchanged, but "+consumersRun[im.Name][0]+" runs in it"
 		case needed[im.Name] != "":
 			id.Action, id.Reason = Guard, "inputs unchanged, but "+needed[im.Name]+" is built on it"
 		default:
-			id.Action, id.Reason = Skip, id.Why+"; nothing runs in it"
+			id.Action, id.Reason = Skip, id.Evidence+"; nothing runs in it"
 		}
 		if check, ok := d.in.InRegistry[im.Name]; ok && id.Action != Skip {
 			if check.Present {
@@ -305,34 +325,23 @@ func (d *decider) decide(s *spec.Spec) *Decisions {
 			}
 		}
 	}
-	for _, im := range s.Images {
-		id := byName[im.Name]
-		run := id.Action == Build || id.Action == Guard
-		add := func(key, kind, reason string) {
-			out.Steps = append(out.Steps, &StepDecision{Key: key, Image: im.Name, Kind: kind, Run: run, Reason: reason})
-		}
-		if im.MultiArch == spec.Native {
-			for _, p := range im.Platforms {
-				add(spec.BuildKey(im, p), "build", id.Reason)
-			}
-			add(spec.ManifestKey(im), "manifest", id.Reason)
-		} else {
-			add(spec.BuildKey(im, ""), "build", id.Reason)
-		}
-		if im.Scan != nil {
-			reason := id.Reason
-			if run {
-				reason = "scans what " + spec.FinalKey(im) + " pushes"
-			}
-			add(spec.ScanKey(im), "scan", reason)
-		}
-		for _, c := range consumerSteps {
-			if c.Image == im.Name {
-				out.Steps = append(out.Steps, c)
-			}
-		}
+}
+
+// step is the decision about one step of im: a consumer's own, the
+// image's other steps following its build.
+func (v *verdicts) step(im *spec.Image, ref spec.StepRef) *StepDecision {
+	sd := &StepDecision{Key: ref.Key, Image: im.Name, Kind: ref.Kind}
+	if ref.Kind == spec.ConsumerStep {
+		c := v.consumers[ref.Consumer]
+		sd.Run, sd.Reason = c.run, c.reason
+		return sd
 	}
-	return out
+	id := v.byName[im.Name]
+	sd.Run, sd.Reason = id.Action == Build || id.Action == Guard, id.Reason
+	if ref.Kind == spec.ScanStep && sd.Run {
+		sd.Reason = "scans what " + spec.FinalKey(im) + " pushes"
+	}
+	return sd
 }
 
 // skipReason is the reason put in a step's skip attribute, which Buildkite
@@ -349,23 +358,23 @@ func skipReason(reason string) string {
 // apply marks the steps that need not run with skip, or leaves them out and
 // rewrites every depends_on on them to what they depended on, so the graph
 // stays whole.
-func (p *Pipeline) apply(d *Decisions, mode SkippedMode) {
+func (p *Pipeline) apply(steps []planned, mode SkippedMode) {
 	if mode == SkipStep {
-		for _, s := range p.Steps {
-			if sd := d.Step(s.Key); sd != nil && !sd.Run {
-				s.Skip = skipReason(sd.Reason)
+		for _, s := range steps {
+			if !s.decision.Run {
+				s.Skip = skipReason(s.decision.Reason)
 			}
 		}
 		return
 	}
 	dropped := map[string][]string{} // key -> what it depended on
 	var kept []*Step
-	for _, s := range p.Steps {
-		if sd := d.Step(s.Key); sd != nil && !sd.Run {
+	for _, s := range steps {
+		if !s.decision.Run {
 			dropped[s.Key] = s.DependsOn
 			continue
 		}
-		kept = append(kept, s)
+		kept = append(kept, s.Step)
 	}
 	var resolve func(key string, seen map[string]bool, out *[]string)
 	resolve = func(key string, seen map[string]bool, out *[]string) {
@@ -400,7 +409,7 @@ func (p *Pipeline) apply(d *Decisions, mode SkippedMode) {
 // (otherwise they always run, the guard keeping an unchanged image cheap).
 // Exclude patterns cannot be merged that way: such a consumer keeps its own
 // patterns, and a note says what the agent will not see.
-func (g *gen) leaveToAgent(p *Pipeline, d *decider) []string {
+func (g *gen) leaveToAgent(steps []planned, d *decider) []string {
 	var notes []string
 	needed := map[string]bool{}
 	for _, im := range g.in.Spec.Images {
@@ -411,39 +420,47 @@ func (g *gen) leaveToAgent(p *Pipeline, d *decider) []string {
 			needed[dep] = true
 		}
 	}
-	byKey := map[string]*Step{}
-	for _, s := range p.Steps {
-		byKey[s.Key] = s
-	}
-	for _, im := range g.in.Spec.Images {
+	for _, own := range byImage(steps) {
+		im := own[0].image
 		inputs, mergeable := d.allInputs(im, g.in.Spec)
-		for _, c := range im.Consumers {
-			if c.IfChanged == nil {
+		var imageIC *spec.IfChanged // on the image's steps, when nothing else needs it
+		if !needed[im.Name] {
+			ic := *d.imageInputs(im)
+			if mergeable {
+				ic.Include = union(nil, inputs)
+			}
+			imageIC = &ic
+		}
+		for _, s := range own {
+			if s.ref.Kind != spec.ConsumerStep {
+				s.IfChanged = imageIC
 				continue
 			}
-			ic := *c.IfChanged
+			if s.ref.Consumer.IfChanged == nil {
+				continue
+			}
+			ic := *s.ref.Consumer.IfChanged
 			if mergeable && len(ic.Exclude) == 0 {
 				ic.Include = union(ic.Include, inputs)
 			} else {
-				notes = append(notes, fmt.Sprintf("%s-%s: the agent sees only its own if_changed; it will not also run when image %s changes (exclude patterns cannot be merged)", im.Name, c.Name, im.Name))
+				notes = append(notes, fmt.Sprintf("%s: the agent sees only its own if_changed; it will not also run when image %s changes (exclude patterns cannot be merged)", s.Key, im.Name))
 			}
-			byKey[spec.ConsumerKey(im, c)].IfChanged = &ic
-		}
-		if needed[im.Name] {
-			continue
-		}
-		own := d.imageInputs(im)
-		ic := *own
-		if mergeable {
-			ic.Include = union(nil, inputs)
-		}
-		for _, key := range spec.StepKeys(im) {
-			if s := byKey[key]; s != nil {
-				s.IfChanged = &ic
-			}
+			s.IfChanged = &ic
 		}
 	}
 	return notes
+}
+
+// byImage splits the steps into runs of one image's steps.
+func byImage(steps []planned) [][]planned {
+	var out [][]planned
+	for i, s := range steps {
+		if i == 0 || s.image != steps[i-1].image {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], s)
+	}
+	return out
 }
 
 // allInputs is the include patterns of an image's inputs and of every image

@@ -110,12 +110,12 @@ func Generate(in Input) (*Result, error) {
 	// independent, and the two biggest jobs here: do them at once.
 	decided := make(chan *decider, 1)
 	go func() { decided <- newDecider(in) }()
-	p := &Pipeline{Literal: in.Literal}
+	var steps []planned
 	size := 0
 	for _, im := range in.Spec.Images {
-		steps, err := g.imageSteps(im)
+		own, err := g.imageSteps(im)
 		if err == nil {
-			for _, s := range steps {
+			for _, s := range own {
 				size += s.size()
 			}
 			if size > maxPipelineBytes {
@@ -127,18 +127,23 @@ func Generate(in Input) (*Result, error) {
 			<-decided
 			return nil, err
 		}
-		p.Steps = append(p.Steps, steps...)
+		steps = append(steps, own...)
 	}
 	dec := <-decided
-	decisions := dec.decide(in.Spec)
-	for _, id := range decisions.Images {
-		id.Ref = g.targets[id.Name].ref()
+	v := dec.decide(in.Spec, func(image string) string { return g.targets[image].ref() })
+	p := &Pipeline{Literal: in.Literal}
+	decisions := &Decisions{Images: v.images}
+	for i := range steps {
+		s := &steps[i]
+		s.decision = v.step(s.image, s.ref)
+		p.Steps = append(p.Steps, s.Step)
+		decisions.Steps = append(decisions.Steps, s.decision)
 	}
 	res := &Result{Pipeline: p, Decisions: decisions}
 	if in.IfChanged == EvaluateAgent {
-		res.Notes = g.leaveToAgent(p, dec)
+		res.Notes = g.leaveToAgent(steps, dec)
 	} else {
-		p.apply(decisions, in.Skipped)
+		p.apply(steps, in.Skipped)
 	}
 	return res, nil
 }

@@ -83,6 +83,18 @@ func actions(d *Decisions) map[string]BuildAction {
 	return out
 }
 
+// step is the decision about the step with key.
+func step(t testing.TB, d *Decisions, key string) *StepDecision {
+	t.Helper()
+	for _, s := range d.Steps {
+		if s.Key == key {
+			return s
+		}
+	}
+	t.Fatalf("no decision about a step %s", key)
+	return nil
+}
+
 func runs(d *Decisions) map[string]bool {
 	out := map[string]bool{}
 	for _, s := range d.Steps {
@@ -141,7 +153,7 @@ func TestDecisions(t *testing.T) {
 			got := runs(res.Decisions)
 			for key, want := range tc.runs {
 				if got[key] != want {
-					t.Errorf("%s runs = %v, want %v (%s)", key, got[key], want, res.Decisions.Step(key).Reason)
+					t.Errorf("%s runs = %v, want %v (%s)", key, got[key], want, step(t, res.Decisions, key).Reason)
 				}
 			}
 			// Every step that does not run is marked skip, with a reason short
@@ -182,20 +194,20 @@ images:
 		"app-lint":  "no changed path matched services/app/lint/**",
 		"app-smoke": "no if_changed: always runs",
 	} {
-		if got := res.Decisions.Step(key).Reason; got != want {
+		if got := step(t, res.Decisions, key).Reason; got != want {
 			t.Errorf("%s reason = %q, want %q", key, got, want)
 		}
 	}
 	app := res.Decisions.Image("app")
-	if want := "no changed path matched services/app/src/**, services/app/Dockerfile"; app.Why != want || app.Changed {
-		t.Errorf("app: changed %v, %q; want unchanged, %q", app.Changed, app.Why, want)
+	if want := "no changed path matched services/app/src/**, services/app/Dockerfile"; app.Evidence != want || app.Changed {
+		t.Errorf("app: changed %v, %q; want unchanged, %q", app.Changed, app.Evidence, want)
 	}
 	if app.Action != Guard || !strings.Contains(app.Reason, "app-smoke runs in it") {
 		t.Errorf("app: %s, %q", app.Action, app.Reason)
 	}
 	// Once the image changes, a consumer with patterns runs because of it.
 	res = generate(t, Input{Spec: s, Changes: Changes{Paths: []string{"services/app/src/main.go"}}})
-	if got, want := res.Decisions.Step("app-lint").Reason, "image app changed: services/app/src/main.go matched services/app/src/**"; got != want {
+	if got, want := step(t, res.Decisions, "app-lint").Reason, "image app changed: services/app/src/main.go matched services/app/src/**"; got != want {
 		t.Errorf("app-lint reason = %q, want %q", got, want)
 	}
 }
@@ -217,11 +229,12 @@ func TestOmitRewritesDependsOn(t *testing.T) {
 }
 
 func TestOmitRewritesThroughDroppedSteps(t *testing.T) {
-	p := &Pipeline{Steps: []*Step{
-		{Key: "a"}, {Key: "b", DependsOn: []string{"a"}}, {Key: "c", DependsOn: []string{"b", "a"}}, {Key: "d", DependsOn: []string{"c"}},
-	}}
-	d := &Decisions{Steps: []*StepDecision{{Key: "a", Run: true}, {Key: "b"}, {Key: "c"}, {Key: "d", Run: true}}}
-	p.apply(d, OmitStep)
+	plan := func(key string, run bool, deps ...string) planned {
+		return planned{Step: &Step{Key: key, DependsOn: deps}, decision: &StepDecision{Key: key, Run: run}}
+	}
+	steps := []planned{plan("a", true), plan("b", false, "a"), plan("c", false, "b", "a"), plan("d", true, "c")}
+	p := &Pipeline{}
+	p.apply(steps, OmitStep)
 	if len(p.Steps) != 2 || p.Steps[1].Key != "d" {
 		t.Fatalf("steps = %v", p.Steps)
 	}
@@ -273,7 +286,7 @@ func TestAllChanged(t *testing.T) {
 			t.Errorf("%s does not run with --all: %s", d.Key, d.Reason)
 		}
 	}
-	if got := res.Decisions.Image("docs").Why; got != "every path counts as changed" {
+	if got := res.Decisions.Image("docs").Evidence; got != "every path counts as changed" {
 		t.Errorf("why = %q", got)
 	}
 }
@@ -413,23 +426,23 @@ func TestDockerignoredChangesDoNotCount(t *testing.T) {
 	in.Changes = Changes{Paths: []string{"services/app/docs/a.md"}}
 	res := generate(t, in)
 	app := res.Decisions.Image("app")
-	if app.Changed || app.Why != "only .dockerignore'd files changed in its context (services/app/docs/a.md)" {
-		t.Errorf("app: changed %v, %q", app.Changed, app.Why)
+	if app.Changed || app.Evidence != "only .dockerignore'd files changed in its context (services/app/docs/a.md)" {
+		t.Errorf("app: changed %v, %q", app.Changed, app.Evidence)
 	}
 	if runs(res.Decisions)["app-unit"] {
-		t.Errorf("app-unit runs: %s", res.Decisions.Step("app-unit").Reason)
+		t.Errorf("app-unit runs: %s", step(t, res.Decisions, "app-unit").Reason)
 	}
 	in.Changes = Changes{Paths: []string{"services/app/docs/a.md", "services/app/main.go"}}
 	res = generate(t, in)
-	if app := res.Decisions.Image("app"); !app.Changed || app.Why != "services/app/main.go is in its build context" {
-		t.Errorf("app: changed %v, %q", app.Changed, app.Why)
+	if app := res.Decisions.Image("app"); !app.Changed || app.Evidence != "services/app/main.go is in its build context" {
+		t.Errorf("app: changed %v, %q", app.Changed, app.Evidence)
 	}
 	// Where the spec sits below the repository's top, paths carry its prefix.
 	in.PathPrefix = "sub"
 	in.Changes = Changes{Paths: []string{"services/app/main.go", "sub/services/app/docs/x"}}
 	res = generate(t, in)
 	if app := res.Decisions.Image("app"); app.Changed {
-		t.Errorf("app changed with prefix sub: %q", app.Why)
+		t.Errorf("app changed with prefix sub: %q", app.Evidence)
 	}
 }
 
@@ -478,7 +491,7 @@ images:
 			res := generate(t, in)
 			var reasons []string
 			for _, im := range res.Decisions.Images {
-				reasons = append(reasons, im.Why, im.Reason)
+				reasons = append(reasons, im.Evidence, im.Reason)
 			}
 			for _, sd := range res.Decisions.Steps {
 				reasons = append(reasons, sd.Reason)
@@ -612,8 +625,8 @@ images:
 			in.Inputs = map[string]func(string) bool{"app": isInput}
 		}
 		app := generate(t, in).Decisions.Image("app")
-		if app.Changed != tc.want || app.Why != tc.why {
-			t.Errorf("%s changed (inputs test %v): app changed %v, %q; want %v, %q", tc.changed, tc.filter, app.Changed, app.Why, tc.want, tc.why)
+		if app.Changed != tc.want || app.Evidence != tc.why {
+			t.Errorf("%s changed (inputs test %v): app changed %v, %q; want %v, %q", tc.changed, tc.filter, app.Changed, app.Evidence, tc.want, tc.why)
 		}
 	}
 	// The agent is given the same patterns.

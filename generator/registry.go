@@ -47,12 +47,12 @@ func (g *gen) access(r *spec.Registry) (*access, error) {
 		a.base = "packages.buildkite.com/" + org + "/" + r.Slug
 		var err error
 		if r.Auth == spec.AuthToken {
-			a.login, err = templates.Render("login-buildkite-token.sh.tmpl", map[string]string{
-				"TokenEnv": r.TokenEnv, "TokenEnvQ": quote(r.TokenEnv), "ServerQ": quote(a.base),
+			a.login, err = templates.BuildkiteTokenLogin(templates.BuildkiteTokenLoginData{
+				TokenEnv: r.TokenEnv, TokenEnvQ: quote(r.TokenEnv), ServerQ: quote(a.base),
 			})
 		} else {
-			a.login, err = templates.Render("login-buildkite-oidc.sh.tmpl", map[string]string{
-				"AudienceQ": quote("https://" + a.base), "ServerQ": quote(a.base),
+			a.login, err = templates.BuildkiteOIDCLogin(templates.BuildkiteOIDCLoginData{
+				AudienceQ: quote("https://" + a.base), ServerQ: quote(a.base),
 			})
 			a.expires = true
 		}
@@ -74,7 +74,7 @@ func (g *gen) access(r *spec.Registry) (*access, error) {
 			a.plugins = []Plugin{{Source: wifPlugin, Config: cfg}}
 		}
 		var err error
-		a.login, err = templates.Render("login-gar.sh.tmpl", map[string]string{"HostQ": quote(host)})
+		a.login, err = templates.GARLogin(templates.GARLoginData{HostQ: quote(host)})
 		return a, err
 	case spec.Hosted:
 		// Commands expand it when they run; a consumer's image attribute,

@@ -11,60 +11,51 @@ import (
 	"github.com/bkgen/bkgen/templates"
 )
 
-// imageSteps makes every step of one image: its build (one step, or one per
-// platform and a manifest), its scan and its consumers.
-func (g *gen) imageSteps(im *spec.Image) ([]*Step, error) {
+// planned is one step of the pipeline, made from one entry of spec.Steps,
+// with the decision whether it runs.
+type planned struct {
+	*Step
+	image    *spec.Image
+	ref      spec.StepRef
+	decision *StepDecision // nil until the images are decided
+}
+
+// imageSteps makes every step of one image, in the order spec.Steps lists
+// them: its build (one step, or one per platform and a manifest), its scan
+// and its consumers.
+func (g *gen) imageSteps(im *spec.Image) ([]planned, error) {
 	t := g.targets[im.Name]
 	var deps []string
 	for _, d := range im.DependsOn {
 		deps = append(deps, spec.FinalKey(g.in.Spec.Image(d)))
 	}
-	var steps []*Step
-	add := func(s *Step, err error) error {
-		if err == nil {
-			steps = append(steps, s)
-		}
-		return err
-	}
-	if im.MultiArch == spec.Native {
-		var metaKeys []string
-		for _, p := range im.Platforms {
-			arch := spec.ArchSlug(p, im.Platforms)
-			v := buildVariant{
-				key:      spec.BuildKey(im, p),
-				label:    fmt.Sprintf(":docker: Build %s (%s)", im.Name, p),
-				platform: p,
-				metaKey:  metaKey(im) + ":" + arch,
-				agents:   im.Agents,
+	var out []planned
+	var platforms []buildVariant // a native multi-arch build's, for its manifest
+	for _, ref := range spec.Steps(im) {
+		var s *Step
+		var err error
+		switch ref.Kind {
+		case spec.BuildStep:
+			v := variant(im, ref)
+			if v.platform != "" {
+				platforms = append(platforms, v)
 			}
-			if a, ok := im.PlatformAgents[p]; ok {
-				v.agents = a
-			}
-			metaKeys = append(metaKeys, v.metaKey)
-			if err := add(g.buildStep(im, t, v, deps)); err != nil {
-				return nil, err
-			}
+			s, err = g.buildStep(im, t, v, deps)
+		case spec.ManifestStep:
+			s, err = g.manifestStep(im, t, platforms)
+		case spec.ScanStep:
+			s, err = g.scanStep(im, t)
+		case spec.ConsumerStep:
+			s, err = g.consumerStep(im, ref.Consumer, t)
+		default:
+			err = fmt.Errorf("unknown kind of step %q", ref.Kind)
 		}
-		if err := add(g.manifestStep(im, t, metaKeys, steps)); err != nil {
+		if err != nil {
 			return nil, err
 		}
-	} else {
-		v := buildVariant{key: spec.BuildKey(im, ""), label: ":docker: Build " + im.Name, metaKey: metaKey(im), agents: im.Agents}
-		if err := add(g.buildStep(im, t, v, deps)); err != nil {
-			return nil, err
-		}
+		out = append(out, planned{Step: s, image: im, ref: ref})
 	}
-	if im.Scan != nil {
-		if err := add(g.scanStep(im, t)); err != nil {
-			return nil, err
-		}
-	}
-	for _, c := range im.Consumers {
-		if err := add(g.consumerStep(im, c, t)); err != nil {
-			return nil, err
-		}
-	}
-	return steps, nil
+	return out, nil
 }
 
 // buildVariant is what differs between a whole build and one platform of a
@@ -76,7 +67,24 @@ type buildVariant struct {
 	agents     *stepvalue.Value
 }
 
-type builder struct{ Why string }
+// variant is what a build step builds: the whole image, or one platform of
+// a native multi-arch build, on that platform's agents.
+func variant(im *spec.Image, ref spec.StepRef) buildVariant {
+	if ref.Platform == "" {
+		return buildVariant{key: ref.Key, label: ":docker: Build " + im.Name, metaKey: metaKey(im), agents: im.Agents}
+	}
+	v := buildVariant{
+		key:      ref.Key,
+		label:    fmt.Sprintf(":docker: Build %s (%s)", im.Name, ref.Platform),
+		platform: ref.Platform,
+		metaKey:  metaKey(im) + ":" + spec.ArchSlug(ref.Platform, im.Platforms),
+		agents:   im.Agents,
+	}
+	if a, ok := im.PlatformAgents[ref.Platform]; ok {
+		v.agents = a
+	}
+	return v
+}
 
 func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string) (*Step, error) {
 	var args []string
@@ -100,13 +108,13 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	case len(im.Platforms) > 0:
 		add("--platform", strings.Join(im.Platforms, ","))
 	}
-	var b *builder
+	var b *templates.Builder
 	switch {
 	case im.Cache.Type == spec.CacheS3:
-		b = &builder{Why: "An s3 cache needs a docker-container builder."}
+		b = &templates.Builder{Why: "An s3 cache needs a docker-container builder."}
 	case im.MultiArch == spec.Emulated && !t.hosted:
 		// Hosted agents build on remote builders that already build every platform.
-		b = &builder{Why: "Several platforms in one build need a docker-container builder (and QEMU on the agent)."}
+		b = &templates.Builder{Why: "Several platforms in one build need a docker-container builder (and QEMU on the agent)."}
 	}
 	if b != nil {
 		add("--builder", "bkgen")
@@ -130,19 +138,12 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		}
 	}
 	args = append(args, "--progress=plain", quote(notAnOption(im.Context)))
-	data := struct {
-		Builder               *builder
-		Login                 string
-		Relogin, Reuse        bool
-		Args, ExtraTagsQ      []string
-		RefQ, MetaKeyQ, RepoQ string
-	}{
+	cmd, err := templates.Build(templates.BuildData{
 		Builder: b, Login: t.login, Relogin: t.expires,
 		// One platform of several does not publish: the manifest step does.
 		Reuse: v.platform == "", Args: args, ExtraTagsQ: extraTags,
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(v.metaKey), RepoQ: quoteExpanding(t.repo),
-	}
-	cmd, err := templates.Render("build.sh.tmpl", data)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -255,10 +256,12 @@ func (g *gen) defaultBranch() string {
 	return "main"
 }
 
-func (g *gen) manifestStep(im *spec.Image, t *target, metaKeys []string, builds []*Step) (*Step, error) {
+// manifestStep merges the per-platform builds of a native multi-arch build.
+func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) (*Step, error) {
 	var keysQ, tagsQ, deps []string
-	for _, k := range metaKeys {
-		keysQ = append(keysQ, quote(k))
+	for _, v := range platforms {
+		keysQ = append(keysQ, quote(v.metaKey))
+		deps = append(deps, v.key)
 	}
 	for _, tag := range im.Tags {
 		tagsQ = append(tagsQ, quoteExpanding(t.repo+":"+tag.Text))
@@ -266,14 +269,10 @@ func (g *gen) manifestStep(im *spec.Image, t *target, metaKeys []string, builds 
 	if im.Cache.Type == spec.CacheInline {
 		tagsQ = append(tagsQ, quoteExpanding(t.repo+":"+cacheTagFor(g.branchOrDefault(), "")))
 	}
-	for _, b := range builds {
-		deps = append(deps, b.Key)
-	}
-	cmd, err := templates.Render("manifest.sh.tmpl", struct {
-		Login                 string
-		MetaKeysQ, ExtraTagsQ []string
-		RefQ, MetaKeyQ, RepoQ string
-	}{t.login, keysQ, tagsQ, quoteExpanding(t.ref()), quote(metaKey(im)), quoteExpanding(t.repo)})
+	cmd, err := templates.Manifest(templates.ManifestData{
+		Login: t.login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ,
+		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(metaKey(im)), RepoQ: quoteExpanding(t.repo),
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -301,11 +300,11 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 	switch sc.Tool {
 	case spec.Trivy:
 		s.ArtifactPaths = []string{base + ".sarif"}
-		s.Command, err = templates.Render("scan-trivy.sh.tmpl", struct {
-			Login                          string
-			SeverityQ, JSONQ, SARIFQ, RefQ string
-			IgnoreUnfixed, Fail            bool
-		}{t.login, quote(strings.Join(sc.Severity, ",")), quote(base + ".json"), quote(base + ".sarif"), quoteExpanding(t.ref()), sc.IgnoreUnfixed, sc.Fail})
+		s.Command, err = templates.Trivy(templates.TrivyData{
+			Login: t.login, SeverityQ: quote(strings.Join(sc.Severity, ",")),
+			JSONQ: quote(base + ".json"), SARIFQ: quote(base + ".sarif"), RefQ: quoteExpanding(t.ref()),
+			IgnoreUnfixed: sc.IgnoreUnfixed, Fail: sc.Fail,
+		})
 	case spec.Grype:
 		s.ArtifactPaths = []string{base + ".sarif"}
 		if !sc.Fail {
@@ -313,19 +312,19 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 			// it as a soft failure, while any other error still fails.
 			s.SoftFail = softFailOn(2)
 		}
-		s.Command, err = templates.Render("scan-grype.sh.tmpl", struct {
-			Login, RefQ, FailOnQ, SARIFQ string
-			IgnoreUnfixed                bool
-		}{t.login, quoteExpanding(t.ref()), quote(sc.FailOn), quote(base + ".sarif"), sc.IgnoreUnfixed})
+		s.Command, err = templates.Grype(templates.GrypeData{
+			Login: t.login, RefQ: quoteExpanding(t.ref()), FailOnQ: quote(sc.FailOn),
+			SARIFQ: quote(base + ".sarif"), IgnoreUnfixed: sc.IgnoreUnfixed,
+		})
 	case spec.ECRScan:
 		var counts []string
 		for _, sev := range sc.Severity {
 			counts = append(counts, "imageScanFindings.findingSeverityCounts."+sev+" || `0`")
 		}
-		s.Command, err = templates.Render("scan-ecr.sh.tmpl", struct {
-			Login, RegionQ, RepositoryQ, TagQ, CountQueryQ, Severities string
-			Fail                                                       bool
-		}{t.login, quote(t.registry.Region), quote(im.Repository), quote(t.tag), quote("sum([" + strings.Join(counts, ", ") + "])"), strings.Join(sc.Severity, ", "), sc.Fail})
+		s.Command, err = templates.ECRScan(templates.ECRScanData{
+			Login: t.login, RegionQ: quote(t.registry.Region), RepositoryQ: quote(im.Repository), TagQ: quote(t.tag),
+			CountQueryQ: quote("sum([" + strings.Join(counts, ", ") + "])"), Severities: strings.Join(sc.Severity, ", "), Fail: sc.Fail,
+		})
 	default:
 		err = fmt.Errorf("unknown scanner %q", sc.Tool)
 	}
@@ -403,16 +402,13 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	for _, kv := range c.Env {
 		env = append(env, kv.Key)
 	}
-	data := struct {
-		Login, RefQ, Delimiter, Command, CommandQ string
-		EnvQ                                      []string
-	}{Login: t.login, RefQ: quoteExpanding(t.ref()), EnvQ: env}
+	data := templates.ConsumerData{Login: t.login, RefQ: quoteExpanding(t.ref()), EnvQ: env}
 	if verbatim {
 		data.Delimiter, data.Command = heredocDelimiter(c.Command), c.Command
 	} else {
 		data.CommandQ = quote(c.Command)
 	}
-	s.Command, err = templates.Render("consumer.sh.tmpl", data)
+	s.Command, err = templates.Consumer(data)
 	return s, err
 }
 

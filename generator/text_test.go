@@ -190,7 +190,7 @@ images:
 	if err != nil {
 		t.Fatalf("changed file %q: yaml: %v", name, err)
 	}
-	want := skipReason(res.Decisions.Step("app-c").Reason)
+	want := skipReason(step(t, res.Decisions, "app-c").Reason)
 	if got := pipetest.CommandsWith(t, out, secretEnv)["app-c"].RemainingFields["skip"]; got != want {
 		t.Errorf("changed file %q: skip = %q, want %q", name, got, want)
 	}

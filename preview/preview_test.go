@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/spec"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -15,13 +16,13 @@ func plan() *Plan {
 		Spec:    ".buildkite/bkgen.yml",
 		Changes: Changes{Method: "branch", Ref: "origin/main", Base: "0123456789abcdef0123", Reason: "merge-base of origin/main and HEAD", Count: 2, Notes: []string{"fetched 64 more commits"}},
 		Images: []*generator.ImageDecision{
-			{Name: "api", Ref: "r/api:bk-1111111111111111", Changed: true, Why: "a.go matched api/**", Action: generator.Build, Reason: "inputs changed: a.go matched api/**"},
-			{Name: "web", Ref: "r/web:bk-2222222222222222", Why: "no changed path matched web/**", Action: generator.Skip, Reason: "no changed path matched web/**; nothing runs in it"},
+			{Name: "api", Ref: "r/api:bk-1111111111111111", Changed: true, Evidence: "a.go matched api/**", Action: generator.Build, Reason: "inputs changed: a.go matched api/**"},
+			{Name: "web", Ref: "r/web:bk-2222222222222222", Evidence: "no changed path matched web/**", Action: generator.Skip, Reason: "no changed path matched web/**; nothing runs in it"},
 		},
 		Steps: []*generator.StepDecision{
-			{Key: "build-api", Image: "api", Kind: "build", Run: true, Reason: "inputs changed"},
-			{Key: "api-unit", Image: "api", Kind: "consumer", Run: true, Reason: "no if_changed: always runs"},
-			{Key: "build-web", Image: "web", Kind: "build", Reason: "unchanged | *really*"},
+			{Key: "build-api", Image: "api", Kind: spec.BuildStep, Run: true, Reason: "inputs changed"},
+			{Key: "api-unit", Image: "api", Kind: spec.ConsumerStep, Run: true, Reason: "no if_changed: always runs"},
+			{Key: "build-web", Image: "web", Kind: spec.BuildStep, Reason: "unchanged | *really*"},
 		},
 		DependsOn: map[string][]string{"api-unit": {"build-api"}},
 	}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/spec"
 )
 
 // Text writes the plan as aligned columns. With color, actions are coloured
@@ -193,10 +194,10 @@ func JSON(w io.Writer, p *Plan) error {
 		out.Totals.Images[string(a)] = t.Images[a]
 	}
 	for _, im := range p.Images {
-		out.Images = append(out.Images, jsonImage{im.Name, im.Ref, im.Changed, im.Why, string(im.Action), im.Reason})
+		out.Images = append(out.Images, jsonImage{im.Name, im.Ref, im.Changed, im.Evidence, string(im.Action), im.Reason})
 	}
 	for _, s := range p.Steps {
-		out.Steps = append(out.Steps, jsonStep{s.Key, s.Image, s.Kind, s.Run, s.Reason, nonNil(p.DependsOn[s.Key])})
+		out.Steps = append(out.Steps, jsonStep{s.Key, s.Image, string(s.Kind), s.Run, s.Reason, nonNil(p.DependsOn[s.Key])})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -237,7 +238,7 @@ func Mermaid(w io.Writer, p *Plan) error {
 		switch {
 		case !s.Run:
 			fmt.Fprintf(&b, "  class %s skipped\n", id(s.Key))
-		case s.Kind != "consumer" && actions[s.Image] == generator.Guard:
+		case s.Kind != spec.ConsumerStep && actions[s.Image] == generator.Guard:
 			fmt.Fprintf(&b, "  class %s guard\n", id(s.Key))
 		}
 	}

@@ -844,25 +844,21 @@ var (
 	uuidRE    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
-const (
-	maxKeyLength = 100 // characters in a step key
-	// MaxJobs is how many jobs Buildkite accepts in one upload (steps,
-	// times their parallelism), unless an organization's limit is raised.
-	MaxJobs = 500
-)
+// maxKeyLength bounds the characters of a step key.
+const maxKeyLength = 100
 
 // checkSteps refuses specs whose pipeline Buildkite would reject: two steps
 // with one key (image "a" with consumer "b-c" and image "a-b" with
-// consumer "c"), keys too long or shaped like a UUID, consumers depending
-// on themselves or on each other in a circle, and more jobs than one
-// upload takes.
+// consumer "c"), keys too long or shaped like a UUID, and consumers
+// depending on themselves or on each other in a circle. (How many jobs an
+// upload holds depends on which steps are left out: the generator counts.)
 func (d *decoder) checkSteps(images []*Image) {
 	owner := map[string]string{}
 	consumers := map[string]*Consumer{}
-	jobs := 0
 	for _, im := range images {
 		at := nodeAt(im.Pos)
-		for _, k := range StepKeys(im) {
+		for _, s := range Steps(im) {
+			k := s.Key
 			if prev, ok := owner[k]; ok {
 				d.errorf(at, "images."+im.Name, "its step key %q is also made by image %s; rename one of them", k, prev)
 				continue
@@ -877,13 +873,6 @@ func (d *decoder) checkSteps(images []*Image) {
 		}
 		for _, c := range im.Consumers {
 			consumers[ConsumerKey(im, c)] = c
-		}
-		for _, s := range stepsOf(im) {
-			jobs += max(1, s.parallelism)
-			if jobs > MaxJobs {
-				d.errorf(nodeAt(s.pos), "images."+im.Name, "step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: split the spec or lower parallelism", s.key, jobs, MaxJobs)
-				jobs = -1 << 30 // once
-			}
 		}
 	}
 	d.consumerCycles(images, consumers)

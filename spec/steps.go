@@ -46,37 +46,46 @@ func FinalKey(im *Image) string {
 	return BuildKey(im, "")
 }
 
-// StepKeys returns the keys of every step bkgen makes for im.
-func StepKeys(im *Image) []string {
-	var keys []string
-	for _, s := range stepsOf(im) {
-		keys = append(keys, s.key)
-	}
-	return keys
+// StepKind is what a step bkgen makes for an image does. The values are
+// part of `bkgen preview --format json`.
+type StepKind string
+
+const (
+	BuildStep    StepKind = "build"    // builds and pushes the image, or one platform of it
+	ManifestStep StepKind = "manifest" // merges the platforms of a native multi-arch build
+	ScanStep     StepKind = "scan"     // scans what the build pushed
+	ConsumerStep StepKind = "consumer" // runs a consumer's command in the image
+)
+
+// StepRef is one step bkgen makes for an image: what it is, its key, and
+// what Buildkite's limits count.
+type StepRef struct {
+	Kind        StepKind
+	Key         string
+	Platform    string    // a BuildStep of a native multi-arch build: the platform it builds
+	Consumer    *Consumer // a ConsumerStep: the consumer it runs
+	Parallelism int       // jobs it runs as (0 is one)
+	Pos         Pos       // where the spec makes it
 }
 
-// step is one step bkgen makes for an image, as far as Buildkite's limits
-// care: its key, its parallelism and where the spec makes it.
-type step struct {
-	key         string
-	parallelism int
-	pos         Pos
-}
-
-// stepsOf lists the steps bkgen makes for im, in pipeline order.
-func stepsOf(im *Image) []step {
-	var out []step
+// Steps lists the steps bkgen makes for im, in pipeline order: its build
+// (one step, or one per platform and a manifest), its scan, its consumers.
+// It is the one list of them: the spec's checks and the generator both walk it.
+func Steps(im *Image) []StepRef {
+	var out []StepRef
 	if im.MultiArch == Native {
 		for _, p := range im.Platforms {
-			out = append(out, step{BuildKey(im, p), 1, im.Pos})
+			out = append(out, StepRef{Kind: BuildStep, Key: BuildKey(im, p), Platform: p, Parallelism: 1, Pos: im.Pos})
 		}
+		out = append(out, StepRef{Kind: ManifestStep, Key: ManifestKey(im), Parallelism: 1, Pos: im.Pos})
+	} else {
+		out = append(out, StepRef{Kind: BuildStep, Key: BuildKey(im, ""), Parallelism: 1, Pos: im.Pos})
 	}
-	out = append(out, step{FinalKey(im), 1, im.Pos})
 	if im.Scan != nil {
-		out = append(out, step{ScanKey(im), 1, im.Scan.Pos})
+		out = append(out, StepRef{Kind: ScanStep, Key: ScanKey(im), Parallelism: 1, Pos: im.Scan.Pos})
 	}
 	for _, c := range im.Consumers {
-		out = append(out, step{ConsumerKey(im, c), c.Parallelism, c.Pos})
+		out = append(out, StepRef{Kind: ConsumerStep, Key: ConsumerKey(im, c), Consumer: c, Parallelism: c.Parallelism, Pos: c.Pos})
 	}
 	return out
 }

@@ -1,6 +1,10 @@
 // Package templates holds the shell text of every step bkgen emits, as
 // embedded text/template files, so a reader finds each command in one place.
 //
+// Each template has its own data type and renderer (Build renders
+// build.sh.tmpl with BuildData), so a template and the values it is given
+// cannot drift apart unnoticed: the test renders every file.
+//
 // Templates receive values already shell-quoted by the generator (fields
 // named *Q, or lists of ready words), so a template never quotes by hand.
 // Every `$` in the result is escaped against upload-time interpolation by the
@@ -21,9 +25,9 @@ var files embed.FS
 // parsed once: the templates are fixed at build time.
 var set = template.Must(template.New("").Option("missingkey=error").ParseFS(files, "*.sh.tmpl"))
 
-// Render runs the named template (e.g. "build.sh.tmpl") with data and returns
-// the script with blank lines at either end trimmed.
-func Render(name string, data any) (string, error) {
+// render runs the named template with data and returns the script with
+// blank lines at either end trimmed.
+func render(name string, data any) (string, error) {
 	var buf bytes.Buffer
 	if err := set.ExecuteTemplate(&buf, name, data); err != nil {
 		return "", fmt.Errorf("template %s: %w", name, err)
@@ -31,13 +35,121 @@ func Render(name string, data any) (string, error) {
 	return strings.Trim(buf.String(), "\n"), nil
 }
 
-// Names lists every template, for tests that render them all.
-func Names() []string {
-	var names []string
-	for _, t := range set.Templates() {
-		if strings.HasSuffix(t.Name(), ".sh.tmpl") {
-			names = append(names, t.Name())
-		}
-	}
-	return names
+// BuildData is what a build step runs with: build-<image>, or
+// build-<image>-<arch> for one platform of a native multi-arch build.
+type BuildData struct {
+	Builder    *Builder // a docker-container builder to create first; nil for the default one
+	Login      string   // shell lines that log in; "" when plugins do it or none is needed
+	Relogin    bool     // log in again right before the push: the login expires in minutes
+	Reuse      bool     // publish the digest when the content tag is already there (not one platform of several)
+	Args       []string // docker buildx build's arguments, each a ready word or flag and word
+	ExtraTagsQ []string // the image's other tags
+	RefQ       string   // the content-tag reference
+	MetaKeyQ   string   // the meta-data key the digest is published under
+	RepoQ      string   // the repository, without a tag
 }
+
+// Builder is a docker-container builder a build needs, and why.
+type Builder struct{ Why string }
+
+// Build renders build.sh.tmpl.
+func Build(d BuildData) (string, error) { return render("build.sh.tmpl", d) }
+
+// ManifestData is what manifest-<image> runs with.
+type ManifestData struct {
+	Login      string
+	MetaKeysQ  []string // the meta-data keys the per-platform digests are under
+	ExtraTagsQ []string
+	RefQ       string
+	MetaKeyQ   string // the key the merged digest is published under
+	RepoQ      string
+}
+
+// Manifest renders manifest.sh.tmpl.
+func Manifest(d ManifestData) (string, error) { return render("manifest.sh.tmpl", d) }
+
+// TrivyData is what scan-<image> runs with when trivy scans.
+type TrivyData struct {
+	Login         string
+	SeverityQ     string // comma-separated severities
+	JSONQ, SARIFQ string // the report files
+	RefQ          string
+	IgnoreUnfixed bool
+	Fail          bool // a finding fails the step
+}
+
+// Trivy renders scan-trivy.sh.tmpl.
+func Trivy(d TrivyData) (string, error) { return render("scan-trivy.sh.tmpl", d) }
+
+// GrypeData is what scan-<image> runs with when grype scans.
+type GrypeData struct {
+	Login         string
+	RefQ          string
+	FailOnQ       string // the severity grype exits 2 at
+	SARIFQ        string
+	IgnoreUnfixed bool
+}
+
+// Grype renders scan-grype.sh.tmpl.
+func Grype(d GrypeData) (string, error) { return render("scan-grype.sh.tmpl", d) }
+
+// ECRScanData is what scan-<image> runs with when ECR's scanner scans.
+type ECRScanData struct {
+	Login       string
+	RegionQ     string
+	RepositoryQ string
+	TagQ        string // the content tag
+	CountQueryQ string // a JMESPath query summing the findings at the chosen severities
+	Severities  string // for people: the chosen severities
+	Fail        bool   // a finding fails the step
+}
+
+// ECRScan renders scan-ecr.sh.tmpl.
+func ECRScan(d ECRScanData) (string, error) { return render("scan-ecr.sh.tmpl", d) }
+
+// ConsumerData is what <image>-<consumer> runs with: the command either
+// verbatim in a quoted heredoc (Command and Delimiter) or as one quoted
+// word (CommandQ).
+type ConsumerData struct {
+	Login     string
+	RefQ      string
+	EnvQ      []string // variables passed from the job into the container
+	Command   string
+	Delimiter string // a heredoc delimiter no line of Command equals
+	CommandQ  string
+}
+
+// Consumer renders consumer.sh.tmpl.
+func Consumer(d ConsumerData) (string, error) { return render("consumer.sh.tmpl", d) }
+
+// BuildkiteOIDCLoginData is a login to Buildkite Packages with an OIDC token.
+type BuildkiteOIDCLoginData struct {
+	AudienceQ string
+	ServerQ   string
+}
+
+// BuildkiteOIDCLogin renders login-buildkite-oidc.sh.tmpl.
+func BuildkiteOIDCLogin(d BuildkiteOIDCLoginData) (string, error) {
+	return render("login-buildkite-oidc.sh.tmpl", d)
+}
+
+// BuildkiteTokenLoginData is a login to Buildkite Packages with a token
+// from the environment.
+type BuildkiteTokenLoginData struct {
+	TokenEnv  string // the variable's name, for the message when it is unset
+	TokenEnvQ string
+	ServerQ   string
+}
+
+// BuildkiteTokenLogin renders login-buildkite-token.sh.tmpl.
+func BuildkiteTokenLogin(d BuildkiteTokenLoginData) (string, error) {
+	return render("login-buildkite-token.sh.tmpl", d)
+}
+
+// GARLoginData is docker's login to Google Artifact Registry, through gcloud.
+type GARLoginData struct {
+	HostQ string
+}
+
+// GARLogin renders login-gar.sh.tmpl.
+func GARLogin(d GARLoginData) (string, error) { return render("login-gar.sh.tmpl", d) }

@@ -1,0 +1,194 @@
+package templates
+
+import (
+	"io/fs"
+	"os/exec"
+	"reflect"
+	"strings"
+	"testing"
+	"text/template/parse"
+)
+
+// rendering is one template rendered with one set of data.
+type rendering struct {
+	data   any
+	render func() (string, error)
+}
+
+func with[D any](render func(D) (string, error), data D) rendering {
+	return rendering{data: data, render: func() (string, error) { return render(data) }}
+}
+
+const (
+	oidcLogin = `buildkite-agent oidc request-token --audience 'https://packages.buildkite.com/acme/images' --lifetime 300 \
+  | docker login 'packages.buildkite.com/acme/images' --username buildkite --password-stdin`
+	ref  = `'packages.buildkite.com/acme/images/app:bk-0123456789abcdef'`
+	repo = `'packages.buildkite.com/acme/images/app'`
+)
+
+// cases renders every template, each branch of it taken at least once;
+// wantLines are whole lines the script must have, noLines lines it must not.
+var cases = []struct {
+	file, name         string
+	rendering          rendering
+	wantLines, noLines []string
+}{
+	{"build.sh.tmpl", "builder, relogin, reuse", with(Build, BuildData{
+		Builder: &Builder{Why: "An s3 cache needs a docker-container builder."},
+		Login:   oidcLogin, Relogin: true, Reuse: true,
+		Args:       []string{"--file 'Dockerfile'", "--build-arg 'BASE_IMAGE=base:bk-1'", "--tag " + ref, "--progress=plain", "'services/app'"},
+		ExtraTagsQ: []string{"'packages.buildkite.com/acme/images/app:latest'"},
+		RefQ:       ref, MetaKeyQ: "'bkgen:image:app'", RepoQ: repo,
+	}), []string{
+		"# An s3 cache needs a docker-container builder.",
+		"docker buildx inspect bkgen >/dev/null 2>&1 || docker buildx create --name bkgen --driver docker-container --bootstrap || docker buildx inspect bkgen >/dev/null",
+		"  docker buildx imagetools create --tag 'packages.buildkite.com/acme/images/app:latest' " + ref,
+		"  --build-arg 'BASE_IMAGE=base:bk-1'",
+		`docker buildx build "${args[@]}"`,
+		"# Log in again right before pushing: the OIDC token lives 5 minutes.",
+		`docker buildx build "${args[@]}" --push --metadata-file "$metadata"`,
+		`buildkite-agent meta-data set 'bkgen:image:app' ` + repo + `"@$digest"`,
+	}, nil},
+	{"build.sh.tmpl", "one platform of several, plugin login", with(Build, BuildData{
+		Args: []string{"--platform 'linux/arm64'", "'.'"},
+		RefQ: ref, MetaKeyQ: "'bkgen:image:app:arm64'", RepoQ: repo,
+	}), []string{
+		`docker buildx build "${args[@]}" --push --metadata-file "$metadata"`,
+	}, []string{
+		"# Log in again right before pushing: the OIDC token lives 5 minutes.",
+		"  buildkite-agent meta-data set 'bkgen:image:app:arm64' " + repo + `"@$digest"`,
+	}},
+	{"manifest.sh.tmpl", "", with(Manifest, ManifestData{
+		Login: oidcLogin, MetaKeysQ: []string{"'bkgen:image:app:amd64'", "'bkgen:image:app:arm64'"},
+		ExtraTagsQ: []string{"'app:v1'"}, RefQ: ref, MetaKeyQ: "'bkgen:image:app'", RepoQ: repo,
+	}), []string{
+		"  for key in 'bkgen:image:app:amd64' 'bkgen:image:app:arm64'; do",
+	}, nil},
+	{"manifest.sh.tmpl", "no login, no tags", with(Manifest, ManifestData{
+		MetaKeysQ: []string{"'k'"}, RefQ: ref, MetaKeyQ: "'k'", RepoQ: repo,
+	}), nil, nil},
+	{"scan-trivy.sh.tmpl", "", with(Trivy, TrivyData{
+		Login: oidcLogin, SeverityQ: "'HIGH,CRITICAL'", JSONQ: "'bkgen-scan/app.json'", SARIFQ: "'bkgen-scan/app.sarif'",
+		RefQ: ref, IgnoreUnfixed: true, Fail: true,
+	}), []string{"trivy convert --format table --exit-code 1 'bkgen-scan/app.json'"}, nil},
+	{"scan-trivy.sh.tmpl", "no fail", with(Trivy, TrivyData{
+		SeverityQ: "'HIGH'", JSONQ: "'a.json'", SARIFQ: "'a.sarif'", RefQ: ref,
+	}), []string{"trivy convert --format table --exit-code 0 'a.json'"}, nil},
+	{"scan-grype.sh.tmpl", "", with(Grype, GrypeData{
+		Login: oidcLogin, RefQ: ref, FailOnQ: "'high'", SARIFQ: "'bkgen-scan/app.sarif'", IgnoreUnfixed: true,
+	}), nil, nil},
+	{"scan-ecr.sh.tmpl", "", with(ECRScan, ECRScanData{
+		RegionQ: "'eu-west-1'", RepositoryQ: "'app'", TagQ: "'bk-0123456789abcdef'",
+		CountQueryQ: "'sum([imageScanFindings.findingSeverityCounts.HIGH || `0`])'", Severities: "HIGH", Fail: true,
+	}), nil, nil},
+	{"consumer.sh.tmpl", "heredoc", with(Consumer, ConsumerData{
+		Login: oidcLogin, RefQ: ref, EnvQ: []string{"BUILDKITE", "CI"},
+		Command: "make test\necho \"$HOME\"", Delimiter: "BKGEN_COMMAND",
+	}), []string{"BKGEN_COMMAND", "make test"}, nil},
+	{"consumer.sh.tmpl", "one quoted word", with(Consumer, ConsumerData{
+		RefQ: ref, CommandQ: `$'echo \\$HOME'`,
+	}), []string{"  " + ref + ` /bin/sh -e -c $'echo \\$HOME'`}, nil},
+	{"login-buildkite-oidc.sh.tmpl", "", with(BuildkiteOIDCLogin, BuildkiteOIDCLoginData{
+		AudienceQ: "'https://packages.buildkite.com/acme/images'", ServerQ: "'packages.buildkite.com/acme/images'",
+	}), strings.Split(oidcLogin, "\n"), nil},
+	{"login-buildkite-token.sh.tmpl", "", with(BuildkiteTokenLogin, BuildkiteTokenLoginData{
+		TokenEnv: "PACKAGES_TOKEN", TokenEnvQ: "'PACKAGES_TOKEN'", ServerQ: "'packages.buildkite.com/acme/images'",
+	}), nil, nil},
+	{"login-gar.sh.tmpl", "", with(GARLogin, GARLoginData{HostQ: "'europe-docker.pkg.dev'"}),
+		[]string{"gcloud auth configure-docker 'europe-docker.pkg.dev' --quiet"}, nil},
+}
+
+// TestTemplates renders every template file with its typed data and checks
+// the script is bash, has the lines it should, and that the data has no
+// field its template ignores.
+func TestTemplates(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash to check the scripts with")
+	}
+	rendered := map[string]bool{}
+	for _, tc := range cases {
+		rendered[tc.file] = true
+		name := strings.TrimSuffix(tc.file, ".sh.tmpl")
+		if tc.name != "" {
+			name += "/" + tc.name
+		}
+		t.Run(name, func(t *testing.T) {
+			script, err := tc.rendering.render()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out, err := exec.Command("bash", "-n", "-c", script).CombinedOutput(); err != nil {
+				t.Errorf("bash -n: %v\n%s\n%s", err, out, script)
+			}
+			lines := map[string]bool{}
+			for _, l := range strings.Split(script, "\n") {
+				lines[l] = true
+			}
+			for _, l := range tc.wantLines {
+				if !lines[l] {
+					t.Errorf("no line %q in:\n%s", l, script)
+				}
+			}
+			for _, l := range tc.noLines {
+				if lines[l] {
+					t.Errorf("line %q should not be in:\n%s", l, script)
+				}
+			}
+			used := map[string]bool{}
+			fieldsUsed(set.Lookup(tc.file).Tree.Root, used)
+			data := reflect.TypeOf(tc.rendering.data)
+			for i := range data.NumField() {
+				if f := data.Field(i).Name; !used[f] {
+					t.Errorf("%s has field %s, which %s never uses", data.Name(), f, tc.file)
+				}
+			}
+		})
+	}
+	names, err := fs.Glob(files, "*.sh.tmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if !rendered[name] {
+			t.Errorf("%s has no case here: give it a data type and a renderer, and render it in this test", name)
+		}
+	}
+}
+
+// fieldsUsed adds the name of every field a template node refers to.
+func fieldsUsed(n parse.Node, used map[string]bool) {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n != nil {
+			for _, c := range n.Nodes {
+				fieldsUsed(c, used)
+			}
+		}
+	case *parse.ActionNode:
+		fieldsUsed(n.Pipe, used)
+	case *parse.IfNode:
+		fieldsUsedBranch(&n.BranchNode, used)
+	case *parse.RangeNode:
+		fieldsUsedBranch(&n.BranchNode, used)
+	case *parse.WithNode:
+		fieldsUsedBranch(&n.BranchNode, used)
+	case *parse.PipeNode:
+		if n != nil {
+			for _, c := range n.Cmds {
+				for _, a := range c.Args {
+					fieldsUsed(a, used)
+				}
+			}
+		}
+	case *parse.FieldNode:
+		for _, f := range n.Ident {
+			used[f] = true
+		}
+	}
+}
+
+func fieldsUsedBranch(b *parse.BranchNode, used map[string]bool) {
+	fieldsUsed(b.Pipe, used)
+	fieldsUsed(b.List, used)
+	fieldsUsed(b.ElseList, used)
+}
