@@ -10,7 +10,6 @@ import (
 	"fmt"
 
 	"github.com/bkgen/bkgen/diag"
-	"strings"
 
 	"github.com/bkgen/bkgen/spec"
 )
@@ -57,6 +56,8 @@ type Input struct {
 	// its target and to the symlinks themselves. Without one, an image's
 	// paths are taken as the spec writes them.
 	Paths map[string]ImagePaths
+	// MaxJobs is the most jobs one upload may hold; 0 means DefaultMaxJobs.
+	MaxJobs int
 	// InRegistry is what --verify-registry found for each image's content
 	// tag; nil when nothing was looked up.
 	InRegistry map[string]RegistryCheck
@@ -145,7 +146,39 @@ func Generate(in Input) (*Result, error) {
 	} else {
 		p.apply(steps, in.Skipped)
 	}
+	if err := g.checkJobs(steps, p); err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// DefaultMaxJobs is how many jobs Buildkite accepts in one upload (steps
+// times their parallelism, skipped steps included), unless an
+// organization's limit is raised.
+const DefaultMaxJobs = 500
+
+// checkJobs refuses a pipeline Buildkite would refuse for its jobs, at the
+// step that takes it past the limit.
+func (g *gen) checkJobs(steps []planned, p *Pipeline) error {
+	limit := g.in.MaxJobs
+	if limit == 0 {
+		limit = DefaultMaxJobs
+	}
+	kept := make(map[*Step]bool, len(p.Steps))
+	for _, s := range p.Steps {
+		kept[s] = true
+	}
+	jobs := 0
+	for _, s := range steps {
+		if !kept[s.Step] {
+			continue
+		}
+		if jobs += max(1, s.Parallelism); jobs > limit {
+			return diag.List{{File: g.in.Spec.File, Pos: s.ref.Pos, Severity: diag.Error, Rule: "job-limit", Path: "images." + s.image.Name,
+				Msg: fmt.Sprintf("step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: leave out what does not run (--skipped omit), lower parallelism, or split the spec (--max-jobs if your organization's limit is higher)", s.Key, jobs, limit)}}
+		}
+	}
+	return nil
 }
 
 // ContentRefs returns each image's content-tag reference, with upload-time
@@ -158,15 +191,9 @@ func ContentRefs(in Input) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for name, t := range g.targets {
-		ref := t.ref()
-		if t.hosted {
-			url := in.Env[hostedRegistryVar]
-			if url == "" {
-				continue
-			}
-			ref = url + strings.TrimPrefix(ref, t.base)
+		if ref, ok := t.baseFilled(t.ref(), in.Env); ok {
+			out[name] = ref
 		}
-		out[name] = ref
 	}
 	return out, nil
 }
@@ -200,16 +227,9 @@ func (g *gen) resolveTargets() error {
 			return fmt.Errorf("no content tag for image %s", im.Name)
 		}
 		a := byRegistry[im.Registry]
-		g.targets[im.Name] = &target{access: a, repo: a.base + "/" + im.Repository, tag: tag}
+		g.targets[im.Name] = &target{access: a, repo: a.Base + "/" + im.Repository, tag: tag}
 	}
 	return nil
-}
-
-func (g *gen) orgOf(r *spec.Registry) string {
-	if r.Org != "" {
-		return r.Org
-	}
-	return g.in.Env["BUILDKITE_ORGANIZATION_SLUG"]
 }
 
 // target is where one image is pushed, under its content tag.

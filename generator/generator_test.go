@@ -581,7 +581,7 @@ images:
       unit: {command: make test}
 `)
 	in := Input{Spec: s, Changes: Changes{All: true}, Literal: true, ContentTags: tags(s)}
-	if _, err := Generate(in); err == nil || !strings.Contains(err.Error(), "registries.internal: a hosted registry is $BUILDKITE_HOSTED_REGISTRY_URL") {
+	if _, err := Generate(in); err == nil || !strings.Contains(err.Error(), "registries.internal: the registry is $BUILDKITE_HOSTED_REGISTRY_URL") {
 		t.Errorf("no URL: got %v", err)
 	}
 	in.Env = map[string]string{"BUILDKITE_HOSTED_REGISTRY_URL": "hosted.example.com/acme"}

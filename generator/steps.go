@@ -112,7 +112,7 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	switch {
 	case im.Cache.Type == spec.CacheS3:
 		b = &templates.Builder{Why: "An s3 cache needs a docker-container builder."}
-	case im.MultiArch == spec.Emulated && !t.hosted:
+	case im.MultiArch == spec.Emulated && !t.BuildsEveryPlatform:
 		// Hosted agents build on remote builders that already build every platform.
 		b = &templates.Builder{Why: "Several platforms in one build need a docker-container builder (and QEMU on the agent)."}
 	}
@@ -139,7 +139,7 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	}
 	args = append(args, "--progress=plain", quote(notAnOption(im.Context)))
 	cmd, err := templates.Build(templates.BuildData{
-		Builder: b, Login: t.login, Relogin: t.expires,
+		Builder: b, Login: t.Login, Relogin: t.Expires,
 		// One platform of several does not publish: the manifest step does.
 		Reuse: v.platform == "", Args: args, ExtraTagsQ: extraTags,
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(v.metaKey), RepoQ: quoteExpanding(t.repo),
@@ -215,12 +215,7 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (args []stri
 		for _, b := range branches {
 			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, arch))
 		}
-		to := "type=registry,ref=" + t.repo + ":" + cacheTagFor(branches[0], arch) + ",mode=max"
-		if t.registry.Provider == spec.ECR {
-			// ECR refuses BuildKit's default cache manifest.
-			to += ",image-manifest=true,oci-mediatypes=true"
-		}
-		add("--cache-to", to)
+		add("--cache-to", "type=registry,ref="+t.repo+":"+cacheTagFor(branches[0], arch)+",mode=max"+t.CacheToAttrs)
 	case spec.CacheInline:
 		for _, b := range branches {
 			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, ""))
@@ -270,7 +265,7 @@ func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) 
 		tagsQ = append(tagsQ, quoteExpanding(t.repo+":"+cacheTagFor(g.branchOrDefault(), "")))
 	}
 	cmd, err := templates.Manifest(templates.ManifestData{
-		Login: t.login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ,
+		Login: t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ,
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(metaKey(im)), RepoQ: quoteExpanding(t.repo),
 	})
 	if err != nil {
@@ -301,7 +296,7 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 	case spec.Trivy:
 		s.ArtifactPaths = []string{base + ".sarif"}
 		s.Command, err = templates.Trivy(templates.TrivyData{
-			Login: t.login, SeverityQ: quote(strings.Join(sc.Severity, ",")),
+			Login: t.Login, SeverityQ: quote(strings.Join(sc.Severity, ",")),
 			JSONQ: quote(base + ".json"), SARIFQ: quote(base + ".sarif"), RefQ: quoteExpanding(t.ref()),
 			IgnoreUnfixed: sc.IgnoreUnfixed, Fail: sc.Fail,
 		})
@@ -313,7 +308,7 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 			s.SoftFail = softFailOn(2)
 		}
 		s.Command, err = templates.Grype(templates.GrypeData{
-			Login: t.login, RefQ: quoteExpanding(t.ref()), FailOnQ: quote(sc.FailOn),
+			Login: t.Login, RefQ: quoteExpanding(t.ref()), FailOnQ: quote(sc.FailOn),
 			SARIFQ: quote(base + ".sarif"), IgnoreUnfixed: sc.IgnoreUnfixed,
 		})
 	case spec.ECRScan:
@@ -322,7 +317,7 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 			counts = append(counts, "imageScanFindings.findingSeverityCounts."+sev+" || `0`")
 		}
 		s.Command, err = templates.ECRScan(templates.ECRScanData{
-			Login: t.login, RegionQ: quote(t.registry.Region), RepositoryQ: quote(im.Repository), TagQ: quote(t.tag),
+			Login: t.Login, RegionQ: quote(t.registry.Config.Get("region")), RepositoryQ: quote(im.Repository), TagQ: quote(t.tag),
 			CountQueryQ: quote("sum([" + strings.Join(counts, ", ") + "])"), Severities: strings.Join(sc.Severity, ", "), Fail: sc.Fail,
 		})
 	default:
@@ -387,10 +382,10 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	}
 	_, err := write(c.Command)
 	verbatim := err == nil
-	if t.hosted {
+	if t.RunsImage {
 		s.Image = imageRef{Rest: t.ref()}
-		if !g.in.Literal {
-			s.Image = imageRef{UploadVar: hostedRegistryVar, Rest: strings.TrimPrefix(t.ref(), t.base)}
+		if t.BaseVar != "" {
+			s.Image = imageRef{UploadVar: t.BaseVar, Rest: strings.TrimPrefix(t.ref(), t.Base)}
 		}
 		s.Command = c.Command
 		if !verbatim {
@@ -402,7 +397,7 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	for _, kv := range c.Env {
 		env = append(env, kv.Key)
 	}
-	data := templates.ConsumerData{Login: t.login, RefQ: quoteExpanding(t.ref()), EnvQ: env}
+	data := templates.ConsumerData{Login: t.Login, RefQ: quoteExpanding(t.ref()), EnvQ: env}
 	if verbatim {
 		data.Delimiter, data.Command = heredocDelimiter(c.Command), c.Command
 	} else {

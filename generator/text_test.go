@@ -351,3 +351,33 @@ func TestPipelineSizeIsBounded(t *testing.T) {
 		t.Errorf("position = %+v, want image i51's", errs[0].Pos)
 	}
 }
+
+// TestJobLimit checks a pipeline of more jobs than Buildkite takes in one
+// upload is refused at the step that passes the limit, counting
+// parallelism and skipped steps, and not counting steps left out.
+func TestJobLimit(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  r: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    scan: false
+    if_changed: never/**
+    consumers:
+      a: {command: make, parallelism: 400}
+      b: {command: make, parallelism: 5000, if_changed: docs/**}
+`)
+	_, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: Changes{Paths: []string{"x"}}})
+	var errs diag.List
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Error() != "bkgen.yml:10:7: images.app: step app-b takes the pipeline to 5401 jobs (parallelism counted), past the 500 Buildkite accepts in one upload: leave out what does not run (--skipped omit), lower parallelism, or split the spec (--max-jobs if your organization's limit is higher)" {
+		t.Fatalf("err = %v", err)
+	}
+	// Left out, app-b is no job at all.
+	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: Changes{Paths: []string{"x"}}, Skipped: OmitStep}); err != nil {
+		t.Errorf("omitted: %v", err)
+	}
+	// An organization with a higher limit says so.
+	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: Changes{All: true}, MaxJobs: 10_000}); err != nil {
+		t.Errorf("--max-jobs 10000: %v", err)
+	}
+}

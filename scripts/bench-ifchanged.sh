@@ -15,11 +15,13 @@ echo "bkgen generate, 500 images x 2 patterns vs 50,000 changed paths; best and 
 for shape in prefix anywhere braces; do
   repo="$work/$shape"
   go run ./internal/benchgen -shape "$shape" -dir "$repo"
-  "$work/bkgen" generate -C "$repo" --changed-files changed.txt -q >/dev/null 2>&1 # warm the file cache
+  "$work/bkgen" generate -C "$repo" --changed-files changed.txt --max-jobs 100000 -q >/dev/null 2>&1 # warm the file cache
   times=()
   for ((i = 0; i < runs; i++)); do
     start=$(date +%s%N)
-    "$work/bkgen" generate -C "$repo" --changed-files changed.txt -q >"$work/out.yml" 2>/dev/null
+    # One step per image and consumer is more than one upload takes; the
+    # time is what is measured here.
+    "$work/bkgen" generate -C "$repo" --changed-files changed.txt --max-jobs 100000 -q >"$work/out.yml" 2>/dev/null
     end=$(date +%s%N)
     times+=($(( (end - start) / 1000000 )))
   done

@@ -146,16 +146,6 @@ images:
 			},
 		},
 		{
-			name: "more jobs than one upload takes",
-			src: hostileHead + `    consumers:
-      a: {command: make, parallelism: 400}
-      b: {command: make, parallelism: 5000}
-`,
-			want: []string{
-				`bkgen.yml:8:7: images.app: step app-b takes the pipeline to 5402 jobs (parallelism counted), past the 500 Buildkite accepts in one upload: split the spec or lower parallelism`,
-			},
-		},
-		{
 			name: "a message never dumps a file or forges a line",
 			src:  "\"" + strings.Repeat("-----BEGIN OPENSSH PRIVATE KEY-----\\n", 20) + "\"\n",
 			want: []string{`bkgen.yml:1:1: spec: expected a mapping, found the string "-----BEGIN OPENSSH PRIVATE KEY-----\n----"...`},

@@ -17,6 +17,7 @@ import (
 	"github.com/bkgen/bkgen/glob"
 	"github.com/bkgen/bkgen/internal/pin"
 	"github.com/bkgen/bkgen/internal/pipetext"
+	"github.com/bkgen/bkgen/provider"
 	"gopkg.in/yaml.v3"
 )
 
@@ -32,14 +33,9 @@ func Load(file string, src []byte) (*Spec, error) {
 }
 
 var (
-	nameRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
-	envNameRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	slugRE       = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	accountRE    = regexp.MustCompile(`^[0-9]{12}$`)
-	awsRegionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
-	roleARNRE    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
-	gcpProjectRE = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
-	gcpNameRE    = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	nameRE      = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	awsRegionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
 	// An OCI repository: slash-separated lowercase components.
 	repositoryRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
 	platformRE   = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(?:/[a-z0-9]+)?$`)
@@ -125,13 +121,6 @@ func (d *decoder) yamlError(err error) {
 	d.errorf(&yaml.Node{Line: line, Column: 1}, "", "invalid YAML: %s", msg)
 }
 
-var registryFields = map[Provider][]string{
-	Buildkite: {"provider", "org", "registry", "auth", "token_env"},
-	ECR:       {"provider", "account_id", "region", "assume_role"},
-	GAR:       {"provider", "location", "project", "repository", "workload_identity"},
-	Hosted:    {"provider"},
-}
-
 func (d *decoder) registries(n *yaml.Node) []*Registry {
 	ps, ok := d.mapping(n, "registries")
 	if !ok {
@@ -155,114 +144,111 @@ func (d *decoder) registry(key, n *yaml.Node) *Registry {
 	if !nameRE.MatchString(key.Value) {
 		d.errorf(key, what, "registry names use lowercase letters, digits, '.', '_' and '-'")
 	}
-	r := &Registry{Name: key.Value, Pos: posOf(key)}
+	r := &Registry{Name: key.Value, Pos: posOf(key), Config: provider.NewConfig(key.Value)}
 	// The fields allowed depend on the provider, so read it first.
 	ps, ok := d.mapping(n, what)
 	if !ok {
 		return nil
 	}
-	var all []string
-	for _, p := range []Provider{Buildkite, ECR, GAR, Hosted} {
-		all = append(all, registryFields[p]...)
-	}
-	known := all
 	var providerNode *yaml.Node
 	for _, p := range ps {
 		if p.key.Value == "provider" {
 			providerNode = p.value
 		}
 	}
+	names := provider.Names()
 	if providerNode == nil {
-		d.errorf(key, what, "provider is required (buildkite, ecr, gar or hosted)")
-	} else if v, ok := d.oneOf(providerNode, what+".provider", "buildkite", "ecr", "gar", "hosted"); ok {
-		r.Provider = Provider(v)
-		known = registryFields[r.Provider]
+		d.errorf(key, what, "provider is required (%s)", strings.Join(names, ", "))
+	} else if v, ok := d.oneOf(providerNode, what+".provider", names...); ok {
+		r.Provider = provider.Named(v)
 	}
-	f := map[string]*yaml.Node{}
+	// Fields of some provider, for "not a field of this provider".
+	var all []string
+	for _, p := range provider.All {
+		for _, f := range p.Fields() {
+			all = append(all, f.Name)
+		}
+	}
+	var declared []provider.Field
+	if r.Provider != nil {
+		declared = r.Provider.Fields()
+	}
+	known := []string{"provider"}
+	for _, f := range declared {
+		known = append(known, f.Name)
+	}
+	given := map[string]pair{}
 	for _, p := range ps {
-		switch {
-		case contains(known, p.key.Value):
-			f[p.key.Value] = p.value
-		case contains(all, p.key.Value):
-			d.errorf(p.key, what, "%s is not a field of provider %s (it has: %s)", quoteForMessage(p.key.Value), r.Provider, strings.Join(known[1:], ", "))
+		switch name := p.key.Value; {
+		case name == "provider":
+		case contains(known, name):
+			given[name] = p
+		case r.Provider == nil && contains(all, name):
+			// The provider is unknown: its own error says so.
+		case contains(all, name):
+			d.errorf(p.key, what, "%s is not a field of provider %s (it has: %s)", quoteForMessage(name), r.Provider.Name(), strings.Join(known[1:], ", "))
 		default:
-			d.errorf(p.key, what, "unknown field %s%s", quoteForMessage(p.key.Value), didYouMean(p.key.Value, known))
+			d.errorf(p.key, what, "unknown field %s%s", quoteForMessage(name), didYouMean(name, known))
 		}
 	}
-	text := func(field string, re *regexp.Regexp, rule string, need bool) string {
-		v, ok := f[field]
-		if !ok {
-			if need {
-				d.errorf(key, what, "%s is required for provider %s", field, r.Provider)
-			}
-			return ""
-		}
-		s, ok := d.nonEmpty(v, what+"."+field)
-		if ok && re != nil && !re.MatchString(s) {
-			d.errorf(v, what+"."+field, "%s is not %s", quoteForMessage(s), rule)
-		}
-		return s
+	if r.Provider == nil {
+		return r
 	}
-	switch r.Provider {
-	case Buildkite:
-		r.Org = text("org", slugRE, "an organization slug (lowercase letters, digits and '-')", false)
-		r.Slug = text("registry", slugRE, "a registry slug (lowercase letters, digits and '-')", true)
-		r.Auth = AuthOIDC
-		if v, ok := f["auth"]; ok {
-			if a, ok := d.oneOf(v, what+".auth", "oidc", "token"); ok {
-				r.Auth = Auth(a)
-			}
+	at := map[string]*yaml.Node{"": key}
+	d.providerFields(declared, given, r.Config, "", what, key, r.Provider.Name(), at)
+	for _, p := range r.Provider.Check(r.Config) {
+		n, path := at[p.Field], what
+		if p.Field != "" {
+			path += "." + p.Field
 		}
-		if v, ok := f["token_env"]; ok {
-			r.TokenEnv = text("token_env", envNameRE, "an environment variable name: it names the variable holding the token, never the token itself", false)
-			if r.Auth == AuthOIDC {
-				d.errorf(v, what+".token_env", "only used with auth: token (this registry logs in with OIDC)")
-			}
-		} else if r.Auth == AuthToken {
-			d.errorf(f["auth"], what, "auth: token needs token_env, the name of the env var that holds the token")
-		}
-	case ECR:
-		r.AccountID = text("account_id", accountRE, "a 12-digit AWS account id (quote it to keep leading zeros)", true)
-		r.Region = text("region", awsRegionRE, "an AWS region such as us-east-1", true)
-		r.AssumeRole = text("assume_role", roleARNRE, "an IAM role ARN such as arn:aws:iam::123456789012:role/ci", false)
-	case GAR:
-		r.Location = text("location", gcpNameRE, "a location such as us-central1 or us", true)
-		r.Project = text("project", gcpProjectRE, "a Google Cloud project id", true)
-		r.Repository = text("repository", gcpNameRE, "a repository id (lowercase letters, digits and '-')", true)
-		if v, ok := f["workload_identity"]; ok {
-			r.WorkloadIdentity = d.workloadIdentity(v, what+".workload_identity")
-		}
+		d.errorf(n, path, "%s", p.Msg)
 	}
 	return r
 }
 
-func (d *decoder) workloadIdentity(n *yaml.Node, what string) *WorkloadIdentity {
-	f, ok := d.fields(n, what, []string{"audience", "service_account"})
-	if !ok {
-		return nil
+// providerFields decodes a registry's fields as its provider declares
+// them, into c under prefix, recording where each was written in at.
+func (d *decoder) providerFields(fields []provider.Field, given map[string]pair, c *provider.Config, prefix, what string, parent *yaml.Node, providerName string, at map[string]*yaml.Node) {
+	for _, f := range fields {
+		p, ok := given[f.Name]
+		name, path := prefix+f.Name, what+"."+f.Name
+		if !ok {
+			switch {
+			case f.Required && prefix == "":
+				d.errorf(parent, what, "%s is required for provider %s", f.Name, providerName)
+			case f.Required:
+				d.errorf(parent, what, "%s is required", f.Name)
+			case f.Default != "":
+				c.Set(name, f.Default)
+			}
+			continue
+		}
+		at[name] = p.value
+		if f.Fields != nil {
+			var subNames []string
+			for _, sf := range f.Fields {
+				subNames = append(subNames, sf.Name)
+			}
+			if sub, ok := d.fields(p.value, path, subNames); ok {
+				d.providerFields(f.Fields, sub, c, name+".", path, resolve(p.value), providerName, at)
+			}
+			continue
+		}
+		var s string
+		if f.Enum != nil {
+			s, ok = d.oneOf(p.value, path, f.Enum...)
+		} else {
+			s, ok = d.nonEmpty(p.value, path)
+		}
+		if !ok || !d.pipelineText(p.value, path, s) {
+			continue
+		}
+		if f.Pattern != nil && !f.Pattern.MatchString(s) {
+			d.errorf(p.value, path, "%s is not %s", quoteForMessage(s), f.Rule)
+			continue
+		}
+		c.Set(name, s)
 	}
-	w := &WorkloadIdentity{}
-	if p, ok := f["audience"]; ok {
-		if a, ok := d.nonEmpty(p.value, what+".audience"); ok && d.pipelineText(p.value, what+".audience", a) {
-			w.Audience = a
-		}
-		if w.Audience != "" && !strings.HasPrefix(w.Audience, "//iam.googleapis.com/") {
-			d.errorf(p.value, what+".audience", "expected a workload identity provider such as //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER")
-		}
-	} else {
-		d.errorf(n, what, "audience is required")
-	}
-	if p, ok := f["service_account"]; ok {
-		if a, ok := d.nonEmpty(p.value, what+".service_account"); ok && d.pipelineText(p.value, what+".service_account", a) {
-			w.ServiceAccount = a
-		}
-		if w.ServiceAccount != "" && !strings.Contains(w.ServiceAccount, "@") {
-			d.errorf(p.value, what+".service_account", "expected a service account email")
-		}
-	} else {
-		d.errorf(n, what, "service_account is required")
-	}
-	return w
 }
 
 // agents accepts Buildkite's two forms: a mapping of strings, or a list of
@@ -822,8 +808,8 @@ func (d *decoder) image(im *Image, what string, ownRegistry bool, names, regName
 	} else {
 		im.PlatformAgents = nil
 	}
-	if reg != nil && im.Scan != nil && im.Scan.Tool == ECRScan && reg.Provider != ECR {
-		d.errorf(im.set["scan"], what+".scan", "the ecr scanner only scans images in ECR, and this image goes to %s (provider %s)", reg.Name, reg.Provider)
+	if reg != nil && reg.Provider != nil && im.Scan != nil && !contains(reg.Provider.Scanners(), string(im.Scan.Tool)) {
+		d.errorf(im.set["scan"], what+".scan", "%s cannot scan this image: it goes to %s, and images in a %s registry are scanned with %s", im.Scan.Tool, reg.Name, reg.Provider.Name(), strings.Join(reg.Provider.Scanners(), " or "))
 	}
 	if im.MultiArch == Native && len(im.Platforms) > 1 {
 		seen := map[string]string{}

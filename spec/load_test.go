@@ -43,7 +43,7 @@ func TestLoadDefaults(t *testing.T) {
 		t.Errorf("image (-want +got):\n%s", diff)
 	}
 	r := s.Registry("packages")
-	if r.Auth != AuthOIDC || r.Org != "acme" || r.Slug != "images" {
+	if r.Provider.Name() != "buildkite" || r.Config.Get("auth") != "oidc" || r.Config.Get("org") != "acme" || r.Config.Get("registry") != "images" {
 		t.Errorf("registry = %+v", r)
 	}
 }
@@ -296,11 +296,11 @@ images:
 `,
 			want: []string{
 				`bkgen.yml:3:69: registries.bk.token_env: only used with auth: token (this registry logs in with OIDC)`,
-				`bkgen.yml:4:65: registries.tok: auth: token needs token_env, the name of the env var that holds the token`,
+				`bkgen.yml:4:65: registries.tok.auth: token needs token_env, the name of the env var that holds the token`,
 				`bkgen.yml:5:36: registries.aws.account_id: "1234" is not a 12-digit AWS account id (quote it to keep leading zeros)`,
 				`bkgen.yml:5:61: registries.aws: "workload_identity" is not a field of provider ecr (it has: account_id, region, assume_role)`,
 				`bkgen.yml:6:3: registries.gcp: repository is required for provider gar`,
-				`bkgen.yml:10:11: images.app.scan: the ecr scanner only scans images in ECR, and this image goes to bk (provider buildkite)`,
+				`bkgen.yml:10:11: images.app.scan: ecr cannot scan this image: it goes to bk, and images in a buildkite registry are scanned with trivy or grype`,
 			},
 		},
 		{

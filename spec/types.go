@@ -9,26 +9,9 @@ package spec
 import (
 	"github.com/bkgen/bkgen/glob"
 	"github.com/bkgen/bkgen/imagebuild"
+	"github.com/bkgen/bkgen/provider"
 	"github.com/bkgen/bkgen/stepvalue"
 	"gopkg.in/yaml.v3"
-)
-
-// Provider names a kind of container registry.
-type Provider string
-
-const (
-	Buildkite Provider = "buildkite" // Buildkite Package Registries
-	ECR       Provider = "ecr"       // Amazon Elastic Container Registry
-	GAR       Provider = "gar"       // Google Artifact Registry
-	Hosted    Provider = "hosted"    // Buildkite hosted agents' registry
-)
-
-// Auth is how a Buildkite Package Registry is logged in to.
-type Auth string
-
-const (
-	AuthOIDC  Auth = "oidc"
-	AuthToken Auth = "token"
 )
 
 // MultiArch is how an image with several platforms is built.
@@ -67,34 +50,13 @@ func (s *Spec) Image(name string) *Image {
 	return nil
 }
 
-// Registry is one entry of `registries`. Which fields are set depends on Provider.
+// Registry is one entry of `registries`: its provider, and the fields as
+// that provider declares them.
 type Registry struct {
 	Name     string
 	Pos      Pos
-	Provider Provider
-
-	// buildkite
-	Org      string // "" means $BUILDKITE_ORGANIZATION_SLUG when bkgen runs
-	Slug     string // the `registry` field
-	Auth     Auth
-	TokenEnv string // auth: token — the name of the env var holding the token
-
-	// ecr
-	AccountID  string
-	Region     string
-	AssumeRole string
-
-	// gar
-	Location         string
-	Project          string
-	Repository       string
-	WorkloadIdentity *WorkloadIdentity
-}
-
-// WorkloadIdentity configures the gcp-workload-identity-federation plugin.
-type WorkloadIdentity struct {
-	Audience       string
-	ServiceAccount string
+	Provider provider.Provider
+	Config   *provider.Config
 }
 
 // Image is one entry of `images`, with defaults applied.

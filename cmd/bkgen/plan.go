@@ -32,6 +32,7 @@ type planFlags struct {
 	skipped         string
 	verifyRegistry  bool
 	registryTimeout time.Duration
+	maxJobs         int
 	quiet           bool
 	// literal: the pipeline is for an upload without interpolation (set by
 	// generate --no-interpolation, or upload from the agent's arguments).
@@ -53,9 +54,17 @@ func (f *planFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.registryTimeout, "registry-timeout", 10*time.Second, "with --verify-registry, give up on one lookup after `DURATION` (and keep its build step)")
 	fs.BoolVar(&f.quiet, "quiet", false, "do not report the decisions on stderr")
 	fs.BoolVar(&f.quiet, "q", false, "do not report the decisions on stderr")
+	f.registerMaxJobs(fs)
+}
+
+func (f *planFlags) registerMaxJobs(fs *flag.FlagSet) {
+	fs.IntVar(&f.maxJobs, "max-jobs", generator.DefaultMaxJobs, "refuse a pipeline of more than `N` jobs (parallelism counted), Buildkite's limit for one upload unless your organization's is raised")
 }
 
 func (f *planFlags) validate() error {
+	if f.maxJobs < 1 {
+		return fmt.Errorf("--max-jobs must be at least 1, not %d", f.maxJobs)
+	}
 	switch generator.IfChangedMode(f.ifChanged) {
 	case generator.EvaluateHere, generator.EvaluateAgent:
 	default:
@@ -122,6 +131,7 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		Paths:       imagePaths(keys.Paths),
 		IfChanged:   generator.IfChangedMode(f.ifChanged),
 		Skipped:     generator.SkippedMode(f.skipped),
+		MaxJobs:     f.maxJobs,
 		Literal:     f.literal,
 	}
 	if f.verifyRegistry {
@@ -316,7 +326,7 @@ func analyzeImages(bg context.Context, dir string, s *spec.Spec) (*contentkey.An
 // generates checks that the spec makes a pipeline, every path counted as
 // changed, as lint's last check: what the generator refuses, with the spec's
 // positions.
-func (ctx *cmdContext) generates(s *spec.Spec, keys *contentkey.Analysis) error {
+func (ctx *cmdContext) generates(s *spec.Spec, keys *contentkey.Analysis, maxJobs int) error {
 	res, err := generator.Generate(generator.Input{
 		Spec:        s,
 		Env:         buildkiteEnv(ctx.getenv),
@@ -324,6 +334,7 @@ func (ctx *cmdContext) generates(s *spec.Spec, keys *contentkey.Analysis) error 
 		ContentTags: keys.Tags,
 		Inputs:      keys.Inputs,
 		Paths:       imagePaths(keys.Paths),
+		MaxJobs:     maxJobs,
 	})
 	if err == nil {
 		_, err = res.Pipeline.YAML()

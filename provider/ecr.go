@@ -1,0 +1,53 @@
+package provider
+
+import (
+	"regexp"
+
+	"github.com/bkgen/bkgen/stepvalue"
+)
+
+// ECR is Amazon Elastic Container Registry: repositories under
+// ACCOUNT.dkr.ecr.REGION.amazonaws.com, logged in to by the ecr plugin, with
+// the role it assumes when one is given.
+type ECR struct{}
+
+// ecrPlugin is the version of buildkite-plugins/ecr-buildkite-plugin bkgen
+// pins; bump it with the goldens.
+const ecrPlugin = "ecr#v2.11.0"
+
+var (
+	accountRE   = regexp.MustCompile(`^[0-9]{12}$`)
+	awsRegionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]$`)
+	roleARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
+)
+
+func (ECR) Name() string { return "ecr" }
+
+func (ECR) Fields() []Field {
+	return []Field{
+		{Name: "account_id", Required: true, Pattern: accountRE, Rule: "a 12-digit AWS account id (quote it to keep leading zeros)"},
+		{Name: "region", Required: true, Pattern: awsRegionRE, Rule: "an AWS region such as us-east-1"},
+		{Name: "assume_role", Pattern: roleARNRE, Rule: "an IAM role ARN such as arn:aws:iam::123456789012:role/ci"},
+	}
+}
+
+func (ECR) Check(*Config) []Problem { return nil }
+
+// Scanners: ECR scans its own images too.
+func (ECR) Scanners() []string { return with(pullingScanners, "ecr") }
+
+func (ECR) Access(c *Config, _ Env) (*Access, error) {
+	fields := []stepvalue.Field{
+		{Key: "account-ids", Value: stepvalue.Str(c.Get("account_id"))},
+		{Key: "region", Value: stepvalue.Str(c.Get("region"))},
+	}
+	if role := c.Get("assume_role"); role != "" {
+		fields = append(fields, stepvalue.Field{Key: "assume_role", Value: stepvalue.Mapping(stepvalue.Field{Key: "role_arn", Value: stepvalue.Str(role)})})
+	}
+	return &Access{
+		Base:    c.Get("account_id") + ".dkr.ecr." + c.Get("region") + ".amazonaws.com",
+		Plugins: []Plugin{{Source: ecrPlugin, Config: stepvalue.Mapping(fields...)}},
+		// ECR refuses BuildKit's default cache manifest.
+		CacheToAttrs: ",image-manifest=true,oci-mediatypes=true",
+	}, nil
+}

@@ -1,0 +1,66 @@
+package provider
+
+import (
+	"regexp"
+
+	"github.com/bkgen/bkgen/stepvalue"
+	"github.com/bkgen/bkgen/templates"
+)
+
+// GAR is Google Artifact Registry: repositories under
+// LOCATION-docker.pkg.dev/PROJECT/REPOSITORY, logged in to through gcloud,
+// after the workload identity plugin when one is configured.
+type GAR struct{}
+
+// wifPlugin is the version of
+// buildkite-plugins/gcp-workload-identity-federation-buildkite-plugin bkgen
+// pins; bump it with the goldens.
+const wifPlugin = "gcp-workload-identity-federation#v1.5.0"
+
+// wifLifetime is the lifetime asked for the OIDC token that the workload
+// identity plugin exchanges: gcloud exchanges it again each time its
+// hour-long access token runs out, so it has to outlast the longest build.
+const wifLifetime = 7200
+
+var (
+	gcpProjectRE = regexp.MustCompile(`^[a-z][a-z0-9-]{4,28}[a-z0-9]$`)
+	gcpNameRE    = regexp.MustCompile(`^[a-z][a-z0-9-]*$`)
+	wifAudience  = regexp.MustCompile(`^//iam\.googleapis\.com/\S+$`)
+	email        = regexp.MustCompile(`^[^@\s]+@[^@\s]+$`)
+)
+
+func (GAR) Name() string { return "gar" }
+
+func (GAR) Fields() []Field {
+	return []Field{
+		{Name: "location", Required: true, Pattern: gcpNameRE, Rule: "a location such as us-central1 or us"},
+		{Name: "project", Required: true, Pattern: gcpProjectRE, Rule: "a Google Cloud project id"},
+		{Name: "repository", Required: true, Pattern: gcpNameRE, Rule: "a repository id (lowercase letters, digits and '-')"},
+		{Name: "workload_identity", Fields: []Field{
+			{Name: "audience", Required: true, Pattern: wifAudience, Rule: "a workload identity provider such as //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER"},
+			{Name: "service_account", Required: true, Pattern: email, Rule: "a service account email"},
+		}},
+	}
+}
+
+func (GAR) Check(*Config) []Problem { return nil }
+
+func (GAR) Scanners() []string { return pullingScanners }
+
+func (GAR) Access(c *Config, _ Env) (*Access, error) {
+	host := c.Get("location") + "-docker.pkg.dev"
+	a := &Access{Base: host + "/" + c.Get("project") + "/" + c.Get("repository")}
+	if c.Has("workload_identity.audience") {
+		a.Plugins = []Plugin{{Source: wifPlugin, Config: stepvalue.Mapping(
+			stepvalue.Field{Key: "audience", Value: stepvalue.Str(c.Get("workload_identity.audience"))},
+			stepvalue.Field{Key: "service-account", Value: stepvalue.Str(c.Get("workload_identity.service_account"))},
+			stepvalue.Field{Key: "lifetime", Value: stepvalue.Integer(wifLifetime)},
+		)}}
+	}
+	hostQ, err := quote(host)
+	if err != nil {
+		return nil, err
+	}
+	a.Login, err = templates.GARLogin(templates.GARLoginData{HostQ: hostQ})
+	return a, err
+}

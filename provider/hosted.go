@@ -1,0 +1,29 @@
+package provider
+
+// Hosted is the registry of Buildkite hosted agents: its address is
+// $BUILDKITE_HOSTED_REGISTRY_URL, the agents are already logged in, and a
+// step runs a job in one of its images through the image attribute.
+type Hosted struct{}
+
+// HostedRegistryVar holds a hosted agent's registry.
+const HostedRegistryVar = "BUILDKITE_HOSTED_REGISTRY_URL"
+
+func (Hosted) Name() string { return "hosted" }
+
+func (Hosted) Fields() []Field { return nil }
+
+func (Hosted) Check(*Config) []Problem { return nil }
+
+func (Hosted) Scanners() []string { return pullingScanners }
+
+func (Hosted) Access(*Config, Env) (*Access, error) {
+	return &Access{
+		// Commands expand it when they run; a consumer's image attribute,
+		// which the agent needs before the job starts, has it filled in
+		// when the pipeline is uploaded.
+		Base: "${" + HostedRegistryVar + "}", BaseVar: HostedRegistryVar,
+		RunsImage: true,
+		// Their remote builders build every platform.
+		BuildsEveryPlatform: true,
+	}, nil
+}
