@@ -181,19 +181,34 @@ func (g *gen) checkJobs(steps []planned, p *Pipeline) error {
 	return nil
 }
 
+// ContentRef is where an image's content tag is, for --verify-registry.
+type ContentRef struct {
+	Ref string // repository:content-tag; "" when MissingVar leaves it unknown
+	// Base is the repository base the reference lies under, and
+	// OIDCAudience the audience of the Buildkite OIDC token that logs in
+	// there ("" when the job's docker config does).
+	Base, OIDCAudience string
+	// MissingVar is the variable the reference needs (the hosted
+	// registry's URL), unset in Env.
+	MissingVar string
+}
+
 // ContentRefs returns each image's content-tag reference, with upload-time
-// variables (the hosted registry's URL) filled in from in.Env; an image whose
-// reference needs a variable Env lacks is left out.
-func ContentRefs(in Input) (map[string]string, error) {
+// variables filled in from in.Env.
+func ContentRefs(in Input) (map[string]ContentRef, error) {
 	g := &gen{in: in, targets: map[string]*target{}}
 	if err := g.resolveTargets(); err != nil {
 		return nil, err
 	}
-	out := map[string]string{}
+	out := map[string]ContentRef{}
 	for name, t := range g.targets {
-		if ref, ok := t.baseFilled(t.ref(), in.Env); ok {
-			out[name] = ref
+		ref, ok := t.baseFilled(t.ref(), in.Env)
+		if !ok {
+			out[name] = ContentRef{MissingVar: t.BaseVar}
+			continue
 		}
+		base, _ := t.baseFilled(t.Base, in.Env)
+		out[name] = ContentRef{Ref: ref, Base: base, OIDCAudience: t.OIDCAudience}
 	}
 	return out, nil
 }

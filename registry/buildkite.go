@@ -14,10 +14,6 @@ import (
 )
 
 const (
-	// buildkitePackagesHost serves Buildkite Package Registries, with image
-	// repositories named ORG/REGISTRY/IMAGE.
-	buildkitePackagesHost = "packages.buildkite.com"
-
 	// oidcUsername is the user name Buildkite Package Registries expect
 	// alongside an OIDC token used as the password.
 	oidcUsername = "buildkite"
@@ -80,36 +76,37 @@ func lastLine(s string) string {
 	return s
 }
 
-// buildkiteAudience derives the OIDC audience for a repository in a Buildkite
-// Package Registry: packages.buildkite.com/acme/images/app belongs to
-// https://packages.buildkite.com/acme/images. ok is false for anything else.
-func buildkiteAudience(target authn.Resource) (audience string, ok bool) {
-	if !strings.EqualFold(target.RegistryStr(), buildkitePackagesHost) {
-		return "", false
+// audienceFor is the OIDC audience that logs in to a repository: the
+// audience of the longest base the repository lies under, which its
+// registry's provider names (a Buildkite Package Registry's token is good
+// for that registry alone). ok is false when no base holds it.
+func audienceFor(target authn.Resource, audiences map[string]string) (audience string, ok bool) {
+	repo := target.String()
+	best := ""
+	for base, aud := range audiences {
+		if (repo == base || strings.HasPrefix(repo, base+"/")) && len(base) > len(best) {
+			best, audience = base, aud
+		}
 	}
-	_, path, _ := strings.Cut(target.String(), "/")
-	org, rest, _ := strings.Cut(path, "/")
-	registry, _, _ := strings.Cut(rest, "/")
-	if org == "" || registry == "" {
-		return "", false
-	}
-	return "https://" + buildkitePackagesHost + "/" + org + "/" + registry, true
+	return audience, best != ""
 }
 
-// buildkiteKeychain answers for Buildkite Package Registries with an OIDC
-// token as the password, and stays out of the way (Anonymous) elsewhere.
-type buildkiteKeychain struct {
-	fetch  TokenFunc
-	tokens *tokenCache
+// oidcKeychain answers for the repositories under a base that logs in with
+// a Buildkite OIDC token, with the token as the password, and stays out of
+// the way (Anonymous) elsewhere.
+type oidcKeychain struct {
+	fetch     TokenFunc
+	tokens    *tokenCache
+	audiences map[string]string
 }
 
-func (k buildkiteKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
+func (k oidcKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
 	return k.ResolveContext(context.Background(), target)
 }
 
 // ResolveContext lets the token request share the lookup's timeout.
-func (k buildkiteKeychain) ResolveContext(ctx context.Context, target authn.Resource) (authn.Authenticator, error) {
-	audience, ok := buildkiteAudience(target)
+func (k oidcKeychain) ResolveContext(ctx context.Context, target authn.Resource) (authn.Authenticator, error) {
+	audience, ok := audienceFor(target, k.audiences)
 	if !ok {
 		return authn.Anonymous, nil
 	}

@@ -11,13 +11,18 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 )
 
-func TestBuildkiteAudience(t *testing.T) {
+func TestAudienceFor(t *testing.T) {
+	audiences := map[string]string{
+		"packages.buildkite.com/acme/images":      "https://packages.buildkite.com/acme/images",
+		"packages.buildkite.com/acme/images/team": "team-audience",
+	}
 	for _, tt := range []struct {
 		resource string
-		want     string // "" = not a Buildkite Package Registry
+		want     string // "" = under no base
 	}{
 		{"packages.buildkite.com/acme/images/app", "https://packages.buildkite.com/acme/images"},
-		{"packages.buildkite.com/acme/images/team/app", "https://packages.buildkite.com/acme/images"},
+		{"packages.buildkite.com/acme/images/team/app", "team-audience"},
+		{"packages.buildkite.com/acme/imagesx/app", ""},
 		{"packages.buildkite.com/acme/images", "https://packages.buildkite.com/acme/images"},
 		{"packages.buildkite.com/acme", ""},
 		{"packages.buildkite.com", ""},
@@ -35,9 +40,9 @@ func TestBuildkiteAudience(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, ok := buildkiteAudience(target)
+			got, ok := audienceFor(target, audiences)
 			if got != tt.want || ok != (tt.want != "") {
-				t.Errorf("buildkiteAudience(%s) = %q, %v; want %q", tt.resource, got, ok, tt.want)
+				t.Errorf("audienceFor(%s) = %q, %v; want %q", tt.resource, got, ok, tt.want)
 			}
 		})
 	}

@@ -77,6 +77,10 @@ func TestLookupBuildkiteOIDC(t *testing.T) {
 	c := &registry.Checker{
 		Keychain:  anonymous(),
 		OIDCToken: registry.AgentOIDCToken(agent),
+		OIDCAudiences: map[string]string{
+			"packages.buildkite.com/acme/images": "https://packages.buildkite.com/acme/images",
+			"packages.buildkite.com/acme/other":  "https://packages.buildkite.com/acme/other",
+		},
 		Transport: routeHost{from: "packages.buildkite.com", to: host},
 	}
 	const bk = "packages.buildkite.com/"
@@ -124,9 +128,10 @@ func TestLookupBuildkiteOIDCRejected(t *testing.T) {
 	const token = "not-the-right-token"
 	agent, _ := fakeAgent(t, "echo "+token)
 	c := &registry.Checker{
-		Keychain:  anonymous(),
-		OIDCToken: registry.AgentOIDCToken(agent),
-		Transport: routeHost{from: "packages.buildkite.com", to: host},
+		Keychain:      anonymous(),
+		OIDCToken:     registry.AgentOIDCToken(agent),
+		OIDCAudiences: map[string]string{"packages.buildkite.com/acme/images": "https://packages.buildkite.com/acme/images"},
+		Transport:     routeHost{from: "packages.buildkite.com", to: host},
 	}
 	got := c.Lookup(t.Context(), []string{"packages.buildkite.com/acme/images/app:bk-1"})[0]
 	if want := "could not check: 401 Unauthorized — keeping the build step"; got.State != registry.Unknown || got.Reason != want {
@@ -140,8 +145,9 @@ func TestLookupBuildkiteOIDCRejected(t *testing.T) {
 func TestLookupBuildkiteOIDCAgentFails(t *testing.T) {
 	agent, calls := fakeAgent(t, "echo 'error: OIDC is not allowed for this pipeline' >&2\nexit 1")
 	c := &registry.Checker{
-		Keychain:  anonymous(),
-		OIDCToken: registry.AgentOIDCToken(agent),
+		Keychain:      anonymous(),
+		OIDCToken:     registry.AgentOIDCToken(agent),
+		OIDCAudiences: map[string]string{"packages.buildkite.com/acme/images": "https://packages.buildkite.com/acme/images"},
 		// Nothing should get as far as the network.
 		Transport: routeHost{from: "packages.buildkite.com", to: "127.0.0.1:1"},
 	}

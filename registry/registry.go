@@ -65,11 +65,14 @@ type Result struct {
 // ready to use. A Checker caches Buildkite OIDC tokens for its lifetime, so
 // use one per run and do not copy it after first use.
 type Checker struct {
-	Keychain    authn.Keychain    // nil = authn.DefaultKeychain
-	OIDCToken   TokenFunc         // nil = no Buildkite OIDC; otherwise consulted after Keychain for packages.buildkite.com
-	Timeout     time.Duration     // per lookup; 0 = 10s
-	Concurrency int               // lookups in flight at once; 0 = 8
-	Transport   http.RoundTripper // nil = remote.DefaultTransport
+	Keychain  authn.Keychain // nil = authn.DefaultKeychain
+	OIDCToken TokenFunc      // nil = no Buildkite OIDC; otherwise consulted after Keychain for the bases in OIDCAudiences
+	// OIDCAudiences maps a repository base (packages.buildkite.com/acme/images)
+	// to the audience of the OIDC token that logs in to its repositories.
+	OIDCAudiences map[string]string
+	Timeout       time.Duration     // per lookup; 0 = 10s
+	Concurrency   int               // lookups in flight at once; 0 = 8
+	Transport     http.RoundTripper // nil = remote.DefaultTransport
 
 	tokens tokenCache
 }
@@ -113,7 +116,7 @@ func (c *Checker) remoteOptions() []remote.Option {
 	}
 	if c.OIDCToken != nil {
 		// The docker config wins: if someone logged in explicitly, use that.
-		keychain = authn.NewMultiKeychain(keychain, buildkiteKeychain{fetch: c.OIDCToken, tokens: &c.tokens})
+		keychain = authn.NewMultiKeychain(keychain, oidcKeychain{fetch: c.OIDCToken, tokens: &c.tokens, audiences: c.OIDCAudiences})
 	}
 	opts := []remote.Option{
 		remote.WithAuthFromKeychain(keychain),

@@ -18,16 +18,20 @@ func (ctx *cmdContext) verifyRegistry(bg context.Context, in generator.Input, ti
 	}
 	checks := map[string]generator.RegistryCheck{}
 	var names, lookups []string
+	audiences := map[string]string{}
 	for _, im := range in.Spec.Images {
-		ref, ok := refs[im.Name]
-		if !ok {
-			checks[im.Name] = generator.RegistryCheck{Reason: "could not check: BUILDKITE_HOSTED_REGISTRY_URL is not set — keeping the build step"}
+		ref := refs[im.Name]
+		if ref.MissingVar != "" {
+			checks[im.Name] = generator.RegistryCheck{Reason: "could not check: " + ref.MissingVar + " is not set — keeping the build step"}
 			continue
 		}
 		names = append(names, im.Name)
-		lookups = append(lookups, ref)
+		lookups = append(lookups, ref.Ref)
+		if ref.OIDCAudience != "" {
+			audiences[ref.Base] = ref.OIDCAudience
+		}
 	}
-	c := &registry.Checker{Timeout: timeout}
+	c := &registry.Checker{Timeout: timeout, OIDCAudiences: audiences}
 	if registry.InBuildkiteJob(ctx.getenv) {
 		c.OIDCToken = registry.AgentOIDCToken("")
 	}
