@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/bkgen/bkgen/internal/pipetext"
+	"github.com/bkgen/bkgen/scanner"
 	"github.com/bkgen/bkgen/spec"
 	"github.com/bkgen/bkgen/templates"
 )
@@ -285,49 +286,18 @@ func (g *gen) branchOrDefault() string {
 }
 
 func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
-	sc := im.Scan
-	base := "bkgen-scan/" + im.Name
-	s := &Step{
+	scan, err := im.Scan.Tool.Step(&im.Scan.Settings, scanner.Target{
+		Image: im.Name, Repository: im.Repository, RefQ: quoteExpanding(t.ref()), Tag: t.tag,
+		Login: t.Login, Registry: t.registry.Config,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Step{
 		Key: spec.ScanKey(im), Label: ":shield: Scan " + im.Name, DependsOn: []string{spec.FinalKey(im)},
 		Agents: im.Agents, Plugins: t.plugins,
-	}
-	var err error
-	switch sc.Tool {
-	case spec.Trivy:
-		s.ArtifactPaths = []string{base + ".sarif"}
-		s.Command, err = templates.Trivy(templates.TrivyData{
-			Login: t.Login, SeverityQ: quote(strings.Join(sc.Severity, ",")),
-			JSONQ: quote(base + ".json"), SARIFQ: quote(base + ".sarif"), RefQ: quoteExpanding(t.ref()),
-			IgnoreUnfixed: sc.IgnoreUnfixed, Fail: sc.Fail,
-		})
-	case spec.Grype:
-		s.ArtifactPaths = []string{base + ".sarif"}
-		if !sc.Fail {
-			// Exit status 2 is grype's "found something at --fail-on": report
-			// it as a soft failure, while any other error still fails.
-			s.SoftFail = softFailOn(2)
-		}
-		s.Command, err = templates.Grype(templates.GrypeData{
-			Login: t.Login, RefQ: quoteExpanding(t.ref()), FailOnQ: quote(sc.FailOn),
-			SARIFQ: quote(base + ".sarif"), IgnoreUnfixed: sc.IgnoreUnfixed,
-		})
-	case spec.ECRScan:
-		var counts []string
-		for _, sev := range sc.Severity {
-			counts = append(counts, "imageScanFindings.findingSeverityCounts."+sev+" || `0`")
-		}
-		s.Command, err = templates.ECRScan(templates.ECRScanData{
-			Login: t.Login, RegionQ: quote(t.registry.Config.Get("region")), RepositoryQ: quote(im.Repository), TagQ: quote(t.tag),
-			CountQueryQ: quote("sum([" + strings.Join(counts, ", ") + "])"), Severities: strings.Join(sc.Severity, ", "), Fail: sc.Fail,
-		})
-	default:
-		err = fmt.Errorf("unknown scanner %q", sc.Tool)
-	}
-	return s, err
-}
-
-func softFailOn(status int) *stepvalue.Value {
-	return stepvalue.Sequence(stepvalue.Mapping(stepvalue.Field{Key: "exit_status", Value: stepvalue.Integer(status)}))
+		ArtifactPaths: scan.ArtifactPaths, SoftFail: scan.SoftFail, Command: scan.Command,
+	}, nil
 }
 
 // consumerEnv is passed from the job into a consumer's container: what

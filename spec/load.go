@@ -18,6 +18,7 @@ import (
 	"github.com/bkgen/bkgen/internal/pin"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/provider"
+	"github.com/bkgen/bkgen/scanner"
 	"gopkg.in/yaml.v3"
 )
 
@@ -47,8 +48,6 @@ var (
 	bucketRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	cacheNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	stageRE     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
-	severities  = []string{"UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"}
-	grypeLevel  = []string{"negligible", "low", "medium", "high", "critical"}
 )
 
 var topFields = []string{"version", "registries", "defaults", "images"}
@@ -367,6 +366,8 @@ func (d *decoder) cache(n *yaml.Node, what string) Cache {
 	return c
 }
 
+// scan decodes false (no scan), true (the default scanner) or a mapping of
+// the tool and the options it takes.
 func (d *decoder) scan(n *yaml.Node, what string) *Scan {
 	r := resolve(n)
 	if r.Kind == yaml.ScalarNode && r.Tag == "!!bool" {
@@ -374,65 +375,73 @@ func (d *decoder) scan(n *yaml.Node, what string) *Scan {
 		if !on {
 			return nil
 		}
-		return &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: posOf(r)}
+		return &Scan{Settings: *scanner.Default(), Pos: posOf(r)}
 	}
-	f, ok := d.fields(r, what, []string{"tool", "severity", "fail", "fail_on", "ignore_unfixed"})
+	known := []string{"tool"}
+	for _, o := range scanner.Options {
+		known = append(known, string(o))
+	}
+	f, ok := d.fields(r, what, known)
 	if !ok {
 		return nil
 	}
-	s := &Scan{Tool: Trivy, Pos: posOf(r)}
+	s := &Scan{Settings: scanner.Settings{Tool: scanner.All[0]}, Pos: posOf(r)}
 	if p, ok := f["tool"]; ok {
-		if t, ok := d.oneOf(p.value, what+".tool", "trivy", "grype", "ecr"); ok {
-			s.Tool = ScanTool(t)
+		if t, ok := d.oneOf(p.value, what+".tool", scanner.Names()...); ok {
+			s.Tool = scanner.Named(t)
 		}
 	}
-	if p, ok := f["severity"]; ok {
-		if s.Tool == Grype {
-			d.errorf(p.key, what, "grype takes fail_on (the lowest severity that fails), not severity")
-		}
-		items, _ := d.strList(p.value, what+".severity", true)
-		for _, it := range items {
-			for _, part := range strings.Split(it.text, ",") {
-				v := strings.ToUpper(strings.TrimSpace(part))
-				if !contains(severities, v) {
-					d.errorf(it.node, what+".severity", "%s is not one of %s", quoteForMessage(part), strings.Join(severities, ", "))
-					continue
-				}
-				if !contains(s.Severity, v) {
-					s.Severity = append(s.Severity, v)
-				}
-			}
-		}
-	} else if s.Tool != Grype {
-		s.Severity = []string{"HIGH", "CRITICAL"}
+	takes := s.Tool.Options()
+	var taken []string
+	for _, o := range takes {
+		taken = append(taken, string(o))
 	}
-	// Keep severities in the scanners' own order, whatever order they were written in.
-	sort.Slice(s.Severity, func(i, j int) bool {
-		return indexOf(severities, s.Severity[i]) < indexOf(severities, s.Severity[j])
-	})
-	if p, ok := f["fail"]; ok {
-		s.Fail, _ = d.boolean(p.value, what+".fail")
-	}
-	if p, ok := f["fail_on"]; ok {
-		if s.Tool != Grype {
-			d.errorf(p.key, what, "fail_on is grype's; %s takes severity and fail", s.Tool)
+	for _, o := range scanner.Options {
+		p, ok := f[string(o)]
+		if !ok {
+			continue
 		}
-		if v, ok := d.oneOf(p.value, what+".fail_on", grypeLevel...); ok {
-			s.FailOn = v
-			if _, given := f["fail"]; !given {
-				s.Fail = true
-			}
+		if !slices.Contains(takes, o) {
+			d.errorf(p.key, what, "%s does not take %s (it takes %s)", s.Tool.Name(), o, strings.Join(taken, ", "))
+			continue
 		}
-	} else if s.Tool == Grype {
-		s.FailOn = "high"
-	}
-	if p, ok := f["ignore_unfixed"]; ok {
-		if s.Tool == ECRScan {
-			d.errorf(p.key, what, "ignore_unfixed is not available with the ecr scanner")
+		path := what + "." + string(o)
+		switch o {
+		case scanner.Severity:
+			s.Severity = d.severities(p.value, path)
+		case scanner.FailOn:
+			s.FailOn, _ = d.oneOf(p.value, path, scanner.FailOnLevels...)
+		case scanner.Fail:
+			s.Fail, _ = d.boolean(p.value, path)
+		case scanner.IgnoreUnfixed:
+			s.IgnoreUnfixed, _ = d.boolean(p.value, path)
 		}
-		s.IgnoreUnfixed, _ = d.boolean(p.value, what+".ignore_unfixed")
 	}
+	s.Tool.Defaults(&s.Settings, func(o scanner.Option) bool { _, ok := f[string(o)]; return ok })
 	return s
+}
+
+// severities decodes a list of severities, or one comma-separated string,
+// in any case; they come back upper case, each once, in the scanners' own
+// order, whatever order they were written in.
+func (d *decoder) severities(n *yaml.Node, what string) []string {
+	items, _ := d.strList(n, what, true)
+	var out []string
+	for _, it := range items {
+		for _, part := range strings.Split(it.text, ",") {
+			v := strings.ToUpper(strings.TrimSpace(part))
+			switch {
+			case !contains(scanner.Severities, v):
+				d.errorf(it.node, what, "%s is not one of %s", quoteForMessage(part), strings.Join(scanner.Severities, ", "))
+			case !contains(out, v):
+				out = append(out, v)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		return indexOf(scanner.Severities, out[i]) < indexOf(scanner.Severities, out[j])
+	})
+	return out
 }
 
 func indexOf(list []string, s string) int {
@@ -732,7 +741,7 @@ func (d *decoder) images(n *yaml.Node, defaults *Image, registries []*Registry) 
 func (d *decoder) image(im *Image, what string, ownRegistry bool, names, regNames []string, registries []*Registry) {
 	key := nodeAt(im.Pos)
 	if _, ok := im.set["scan"]; !ok {
-		im.Scan = &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: im.Pos}
+		im.Scan = &Scan{Settings: *scanner.Default(), Pos: im.Pos}
 	}
 	if im.Cache.Type == "" {
 		im.Cache.Type = CacheRegistry
@@ -808,8 +817,8 @@ func (d *decoder) image(im *Image, what string, ownRegistry bool, names, regName
 	} else {
 		im.PlatformAgents = nil
 	}
-	if reg != nil && reg.Provider != nil && im.Scan != nil && !contains(reg.Provider.Scanners(), string(im.Scan.Tool)) {
-		d.errorf(im.set["scan"], what+".scan", "%s cannot scan this image: it goes to %s, and images in a %s registry are scanned with %s", im.Scan.Tool, reg.Name, reg.Provider.Name(), strings.Join(reg.Provider.Scanners(), " or "))
+	if reg != nil && reg.Provider != nil && im.Scan != nil && !contains(reg.Provider.Scanners(), im.Scan.Tool.Name()) {
+		d.errorf(im.set["scan"], what+".scan", "%s cannot scan this image: it goes to %s, and images in a %s registry are scanned with %s", im.Scan.Tool.Name(), reg.Name, reg.Provider.Name(), strings.Join(reg.Provider.Scanners(), " or "))
 	}
 	if im.MultiArch == Native && len(im.Platforms) > 1 {
 		seen := map[string]string{}

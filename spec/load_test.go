@@ -4,6 +4,7 @@ import (
 	"errors"
 	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/imagebuild"
+	"github.com/bkgen/bkgen/scanner"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"strings"
 	"testing"
@@ -36,7 +37,7 @@ func TestLoadDefaults(t *testing.T) {
 	want := &Image{
 		Name: "web", Pos: Pos{Line: 5, Col: 3}, Registry: "packages", Repository: "web",
 		Inputs: imagebuild.Inputs{Context: ".", Dockerfile: "Dockerfile"}, Cache: Cache{Type: CacheRegistry},
-		Scan:       &Scan{Tool: Trivy, Severity: []string{"HIGH", "CRITICAL"}, Pos: Pos{Line: 5, Col: 3}},
+		Scan:       &Scan{Settings: scanner.Settings{Tool: scanner.Trivy{}, Severity: []string{"HIGH", "CRITICAL"}}, Pos: Pos{Line: 5, Col: 3}},
 		ContextPos: Pos{Line: 5, Col: 3}, DockerfilePos: Pos{Line: 5, Col: 3},
 	}
 	if diff := cmp.Diff(want, im, cmpopts.IgnoreUnexported(Image{})); diff != "" {
@@ -124,7 +125,7 @@ images:
 	if base.Scan != nil {
 		t.Errorf("scan: false in defaults should drop base's scan, got %+v", base.Scan)
 	}
-	if app.Scan == nil || app.Scan.Tool != Grype || app.Scan.FailOn != "high" || app.Scan.Fail {
+	if app.Scan == nil || app.Scan.Tool != scanner.Tool(scanner.Grype{}) || app.Scan.FailOn != "high" || app.Scan.Fail {
 		t.Errorf("app scan = %+v, want grype reporting (not failing) from high", app.Scan)
 	}
 	if base.Cache.Type != CacheNone {
@@ -279,6 +280,25 @@ images:
 			want: []string{
 				`bkgen.yml:6:28: images.app.if_changed: the agent cannot parse this pattern: `,
 				`bkgen.yml:10:21: images.app.consumers.unit.if_changed: include is required (the agent runs a step whose if_changed has no include)`,
+			},
+		},
+		{
+			name: "scan options a tool does not take",
+			src: `version: 1
+registries:
+  aws: {provider: ecr, account_id: "123456789012", region: us-east-1}
+images:
+  a: {scan: {tool: grype, severity: [HIGH]}}
+  b: {scan: {tool: trivy, fail_on: high, severity: [low, bogus]}}
+  c: {scan: {tool: ecr, ignore_unfixed: true}}
+  d: {scan: {tool: snyk}}
+`,
+			want: []string{
+				`bkgen.yml:5:27: images.a.scan: grype does not take severity (it takes fail_on, fail, ignore_unfixed)`,
+				`bkgen.yml:6:27: images.b.scan: trivy does not take fail_on (it takes severity, fail, ignore_unfixed)`,
+				`bkgen.yml:6:58: images.b.scan.severity: "bogus" is not one of UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL`,
+				`bkgen.yml:7:25: images.c.scan: ecr does not take ignore_unfixed (it takes severity, fail)`,
+				`bkgen.yml:8:20: images.d.scan.tool: "snyk" is not one of trivy, grype, ecr`,
 			},
 		},
 		{

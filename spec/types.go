@@ -10,6 +10,7 @@ import (
 	"github.com/bkgen/bkgen/glob"
 	"github.com/bkgen/bkgen/imagebuild"
 	"github.com/bkgen/bkgen/provider"
+	"github.com/bkgen/bkgen/scanner"
 	"github.com/bkgen/bkgen/stepvalue"
 	"gopkg.in/yaml.v3"
 )
@@ -123,23 +124,10 @@ type Tag struct {
 	Pos  Pos
 }
 
-// ScanTool names a vulnerability scanner.
-type ScanTool string
-
-const (
-	Trivy   ScanTool = "trivy"
-	Grype   ScanTool = "grype"
-	ECRScan ScanTool = "ecr"
-)
-
-// Scan configures an image's vulnerability scan.
+// Scan is an image's vulnerability scan, and where the spec sets it.
 type Scan struct {
-	Tool          ScanTool
-	Severity      []string // trivy and ecr: the severities that count, upper case
-	Fail          bool     // fail the step when something at Severity / FailOn is found
-	FailOn        string   // grype: the lowest severity that counts, lower case
-	IgnoreUnfixed bool
-	Pos           Pos
+	scanner.Settings
+	Pos Pos
 }
 
 // Pattern is one if_changed glob, with where it was written.
