@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/bkgen/bkgen/imagebuild"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/bkgen/bkgen/contentkey"
+	"github.com/bkgen/bkgen/imagebuild"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -4,7 +4,6 @@ package contentkey_test
 
 import (
 	"context"
-	"github.com/bkgen/bkgen/imagebuild"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/bkgen/bkgen/contentkey"
+	"github.com/bkgen/bkgen/imagebuild"
 )
 
 // computeSoon is Compute, failing the test rather than hanging it.

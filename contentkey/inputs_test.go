@@ -2,11 +2,12 @@ package contentkey
 
 import (
 	"context"
-	"github.com/bkgen/bkgen/imagebuild"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bkgen/bkgen/imagebuild"
 )
 
 // TestInputsAgreeWithKeys checks Analyze's input tests against its tags:

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bkgen/bkgen/imagebuild"
 	"io"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/bkgen/bkgen/contentkey"
+	"github.com/bkgen/bkgen/imagebuild"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -20,12 +20,11 @@ const (
 	Error                   // bkgen refuses the spec, or the upload would fail
 )
 
+var severityNames = [...]string{Warning: "warning", Error: "error"}
+
 func (s Severity) String() string {
-	switch s {
-	case Warning:
-		return "warning"
-	case Error:
-		return "error"
+	if s >= 0 && int(s) < len(severityNames) {
+		return severityNames[s]
 	}
 	return fmt.Sprintf("Severity(%d)", int(s))
 }

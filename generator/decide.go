@@ -3,6 +3,7 @@ package generator
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/bkgen/bkgen/glob"
@@ -48,10 +49,8 @@ type Decisions struct {
 
 // Image returns the decision for the named image.
 func (d *Decisions) Image(name string) *ImageDecision {
-	for _, im := range d.Images {
-		if im.Name == name {
-			return im
-		}
+	if i := slices.IndexFunc(d.Images, func(im *ImageDecision) bool { return im.Name == name }); i >= 0 {
+		return d.Images[i]
 	}
 	return nil
 }

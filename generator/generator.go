@@ -10,7 +10,6 @@ import (
 	"fmt"
 
 	"github.com/bkgen/bkgen/diag"
-
 	"github.com/bkgen/bkgen/spec"
 )
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bkgen/bkgen/stepvalue"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/spec"
+	"github.com/bkgen/bkgen/stepvalue"
 	"gopkg.in/yaml.v3"
 )
 

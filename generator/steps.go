@@ -2,13 +2,13 @@ package generator
 
 import (
 	"fmt"
-	"github.com/bkgen/bkgen/stepvalue"
 	"regexp"
 	"strings"
 
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/scanner"
 	"github.com/bkgen/bkgen/spec"
+	"github.com/bkgen/bkgen/stepvalue"
 	"github.com/bkgen/bkgen/templates"
 )
 

@@ -1,10 +1,11 @@
 package lint
 
 import (
-	"github.com/bkgen/bkgen/diag"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/bkgen/bkgen/diag"
 )
 
 // FuzzPipeline checks that Pipeline never panics and that every problem

@@ -3,12 +3,12 @@ package lint
 import (
 	"bytes"
 	"fmt"
-	"github.com/bkgen/bkgen/diag"
 	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/bkgen/bkgen/diag"
 	"github.com/buildkite/interpolate"
 	"gopkg.in/yaml.v3"
 )

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/bkgen/bkgen/diag"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/bkgen/bkgen/diag"
 	pipeline "github.com/buildkite/go-pipeline"
 	"github.com/buildkite/go-pipeline/warning"
 	"gopkg.in/yaml.v3"

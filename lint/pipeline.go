@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/bkgen/bkgen/diag"
 	"io"
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/bkgen/bkgen/diag"
 	"gopkg.in/yaml.v3"
 )
 

@@ -2,7 +2,6 @@ package lint
 
 import (
 	"fmt"
-	"github.com/bkgen/bkgen/diag"
 	"math"
 	"regexp"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/bkgen/bkgen/diag"
 	"gopkg.in/yaml.v3"
 )
 

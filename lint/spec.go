@@ -2,8 +2,8 @@ package lint
 
 import (
 	"fmt"
-	"github.com/bkgen/bkgen/diag"
 
+	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/glob"
 	"github.com/bkgen/bkgen/spec"
 )

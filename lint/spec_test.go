@@ -1,10 +1,10 @@
 package lint
 
 import (
-	"github.com/bkgen/bkgen/diag"
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/spec"
 	"github.com/google/go-cmp/cmp"
 )

@@ -1,11 +1,12 @@
 package lint
 
 import (
-	"github.com/bkgen/bkgen/diag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bkgen/bkgen/diag"
 )
 
 // TestValidPipelines lints the project's shared examples of valid

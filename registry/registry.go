@@ -40,14 +40,11 @@ const (
 	Absent               // the registry said the manifest does not exist
 )
 
+var stateNames = [...]string{Unknown: "unknown", Present: "present", Absent: "absent"}
+
 func (s State) String() string {
-	switch s {
-	case Unknown:
-		return "unknown"
-	case Present:
-		return "present"
-	case Absent:
-		return "absent"
+	if s >= 0 && int(s) < len(stateNames) {
+		return stateNames[s]
 	}
 	return fmt.Sprintf("State(%d)", int(s))
 }

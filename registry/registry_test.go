@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bkgen/bkgen/registry"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -23,8 +24,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-
-	"github.com/bkgen/bkgen/registry"
 )
 
 // testRegistry is go-containerregistry's in-memory registry. Wrappers put a

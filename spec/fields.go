@@ -1,12 +1,13 @@
 package spec
 
 import (
-	"github.com/bkgen/bkgen/stepvalue"
 	"maps"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 
+	"github.com/bkgen/bkgen/stepvalue"
 	"gopkg.in/yaml.v3"
 )
 
@@ -50,10 +51,10 @@ func (f imageField) only() imageField {
 
 var imageFields = []imageField{
 	field("registry", func(im *Image) *string { return &im.Registry }, (*decoder).name, nil),
-	field("repository", func(im *Image) *string { return &im.Repository }, (*decoder).repository, nil).only(),
+	field("repository", func(im *Image) *string { return &im.Repository }, matching(repositoryRE, "a valid repository (lowercase letters, digits, '.', '_', '-', components separated by '/')"), nil).only(),
 	field("context", func(im *Image) *string { return &im.Context }, (*decoder).relPath, nil).only(),
 	field("dockerfile", func(im *Image) *string { return &im.Dockerfile }, (*decoder).relPath, nil).only(),
-	field("target", func(im *Image) *string { return &im.Target }, (*decoder).target, nil),
+	field("target", func(im *Image) *string { return &im.Target }, matching(stageRE, "a build stage name (a letter, then letters, digits, '.', '_' and '-')"), nil),
 	field("args", func(im *Image) *[]KV { return &im.Args }, (*decoder).args, mergeKV),
 	field("secrets", func(im *Image) *[]string { return &im.Secrets }, (*decoder).secrets, nil),
 	field("labels", func(im *Image) *[]KV { return &im.Labels }, (*decoder).labels, mergeKV),
@@ -149,12 +150,16 @@ func (d *decoder) name(n *yaml.Node, what string) string {
 	return s
 }
 
-func (d *decoder) repository(n *yaml.Node, what string) string {
-	s, ok := d.nonEmpty(n, what)
-	if ok && !repositoryRE.MatchString(s) {
-		d.errorf(n, what, "%s is not a valid repository (lowercase letters, digits, '.', '_', '-', components separated by '/')", quoteForMessage(s))
+// matching returns a decoder of a string that must match re, which rule
+// says in words.
+func matching(re *regexp.Regexp, rule string) func(*decoder, *yaml.Node, string) string {
+	return func(d *decoder, n *yaml.Node, what string) string {
+		s, ok := d.nonEmpty(n, what)
+		if ok && !re.MatchString(s) {
+			d.errorf(n, what, "%s is not %s", quoteForMessage(s), rule)
+		}
+		return s
 	}
-	return s
 }
 
 // relPath decodes a path inside the repository, cleaned.
@@ -173,14 +178,6 @@ func (d *decoder) relPath(n *yaml.Node, what string) string {
 		return ""
 	}
 	return c
-}
-
-func (d *decoder) target(n *yaml.Node, what string) string {
-	t, ok := d.nonEmpty(n, what)
-	if ok && !stageRE.MatchString(t) {
-		d.errorf(n, what, "%s is not a build stage name (a letter, then letters, digits, '.', '_' and '-')", quoteForMessage(t))
-	}
-	return t
 }
 
 func (d *decoder) args(n *yaml.Node, what string) []KV {

@@ -2,10 +2,11 @@ package spec
 
 import (
 	"errors"
-	"github.com/bkgen/bkgen/diag"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/bkgen/bkgen/diag"
 )
 
 // FuzzLoad checks that any input either loads into a complete spec or is

@@ -4,12 +4,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/bkgen/bkgen/diag"
-	"github.com/bkgen/bkgen/stepvalue"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bkgen/bkgen/diag"
+	"github.com/bkgen/bkgen/stepvalue"
 	"github.com/google/go-cmp/cmp"
 )
 

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/bkgen/bkgen/stepvalue"
 	"io"
 	"maps"
 	"path"
@@ -19,6 +18,7 @@ import (
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/provider"
 	"github.com/bkgen/bkgen/scanner"
+	"github.com/bkgen/bkgen/stepvalue"
 	"gopkg.in/yaml.v3"
 )
 

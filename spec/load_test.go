@@ -2,14 +2,14 @@ package spec
 
 import (
 	"errors"
-	"github.com/bkgen/bkgen/diag"
-	"github.com/bkgen/bkgen/imagebuild"
-	"github.com/bkgen/bkgen/scanner"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/diag"
+	"github.com/bkgen/bkgen/imagebuild"
+	"github.com/bkgen/bkgen/scanner"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 const minimal = `version: 1

@@ -7,6 +7,8 @@
 package spec
 
 import (
+	"slices"
+
 	"github.com/bkgen/bkgen/glob"
 	"github.com/bkgen/bkgen/imagebuild"
 	"github.com/bkgen/bkgen/provider"
@@ -33,20 +35,16 @@ type Spec struct {
 
 // Registry returns the registry with the given name, or nil.
 func (s *Spec) Registry(name string) *Registry {
-	for _, r := range s.Registries {
-		if r.Name == name {
-			return r
-		}
+	if i := slices.IndexFunc(s.Registries, func(r *Registry) bool { return r.Name == name }); i >= 0 {
+		return s.Registries[i]
 	}
 	return nil
 }
 
 // Image returns the image with the given name, or nil.
 func (s *Spec) Image(name string) *Image {
-	for _, im := range s.Images {
-		if im.Name == name {
-			return im
-		}
+	if i := slices.IndexFunc(s.Images, func(im *Image) bool { return im.Name == name }); i >= 0 {
+		return s.Images[i]
 	}
 	return nil
 }

@@ -2,11 +2,11 @@ package spec
 
 import (
 	"fmt"
-	"github.com/bkgen/bkgen/stepvalue"
 	"math"
 	"strconv"
 
 	"github.com/bkgen/bkgen/internal/pipetext"
+	"github.com/bkgen/bkgen/stepvalue"
 	"gopkg.in/yaml.v3"
 )
 

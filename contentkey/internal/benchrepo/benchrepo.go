@@ -18,7 +18,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/bkgen/bkgen/imagebuild"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -32,6 +31,7 @@ import (
 	"time"
 
 	"github.com/bkgen/bkgen/contentkey"
+	"github.com/bkgen/bkgen/imagebuild"
 )
 
 // Layout says how big the repository is.
