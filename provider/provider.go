@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/bkgen/bkgen/internal/named"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/stepvalue"
 )
@@ -37,23 +38,10 @@ type Provider interface {
 var All = []Provider{Buildkite{}, ECR{}, GAR{}, Hosted{}}
 
 // Named returns the provider called name, or nil.
-func Named(name string) Provider {
-	for _, p := range All {
-		if p.Name() == name {
-			return p
-		}
-	}
-	return nil
-}
+func Named(name string) Provider { return named.Find(All, name) }
 
 // Names lists the providers' names.
-func Names() []string {
-	var out []string
-	for _, p := range All {
-		out = append(out, p.Name())
-	}
-	return out
-}
+func Names() []string { return named.Names(All) }
 
 // A Field is one field a registry of some provider may set.
 type Field struct {

@@ -9,6 +9,7 @@
 package scanner
 
 import (
+	"github.com/bkgen/bkgen/internal/named"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/provider"
 	"github.com/bkgen/bkgen/stepvalue"
@@ -30,23 +31,10 @@ type Tool interface {
 var All = []Tool{Trivy{}, Grype{}, ECR{}}
 
 // Named returns the scanner called name, or nil.
-func Named(name string) Tool {
-	for _, t := range All {
-		if t.Name() == name {
-			return t
-		}
-	}
-	return nil
-}
+func Named(name string) Tool { return named.Find(All, name) }
 
 // Names lists the scanners' names.
-func Names() []string {
-	var out []string
-	for _, t := range All {
-		out = append(out, t.Name())
-	}
-	return out
-}
+func Names() []string { return named.Names(All) }
 
 // An Option is a scan field a tool may take.
 type Option string
