@@ -1,0 +1,70 @@
+package scanner_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bkgen/bkgen/provider"
+	"github.com/bkgen/bkgen/scanner"
+)
+
+func given(set ...scanner.Option) func(scanner.Option) bool {
+	return func(o scanner.Option) bool {
+		for _, s := range set {
+			if s == o {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	d := scanner.Default()
+	if d.Tool.Name() != "trivy" || strings.Join(d.Severity, ",") != "HIGH,CRITICAL" || d.Fail {
+		t.Errorf("default = %+v", d)
+	}
+	// Naming grype's level to fail on means failing on it, unless fail says not.
+	s := &scanner.Settings{Tool: scanner.Grype{}, FailOn: "critical"}
+	s.Tool.Defaults(s, given(scanner.FailOn))
+	if !s.Fail {
+		t.Errorf("grype with fail_on: %+v", s)
+	}
+	s = &scanner.Settings{Tool: scanner.Grype{}}
+	s.Tool.Defaults(s, given())
+	if s.FailOn != "high" || s.Fail {
+		t.Errorf("grype alone: %+v", s)
+	}
+}
+
+func TestSteps(t *testing.T) {
+	target := scanner.Target{Image: "web", Repository: "web", RefQ: "r/web:bk-1", Tag: "bk-1", Registry: provider.NewConfig("r")}
+	target.Registry.Set("region", "us-east-1")
+	for _, tool := range scanner.All {
+		s := &scanner.Settings{Tool: tool}
+		tool.Defaults(s, given())
+		step, err := tool.Step(s, target)
+		if err != nil {
+			t.Fatalf("%s: %v", tool.Name(), err)
+		}
+		if step.Command == "" {
+			t.Errorf("%s: no command", tool.Name())
+		}
+		if tool.Name() == "grype" && step.SoftFail == nil {
+			t.Errorf("grype without fail: a finding should soft-fail the step")
+		}
+		for _, o := range tool.Options() {
+			if !strings.Contains(strings.Join(optionNames(), " "), string(o)) {
+				t.Errorf("%s takes an option %q the spec does not know", tool.Name(), o)
+			}
+		}
+	}
+}
+
+func optionNames() []string {
+	var out []string
+	for _, o := range scanner.Options {
+		out = append(out, string(o))
+	}
+	return out
+}
