@@ -9,10 +9,8 @@ import (
 	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/internal/plural"
 	"os"
-	"os/exec"
-	"strings"
-	"time"
 
+	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/contentkey"
 	"github.com/bkgen/bkgen/lint"
 	"github.com/bkgen/bkgen/spec"
@@ -110,26 +108,9 @@ func (ctx *cmdContext) lintSpec(f *planFlags) (diag.List, int) {
 		}
 	}
 	if loaded {
-		problems = append(problems, lint.SpecWarnings(s, trackedFiles(f.dir))...)
+		problems = append(problems, lint.SpecWarnings(s, changes.TrackedFiles(context.Background(), f.dir))...)
 	}
 	return problems, exitOK
-}
-
-// trackedFiles lists the files git tracks, relative to the top level (what
-// if_changed patterns match), or nil when git cannot say.
-func trackedFiles(dir string) []string {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "-z", "--full-name")
-	out, err := cmd.Output()
-	if err != nil {
-		return nil
-	}
-	files := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
-	if len(files) == 1 && files[0] == "" {
-		return []string{}
-	}
-	return files
 }
 
 // reportProblems prints problems grouped by file, in order, with a count on
