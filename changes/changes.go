@@ -12,7 +12,7 @@
 //     passed build when Buildkite can be asked, else HEAD's first parent.
 //
 // Paths are relative to the repository's top level, as the agent matches
-// them, even when Options.Dir is a subdirectory (see Root). Commits are
+// them, even when Options.Dir is a subdirectory (see Result.Prefix). Commits are
 // compared, not the working tree: the build is of HEAD's commit.
 //
 // A shallow clone that lacks the base is deepened, a bounded number of
@@ -61,6 +61,11 @@ type Result struct {
 	Ref    string   // what the base came from, e.g. "origin/main", "BUILDKITE_GIT_DIFF_BASE=v1.2", "build #123"
 	Reason string   // one human sentence: how the base was chosen, or why everything counts as changed
 	Notes  []string // extra human notes (e.g. "fetched 200 more commits to find the base", "API: 401 Unauthorized, using HEAD's first parent")
+	// Prefix is where Options.Dir sits in the checkout when git listed
+	// Files: "" at the top level, else a slash-separated path such as
+	// "services/api". A caller working below the top level joins it to its
+	// own paths before matching them with Files.
+	Prefix string
 }
 
 // The Method values.
@@ -361,7 +366,12 @@ func (d *detector) diff(ctx context.Context, base, method, ref, reason string) R
 	if err != nil {
 		return d.all("Git cannot list the changes since %.12s (%v)", base, err)
 	}
-	return Result{Files: files, Method: method, Base: base, Ref: ref, Reason: reason, Notes: d.notes}
+	// A wrong prefix would match every path against the wrong directory.
+	prefix, err := d.git.prefix(ctx)
+	if err != nil {
+		return d.all("Git cannot tell where %s is in the checkout (%v)", pipetext.Display(cmp.Or(d.o.Dir, ".")), err)
+	}
+	return Result{Files: files, Method: method, Base: base, Ref: ref, Reason: reason, Notes: d.notes, Prefix: prefix}
 }
 
 // outcome is how a search through a possibly shallow history ended.

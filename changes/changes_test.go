@@ -369,18 +369,11 @@ func TestSubdirectory(t *testing.T) {
 	// Relative to the top level, like the agent, whatever Dir is.
 	checkFiles(t, got, want{Files: []string{"README.md", "services/api/main.go"}, Method: "branch"})
 
-	top, prefix, err := Root(context.Background(), sub, "")
-	if err != nil {
-		t.Fatal(err)
+	if got.Prefix != "services/api" {
+		t.Errorf("Prefix = %q, want services/api", got.Prefix)
 	}
-	if wantTop, _ := filepath.EvalSymlinks(r.dir); top != wantTop || prefix != "services/api" {
-		t.Errorf("Root = %q, %q; want %q, %q", top, prefix, wantTop, "services/api")
-	}
-	if _, prefix, err := Root(context.Background(), r.dir, ""); err != nil || prefix != "" {
-		t.Errorf("Root at the top: prefix %q, err %v; want \"\", nil", prefix, err)
-	}
-	if _, _, err := Root(context.Background(), t.TempDir(), ""); err == nil {
-		t.Error("Root outside a checkout: no error")
+	if got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature")}); got.Prefix != "" {
+		t.Errorf("at the top: Prefix = %q, want none", got.Prefix)
 	}
 }
 

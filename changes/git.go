@@ -117,6 +117,13 @@ func (r runner) topLevel(ctx context.Context) (string, error) {
 	return strings.TrimSuffix(out, "\n"), err
 }
 
+// prefix is where the directory git runs in sits below the top level: ""
+// at the top, else a slash-separated path with no trailing slash.
+func (r runner) prefix(ctx context.Context) (string, error) {
+	out, err := r.run(ctx, "rev-parse", "--show-prefix")
+	return strings.TrimSuffix(strings.TrimSuffix(out, "\n"), "/"), err
+}
+
 // commit resolves rev to a full commit sha; ok is false when there is no such
 // commit (an unknown name, a missing object, a parent cut off by a shallow clone).
 func (r runner) commit(ctx context.Context, rev string) (sha string, ok bool, err error) {

@@ -209,17 +209,11 @@ func (ctx *cmdContext) changes(bg context.Context, f *planFlags) (generator.Chan
 		Getenv:           ctx.getenv,
 		Builds:           finder,
 	})
-	prefix := ""
-	if res.Method != changes.MethodChangedFiles && !res.All {
-		if _, p, err := changes.Root(bg, f.dir, ""); err == nil {
-			prefix = p
-		}
-	}
 	found := preview.Changes{
 		All: res.All, Method: res.Method, Ref: res.Ref, Base: res.Base, Reason: res.Reason,
 		Notes: append(notes, res.Notes...), Count: len(res.Files),
 	}
-	return generator.Changes{All: res.All, Paths: res.Files, Reason: res.Reason}, found, prefix
+	return generator.Changes{All: res.All, Paths: res.Files, Reason: res.Reason}, found, res.Prefix
 }
 
 // path resolves a file named on the command line: like git -C, -C DIR makes
