@@ -36,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/internal/inroot"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/internal/plural"
@@ -43,13 +44,13 @@ import (
 
 // Options says where to look and what the build's environment is.
 type Options struct {
-	Dir              string              // the checkout (git runs here)
-	ChangedFilesPath string              // --changed-files; "-" reads Stdin
-	Stdin            io.Reader           // read when ChangedFilesPath is "-"
-	DiffBase         string              // --diff-base
-	Getenv           func(string) string // BUILDKITE_* lookups; nil means none are set
-	Builds           LastPassedFinder    // nil when no API token
-	Git              string              // git binary; "" = "git" looked up on PATH
+	Dir              string           // the checkout (git runs here)
+	ChangedFilesPath string           // --changed-files; "-" reads Stdin
+	Stdin            io.Reader        // read when ChangedFilesPath is "-"
+	DiffBase         string           // --diff-base
+	Env              buildenv.Build   // the build's BUILDKITE_* values
+	Builds           LastPassedFinder // nil when no API token
+	Git              string           // git binary; "" = "git" looked up on PATH
 }
 
 // Result is the set of changed files and how it was found.
@@ -93,15 +94,11 @@ const (
 func Detect(ctx context.Context, o Options) Result {
 	d := &detector{
 		o:            o,
-		getenv:       o.Getenv,
 		gitTimeout:   gitTimeout,
 		fetchTimeout: fetchTimeout,
 		apiTimeout:   apiTimeout,
 		deepenFirst:  deepenFirst,
 		deepenMax:    deepenMax,
-	}
-	if d.getenv == nil {
-		d.getenv = func(string) string { return "" }
 	}
 	return d.detect(ctx)
 }
@@ -109,8 +106,7 @@ func Detect(ctx context.Context, o Options) Result {
 // detector holds one Detect call's state; the limits are fields so that
 // tests can make them small.
 type detector struct {
-	o      Options
-	getenv func(string) string
+	o Options
 
 	gitTimeout, fetchTimeout, apiTimeout time.Duration
 	deepenFirst, deepenMax               int
@@ -170,11 +166,11 @@ func (d *detector) detect(ctx context.Context) Result {
 			fmt.Sprintf("Compared HEAD with its merge-base with %s (%s).", pipetext.Display(ref), source))
 	}
 
-	defaultBranch := cmp.Or(d.getenv("BUILDKITE_PIPELINE_DEFAULT_BRANCH"), "main")
+	defaultBranch := d.o.Env.DefaultBranch()
 
 	// Rule 3: a pull request is compared with the branch it merges into.
-	if pr := d.getenv("BUILDKITE_PULL_REQUEST"); pr != "" && pr != "false" {
-		base := d.getenv("BUILDKITE_PULL_REQUEST_BASE_BRANCH")
+	if pr := d.o.Env.PullRequest; pr != "" && pr != "false" {
+		base := d.o.Env.PullRequestBaseBranch
 		if base == "" {
 			d.note("BUILDKITE_PULL_REQUEST_BASE_BRANCH is not set: comparing with the default branch %s", pipetext.Display(defaultBranch))
 			base = defaultBranch
@@ -185,7 +181,7 @@ func (d *detector) detect(ctx context.Context) Result {
 	}
 
 	// Rule 4: any other branch, or the default branch itself.
-	branch := d.getenv("BUILDKITE_BRANCH")
+	branch := d.o.Env.Branch
 	if branch == "" {
 		branch = git.currentBranch(ctx)
 	}
@@ -214,7 +210,7 @@ func (d *detector) diffBase() (ref, source string) {
 	if d.o.DiffBase != "" {
 		return d.o.DiffBase, "--diff-base"
 	}
-	if env := d.getenv("BUILDKITE_GIT_DIFF_BASE"); env != "" {
+	if env := d.o.Env.GitDiffBase; env != "" {
 		return env, "BUILDKITE_GIT_DIFF_BASE"
 	}
 	return "", ""
@@ -424,7 +420,7 @@ func (d *detector) listPath() (path, source string) {
 	if d.o.ChangedFilesPath != "" {
 		return d.o.ChangedFilesPath, "--changed-files"
 	}
-	if env := d.getenv("BUILDKITE_CHANGED_FILES_PATH"); env != "" {
+	if env := d.o.Env.ChangedFilesPath; env != "" {
 		return env, "BUILDKITE_CHANGED_FILES_PATH"
 	}
 	return "", ""

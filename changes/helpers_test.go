@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -108,14 +109,14 @@ func (r *repo) push(refs ...string) {
 	r.git(append([]string{"push", "--quiet", "--force", "origin"}, refs...)...)
 }
 
-// env turns "KEY=value" pairs into an Options.Getenv.
-func env(pairs ...string) func(string) string {
+// env reads "KEY=value" pairs as a build's environment.
+func env(pairs ...string) buildenv.Build {
 	m := map[string]string{}
 	for _, p := range pairs {
 		k, v, _ := strings.Cut(p, "=")
 		m[k] = v
 	}
-	return func(k string) string { return m[k] }
+	return buildenv.Read(func(k string) string { return m[k] })
 }
 
 func detect(t *testing.T, o Options) Result {

@@ -9,8 +9,8 @@ package generator
 import (
 	"fmt"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/diag"
-
 	"github.com/bkgen/bkgen/spec"
 )
 
@@ -33,9 +33,9 @@ const (
 // Input is everything a pipeline is made from.
 type Input struct {
 	Spec *spec.Spec
-	// Env holds the BUILDKITE_* values the pipeline depends on (such as
-	// BUILDKITE_ORGANIZATION_SLUG), read by the caller.
-	Env map[string]string
+	// Env is the build's environment the pipeline depends on (its
+	// organization, branch, hosted registry...), read by the caller.
+	Env buildenv.Build
 	// Changes is which paths changed in this build.
 	Changes Changes
 	// ContentTags maps each image to its content tag (see package contentkey).
@@ -202,12 +202,12 @@ func ContentRefs(in Input) (map[string]ContentRef, error) {
 	}
 	out := map[string]ContentRef{}
 	for name, t := range g.targets {
-		ref, ok := t.baseFilled(t.ref(), in.Env)
+		ref, ok := t.baseFilled(t.ref())
 		if !ok {
 			out[name] = ContentRef{MissingVar: t.BaseVar}
 			continue
 		}
-		base, _ := t.baseFilled(t.Base, in.Env)
+		base, _ := t.baseFilled(t.Base)
 		out[name] = ContentRef{Ref: ref, Base: base, OIDCAudience: t.OIDCAudience}
 	}
 	return out, nil

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/internal/pipetest"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/spec"
@@ -358,7 +359,7 @@ images:
 	if err == nil || !strings.Contains(err.Error(), "bkgen.yml:3:3: registries.packages: org is not set and BUILDKITE_ORGANIZATION_SLUG is empty") {
 		t.Errorf("err = %v", err)
 	}
-	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Env: map[string]string{"BUILDKITE_ORGANIZATION_SLUG": "acme"}}); err != nil {
+	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Env: buildenv.Build{OrganizationSlug: "acme"}}); err != nil {
 		t.Errorf("with the env var: %v", err)
 	}
 }
@@ -584,7 +585,7 @@ images:
 	if _, err := Generate(in); err == nil || !strings.Contains(err.Error(), "registries.internal: the registry is $BUILDKITE_HOSTED_REGISTRY_URL") {
 		t.Errorf("no URL: got %v", err)
 	}
-	in.Env = map[string]string{"BUILDKITE_HOSTED_REGISTRY_URL": "hosted.example.com/acme"}
+	in.Env = buildenv.Build{HostedRegistryURL: "hosted.example.com/acme"}
 	res := generate(t, in)
 	out, err := res.Pipeline.YAML()
 	if err != nil {

@@ -195,16 +195,3 @@ func TestAgentOIDCToken(t *testing.T) {
 		})
 	}
 }
-
-func TestInBuildkiteJob(t *testing.T) {
-	env := func(vars map[string]string) func(string) string {
-		return func(k string) string { return vars[k] }
-	}
-	job := map[string]string{"BUILDKITE_AGENT_ACCESS_TOKEN": "x", "BUILDKITE_JOB_ID": "y"}
-	if !registry.InBuildkiteJob(env(job)) {
-		t.Error("not in a job with both variables set")
-	}
-	if registry.InBuildkiteJob(env(map[string]string{"BUILDKITE_JOB_ID": "y"})) {
-		t.Error("in a job without an agent access token")
-	}
-}

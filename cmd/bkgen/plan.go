@@ -8,10 +8,10 @@ import (
 	"github.com/bkgen/bkgen/diag"
 	"io/fs"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/contentkey"
 	"github.com/bkgen/bkgen/generator"
@@ -123,7 +123,7 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 	changed, found, prefix := cs.changed, cs.found, cs.prefix
 	in := generator.Input{
 		Spec:        s,
-		Env:         buildkiteEnv(ctx.getenv),
+		Env:         buildenv.Read(ctx.getenv),
 		Changes:     changed,
 		ContentTags: keys.Tags,
 		PathPrefix:  prefix,
@@ -193,8 +193,9 @@ func (ctx *cmdContext) changes(bg context.Context, f *planFlags) (generator.Chan
 	}
 	var finder changes.LastPassedFinder
 	var notes []string
-	if token := ctx.getenv("BUILDKITE_API_TOKEN"); token != "" {
-		fd, err := changes.NewBuildkiteFinder(token, ctx.getenv("BUILDKITE_ORGANIZATION_SLUG"), ctx.getenv("BUILDKITE_PIPELINE_SLUG"), "", 10*time.Second)
+	env := buildenv.Read(ctx.getenv)
+	if env.APIToken != "" {
+		fd, err := changes.NewBuildkiteFinder(env.APIToken, env.OrganizationSlug, env.PipelineSlug, "", 10*time.Second)
 		if err != nil {
 			notes = append(notes, "not asking Buildkite for the last passed build: "+err.Error())
 		} else {
@@ -206,7 +207,7 @@ func (ctx *cmdContext) changes(bg context.Context, f *planFlags) (generator.Chan
 		ChangedFilesPath: f.path(f.changedFiles),
 		Stdin:            ctx.io.in,
 		DiffBase:         f.diffBase,
-		Getenv:           ctx.getenv,
+		Env:              env,
 		Builds:           finder,
 	})
 	found := preview.Changes{
@@ -323,7 +324,7 @@ func analyzeImages(bg context.Context, dir string, s *spec.Spec) (*contentkey.An
 func (ctx *cmdContext) generates(s *spec.Spec, keys *contentkey.Analysis, maxJobs int) error {
 	res, err := generator.Generate(generator.Input{
 		Spec:        s,
-		Env:         buildkiteEnv(ctx.getenv),
+		Env:         buildenv.Read(ctx.getenv),
 		Changes:     generator.Changes{All: true},
 		ContentTags: keys.Tags,
 		Inputs:      keys.Inputs,
@@ -354,26 +355,3 @@ func keyInputs(s *spec.Spec) []contentkey.Image {
 	}
 	return out
 }
-
-// buildkiteEnv collects the BUILDKITE_* variables the generator may use.
-func buildkiteEnv(getenv func(string) string) map[string]string {
-	env := map[string]string{}
-	for _, k := range envNames {
-		if v := getenv(k); v != "" {
-			env[k] = v
-		}
-	}
-	return env
-}
-
-// envNames are the variables bkgen reads; listed, not scanned, so a run
-// depends on nothing it does not name.
-var envNames = func() []string {
-	names := []string{
-		"BUILDKITE_ORGANIZATION_SLUG", "BUILDKITE_PIPELINE_SLUG", "BUILDKITE_BRANCH",
-		"BUILDKITE_PIPELINE_DEFAULT_BRANCH", "BUILDKITE_PULL_REQUEST", "BUILDKITE_PULL_REQUEST_BASE_BRANCH",
-		"BUILDKITE_BUILD_NUMBER", "BUILDKITE_COMMIT", "BUILDKITE_HOSTED_REGISTRY_URL",
-	}
-	sort.Strings(names)
-	return names
-}()

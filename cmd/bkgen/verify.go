@@ -32,7 +32,7 @@ func (ctx *cmdContext) verifyRegistry(bg context.Context, in generator.Input, ti
 		}
 	}
 	c := &registry.Checker{Timeout: timeout, OIDCAudiences: audiences}
-	if registry.InBuildkiteJob(ctx.getenv) {
+	if in.Env.InJob {
 		c.OIDCToken = registry.AgentOIDCToken("")
 	}
 	// However slow the registries, generation finishes: past this, every
