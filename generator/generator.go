@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/bkgen/bkgen/buildenv"
+	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/spec"
 )
@@ -36,16 +37,15 @@ type Input struct {
 	// Env is the build's environment the pipeline depends on (its
 	// organization, branch, hosted registry...), read by the caller.
 	Env buildenv.Build
-	// Changes is which paths changed in this build.
-	Changes Changes
+	// Changes is which paths changed in this build (All and Files), and
+	// where the spec's root sits in the repository (Prefix, "" at the top):
+	// changed paths and if_changed patterns are relative to the top, the
+	// spec's contexts and Dockerfiles to its root.
+	Changes changes.Result
 	// ContentTags maps each image to its content tag (see package contentkey).
 	ContentTags map[string]string
-	// PathPrefix is where the spec's root sits in the repository ("" at the
-	// top): changed paths and if_changed patterns are relative to the top,
-	// the spec's contexts and Dockerfiles to its root.
-	PathPrefix string
-	IfChanged  IfChangedMode // "" means EvaluateHere
-	Skipped    SkippedMode   // "" means SkipStep
+	IfChanged   IfChangedMode // "" means EvaluateHere
+	Skipped     SkippedMode   // "" means SkipStep
 	// Inputs tells, for each image, whether a path (relative to the spec's
 	// root) is one of its build inputs: the Dockerfile, or a file of its
 	// context that .dockerignore lets through (see contentkey.Analysis).
@@ -77,13 +77,6 @@ type ImagePaths struct {
 type RegistryCheck struct {
 	Present bool   // definitely there: the build step is not needed
 	Reason  string // for people: found, not there, or why it could not be checked
-}
-
-// Changes is the set of changed paths a build is compared with.
-type Changes struct {
-	All    bool     // every path counts as changed
-	Paths  []string // relative to the repository root
-	Reason string   // how the set was found, for people
 }
 
 // Result is a generated pipeline and why it holds what it holds.

@@ -17,7 +17,6 @@ import (
 	"github.com/bkgen/bkgen/generator"
 	"github.com/bkgen/bkgen/internal/inroot"
 	"github.com/bkgen/bkgen/internal/plural"
-	"github.com/bkgen/bkgen/preview"
 	"github.com/bkgen/bkgen/spec"
 )
 
@@ -85,7 +84,7 @@ func (f *planFlags) validate() error {
 type planned struct {
 	spec    *spec.Spec
 	result  *generator.Result
-	changes preview.Changes
+	changes changes.Result
 	inputs  map[string]func(string) bool // by image: is a path one of its build inputs
 }
 
@@ -103,30 +102,19 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 	bg := context.Background()
 	// Content tags and changed files are independent reads of the checkout:
 	// do both at once.
-	type changeSet struct {
-		changed generator.Changes
-		found   preview.Changes
-		prefix  string
-	}
-	changesDone := make(chan changeSet, 1)
-	go func() {
-		var c changeSet
-		c.changed, c.found, c.prefix = ctx.changes(bg, f)
-		changesDone <- c
-	}()
+	changesDone := make(chan changes.Result, 1)
+	go func() { changesDone <- ctx.changes(bg, f) }()
 	keys, err := analyzeImages(bg, f.dir, s)
-	cs := <-changesDone
+	found := <-changesDone
 	if err != nil {
 		ctx.printError(err)
 		return nil, exitUsage
 	}
-	changed, found, prefix := cs.changed, cs.found, cs.prefix
 	in := generator.Input{
 		Spec:        s,
 		Env:         buildenv.Read(ctx.getenv),
-		Changes:     changed,
+		Changes:     found,
 		ContentTags: keys.Tags,
-		PathPrefix:  prefix,
 		Inputs:      keys.Inputs,
 		Paths:       imagePaths(keys.Paths),
 		IfChanged:   generator.IfChangedMode(f.ifChanged),
@@ -163,7 +151,7 @@ func (ctx *cmdContext) report(p *planned) {
 	if c.All {
 		fmt.Fprintf(w, "bkgen: every path counts as changed: %s\n", c.Reason)
 	} else {
-		fmt.Fprintf(w, "bkgen: %s: %s\n", plural.Count(c.Count, "changed file"), c.Reason)
+		fmt.Fprintf(w, "bkgen: %s: %s\n", plural.Count(len(c.Files), "changed file"), c.Reason)
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "bkgen: note: %s\n", n)
@@ -183,13 +171,13 @@ func (ctx *cmdContext) report(p *planned) {
 // changes works out which paths changed, how that was found, and where the
 // spec's root sits in the repository (paths from git are relative to its
 // top level).
-func (ctx *cmdContext) changes(bg context.Context, f *planFlags) (generator.Changes, preview.Changes, string) {
+func (ctx *cmdContext) changes(bg context.Context, f *planFlags) changes.Result {
 	if f.all || generator.IfChangedMode(f.ifChanged) == generator.EvaluateAgent {
 		reason := "--all"
 		if !f.all {
 			reason = "--if-changed agent: the agent evaluates if_changed when the pipeline is uploaded"
 		}
-		return generator.Changes{All: true, Reason: reason}, preview.Changes{All: true, Reason: reason}, ""
+		return changes.Result{All: true, Reason: reason}
 	}
 	var finder changes.LastPassedFinder
 	var notes []string
@@ -210,11 +198,8 @@ func (ctx *cmdContext) changes(bg context.Context, f *planFlags) (generator.Chan
 		Env:              env,
 		Builds:           finder,
 	})
-	found := preview.Changes{
-		All: res.All, Method: res.Method, Ref: res.Ref, Base: res.Base, Reason: res.Reason,
-		Notes: append(notes, res.Notes...), Count: len(res.Files),
-	}
-	return generator.Changes{All: res.All, Paths: res.Files, Reason: res.Reason}, found, res.Prefix
+	res.Notes = append(notes, res.Notes...)
+	return res
 }
 
 // path resolves a file named on the command line: like git -C, -C DIR makes
@@ -325,7 +310,7 @@ func (ctx *cmdContext) generates(s *spec.Spec, keys *contentkey.Analysis, maxJob
 	res, err := generator.Generate(generator.Input{
 		Spec:        s,
 		Env:         buildenv.Read(ctx.getenv),
-		Changes:     generator.Changes{All: true},
+		Changes:     changes.Result{All: true},
 		ContentTags: keys.Tags,
 		Inputs:      keys.Inputs,
 		Paths:       imagePaths(keys.Paths),
