@@ -58,12 +58,13 @@ func (d *Decisions) Image(name string) *ImageDecision {
 
 // decider evaluates if_changed rules against the changed paths.
 type decider struct {
-	in    Input
-	index *glob.Index
+	in         Input
+	inRegistry map[string]RegistryCheck // what --verify-registry found, by image
+	index      *glob.Index
 }
 
-func newDecider(in Input) *decider {
-	d := &decider{in: in}
+func newDecider(in Input, inRegistry map[string]RegistryCheck) *decider {
+	d := &decider{in: in, inRegistry: inRegistry}
 	if !in.Changes.All {
 		d.index = glob.NewIndex(in.Changes.Files)
 	}
@@ -307,7 +308,7 @@ func (d *decider) chooseActions(s *spec.Spec, byName map[string]*ImageDecision, 
 		default:
 			id.Action, id.Reason = Skip, id.Evidence+"; nothing runs in it"
 		}
-		if check, ok := d.in.InRegistry[im.Name]; ok && id.Action != Skip {
+		if check, ok := d.inRegistry[im.Name]; ok && id.Action != Skip {
 			if check.Present {
 				id.Action, id.Reason = Reuse, check.Reason
 			} else {

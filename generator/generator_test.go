@@ -640,3 +640,48 @@ images:
 		t.Errorf("build-app if_changed = %q, want %q", got, want)
 	}
 }
+
+// TestPreparedLookups: the references --verify-registry looks up are those
+// the pipeline builds, filled in as the upload fills them in, and what the
+// lookups found decides each build.
+func TestPreparedLookups(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  internal: {provider: hosted}
+images:
+  present: {context: present}
+  absent: {context: absent}
+  unchecked: {context: unchecked}
+`)
+	p, err := Prepare(Input{Spec: s, Changes: changes.Result{All: true}, ContentTags: tags(s), Env: buildenv.Build{HostedRegistryURL: "registry.test/acme"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := p.ContentRefs()
+	if got, want := refs["present"].Ref, "registry.test/acme/present:"+tags(s)["present"]; got != want {
+		t.Errorf("present's reference = %q, want %q", got, want)
+	}
+	res, err := p.Generate(map[string]RegistryCheck{
+		"present": {Present: true, Reason: "found"},
+		"absent":  {Reason: "not in the registry"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]BuildAction{"present": Reuse, "absent": Build, "unchecked": Build}
+	if diff := cmp.Diff(want, actions(res.Decisions)); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+	if got := res.Decisions.Image("absent").Reason; !strings.HasSuffix(got, "; not in the registry") {
+		t.Errorf("absent: %q does not say what the lookup found", got)
+	}
+	for _, im := range res.Decisions.Images {
+		if im.Ref != "${BUILDKITE_HOSTED_REGISTRY_URL}/"+im.Name+":"+tags(s)[im.Name] {
+			t.Errorf("%s: decided on %q", im.Name, im.Ref)
+		}
+	}
+
+	if _, err := Prepare(Input{Spec: s, Literal: true, ContentTags: tags(s)}); err == nil {
+		t.Error("Prepare: no error for a literal pipeline without the hosted registry's URL")
+	}
+}

@@ -122,13 +122,16 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 		MaxJobs:     f.maxJobs,
 		Literal:     f.literal,
 	}
-	if f.verifyRegistry {
-		if in.InRegistry, err = ctx.verifyRegistry(bg, in, f.registryTimeout); err != nil {
-			ctx.printError(err)
-			return nil, exitUsage
-		}
+	prepared, err := generator.Prepare(in)
+	if err != nil {
+		ctx.printError(err)
+		return nil, exitUsage
 	}
-	res, err := generator.Generate(in)
+	var inRegistry map[string]generator.RegistryCheck
+	if f.verifyRegistry {
+		inRegistry = verifyRegistry(bg, s, prepared.ContentRefs(), in.Env.InJob, f.registryTimeout)
+	}
+	res, err := prepared.Generate(inRegistry)
 	if err != nil {
 		ctx.printError(err)
 		return nil, exitUsage

@@ -6,20 +6,17 @@ import (
 
 	"github.com/bkgen/bkgen/generator"
 	"github.com/bkgen/bkgen/registry"
+	"github.com/bkgen/bkgen/spec"
 )
 
 // verifyRegistry looks every image's content tag up (--verify-registry), with
 // the credentials the job already has: the docker config, plus a Buildkite
 // OIDC token when running in a job. Any doubt keeps the build step.
-func (ctx *cmdContext) verifyRegistry(bg context.Context, in generator.Input, timeout time.Duration) (map[string]generator.RegistryCheck, error) {
-	refs, err := generator.ContentRefs(in)
-	if err != nil {
-		return nil, err
-	}
+func verifyRegistry(bg context.Context, s *spec.Spec, refs map[string]generator.ContentRef, inJob bool, timeout time.Duration) map[string]generator.RegistryCheck {
 	checks := map[string]generator.RegistryCheck{}
 	var names, lookups []string
 	audiences := map[string]string{}
-	for _, im := range in.Spec.Images {
+	for _, im := range s.Images {
 		ref := refs[im.Name]
 		if ref.MissingVar != "" {
 			checks[im.Name] = generator.RegistryCheck{Reason: "could not check: " + ref.MissingVar + " is not set — keeping the build step"}
@@ -32,7 +29,7 @@ func (ctx *cmdContext) verifyRegistry(bg context.Context, in generator.Input, ti
 		}
 	}
 	c := &registry.Checker{Timeout: timeout, OIDCAudiences: audiences}
-	if in.Env.InJob {
+	if inJob {
 		c.OIDCToken = registry.AgentOIDCToken("")
 	}
 	// However slow the registries, generation finishes: past this, every
@@ -42,5 +39,5 @@ func (ctx *cmdContext) verifyRegistry(bg context.Context, in generator.Input, ti
 	for i, r := range c.Lookup(bg, lookups) {
 		checks[names[i]] = generator.RegistryCheck{Present: r.State == registry.Present, Reason: r.Reason}
 	}
-	return checks, nil
+	return checks
 }
