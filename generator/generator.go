@@ -2,8 +2,8 @@
 //
 // It is a pure library: the spec, the changed files, the content tags and the
 // environment come in as values, a pipeline comes out. It never reads the
-// environment, runs git or exits; the command line does those and passes the
-// results in, so everything here runs the same in a test.
+// environment, runs git or exits; its caller (package plan) does those and
+// passes the results in, so everything here runs the same in a test.
 package generator
 
 import (
