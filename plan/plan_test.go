@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,15 +12,12 @@ import (
 	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/internal/gittest"
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestMain(m *testing.M) {
-	// git, the tests' and the package's, ignores this machine's
-	// configuration and finds no repository above the test directories.
-	os.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
-	os.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	os.Setenv("GIT_CEILING_DIRECTORIES", os.TempDir())
+	gittest.Isolate()
 	os.Exit(m.Run())
 }
 
@@ -58,26 +54,15 @@ func write(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
-func git(t *testing.T, dir string, args ...string) {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
-		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
-
 // TestMake makes a plan from Go, as a command does: a repository built with
 // git, whose feature branch changed one service since it left main.
 func TestMake(t *testing.T) {
 	t.Parallel()
 	tmp := t.TempDir()
 	top := filepath.Join(tmp, "work")
-	git(t, tmp, "init", "--quiet", "--bare", "--initial-branch=main", "origin.git")
-	git(t, tmp, "init", "--quiet", "--initial-branch=main", top)
-	git(t, top, "remote", "add", "origin", filepath.Join(tmp, "origin.git"))
+	gittest.Run(t, tmp, "init", "--quiet", "--bare", "--initial-branch=main", "origin.git")
+	gittest.Run(t, tmp, "init", "--quiet", "--initial-branch=main", top)
+	gittest.Run(t, top, "remote", "add", "origin", filepath.Join(tmp, "origin.git"))
 	write(t, top, map[string]string{
 		"README.md":                          "# acme\n",
 		"platform/.buildkite/bkgen.yml":      platformSpec,
@@ -88,12 +73,12 @@ func TestMake(t *testing.T) {
 		"platform/services/web/index.js":     "console.log(1)\n",
 		"platform/services/web/docs/help.md": "help\n",
 	})
-	git(t, top, "add", "--all")
-	git(t, top, "commit", "--quiet", "-m", "initial")
-	git(t, top, "push", "--quiet", "origin", "main")
-	git(t, top, "switch", "--quiet", "-c", "feature")
+	gittest.Run(t, top, "add", "--all")
+	gittest.Run(t, top, "commit", "--quiet", "-m", "initial")
+	gittest.Run(t, top, "push", "--quiet", "origin", "main")
+	gittest.Run(t, top, "switch", "--quiet", "-c", "feature")
 	write(t, top, map[string]string{"platform/services/api/main.go": "package main\n\nfunc main() {}\n"})
-	git(t, top, "commit", "--quiet", "--all", "-m", "change api")
+	gittest.Run(t, top, "commit", "--quiet", "--all", "-m", "change api")
 
 	p, err := Make(context.Background(), Options{
 		Dir: filepath.Join(top, "platform"),
