@@ -184,7 +184,7 @@ func TestAPIFailuresFallBackToFirstParent(t *testing.T) {
 			t.Parallel()
 			finder := newFinder(t, fakeBuildkite(t, tc.answer), 300*time.Millisecond)
 			start := time.Now()
-			got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main"), Builds: finder})
+			got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=main"), Builds: finder})
 			checkFiles(t, got, want{Files: []string{"d.txt"}, Method: "default-branch-first-parent", Base: parent})
 			hasNote(t, got, tc.note)
 			hasNote(t, got, "using HEAD's first parent")

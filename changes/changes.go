@@ -12,7 +12,7 @@
 //     passed build when Buildkite can be asked, else HEAD's first parent.
 //
 // Paths are relative to the repository's top level, as the agent matches
-// them, even when Options.Dir is a subdirectory (see Root). Commits are
+// them, even when Options.Dir is a subdirectory (see Result.Prefix). Commits are
 // compared, not the working tree: the build is of HEAD's commit.
 //
 // A shallow clone that lacks the base is deepened, a bounded number of
@@ -36,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/internal/inroot"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/internal/plural"
@@ -43,13 +44,13 @@ import (
 
 // Options says where to look and what the build's environment is.
 type Options struct {
-	Dir              string              // the checkout (git runs here)
-	ChangedFilesPath string              // --changed-files; "-" reads Stdin
-	Stdin            io.Reader           // read when ChangedFilesPath is "-"
-	DiffBase         string              // --diff-base
-	Getenv           func(string) string // BUILDKITE_* lookups; nil means none are set
-	Builds           LastPassedFinder    // nil when no API token
-	Git              string              // git binary; "" = "git" looked up on PATH
+	Dir              string           // the checkout (git runs here)
+	ChangedFilesPath string           // --changed-files; "-" reads Stdin
+	Stdin            io.Reader        // read when ChangedFilesPath is "-"
+	DiffBase         string           // --diff-base
+	Env              buildenv.Build   // the build's BUILDKITE_* values
+	Builds           LastPassedFinder // nil when no API token
+	Git              string           // git binary; "" = "git" looked up on PATH
 }
 
 // Result is the set of changed files and how it was found.
@@ -61,6 +62,11 @@ type Result struct {
 	Ref    string   // what the base came from, e.g. "origin/main", "BUILDKITE_GIT_DIFF_BASE=v1.2", "build #123"
 	Reason string   // one human sentence: how the base was chosen, or why everything counts as changed
 	Notes  []string // extra human notes (e.g. "fetched 200 more commits to find the base", "API: 401 Unauthorized, using HEAD's first parent")
+	// Prefix is where Options.Dir sits in the checkout when git listed
+	// Files: "" at the top level, else a slash-separated path such as
+	// "services/api". A caller working below the top level joins it to its
+	// own paths before matching them with Files.
+	Prefix string
 }
 
 // The Method values.
@@ -88,15 +94,11 @@ const (
 func Detect(ctx context.Context, o Options) Result {
 	d := &detector{
 		o:            o,
-		getenv:       o.Getenv,
 		gitTimeout:   gitTimeout,
 		fetchTimeout: fetchTimeout,
 		apiTimeout:   apiTimeout,
 		deepenFirst:  deepenFirst,
 		deepenMax:    deepenMax,
-	}
-	if d.getenv == nil {
-		d.getenv = func(string) string { return "" }
 	}
 	return d.detect(ctx)
 }
@@ -104,8 +106,7 @@ func Detect(ctx context.Context, o Options) Result {
 // detector holds one Detect call's state; the limits are fields so that
 // tests can make them small.
 type detector struct {
-	o      Options
-	getenv func(string) string
+	o Options
 
 	gitTimeout, fetchTimeout, apiTimeout time.Duration
 	deepenFirst, deepenMax               int
@@ -165,11 +166,11 @@ func (d *detector) detect(ctx context.Context) Result {
 			fmt.Sprintf("Compared HEAD with its merge-base with %s (%s).", pipetext.Display(ref), source))
 	}
 
-	defaultBranch := cmp.Or(d.getenv("BUILDKITE_PIPELINE_DEFAULT_BRANCH"), "main")
+	defaultBranch := d.o.Env.DefaultBranch()
 
 	// Rule 3: a pull request is compared with the branch it merges into.
-	if pr := d.getenv("BUILDKITE_PULL_REQUEST"); pr != "" && pr != "false" {
-		base := d.getenv("BUILDKITE_PULL_REQUEST_BASE_BRANCH")
+	if pr := d.o.Env.PullRequest; pr != "" && pr != "false" {
+		base := d.o.Env.PullRequestBaseBranch
 		if base == "" {
 			d.note("BUILDKITE_PULL_REQUEST_BASE_BRANCH is not set: comparing with the default branch %s", pipetext.Display(defaultBranch))
 			base = defaultBranch
@@ -180,7 +181,7 @@ func (d *detector) detect(ctx context.Context) Result {
 	}
 
 	// Rule 4: any other branch, or the default branch itself.
-	branch := d.getenv("BUILDKITE_BRANCH")
+	branch := d.o.Env.Branch
 	if branch == "" {
 		branch = git.currentBranch(ctx)
 	}
@@ -209,7 +210,7 @@ func (d *detector) diffBase() (ref, source string) {
 	if d.o.DiffBase != "" {
 		return d.o.DiffBase, "--diff-base"
 	}
-	if env := d.getenv("BUILDKITE_GIT_DIFF_BASE"); env != "" {
+	if env := d.o.Env.GitDiffBase; env != "" {
 		return env, "BUILDKITE_GIT_DIFF_BASE"
 	}
 	return "", ""
@@ -361,7 +362,12 @@ func (d *detector) diff(ctx context.Context, base, method, ref, reason string) R
 	if err != nil {
 		return d.all("Git cannot list the changes since %.12s (%v)", base, err)
 	}
-	return Result{Files: files, Method: method, Base: base, Ref: ref, Reason: reason, Notes: d.notes}
+	// A wrong prefix would match every path against the wrong directory.
+	prefix, err := d.git.prefix(ctx)
+	if err != nil {
+		return d.all("Git cannot tell where %s is in the checkout (%v)", pipetext.Display(cmp.Or(d.o.Dir, ".")), err)
+	}
+	return Result{Files: files, Method: method, Base: base, Ref: ref, Reason: reason, Notes: d.notes, Prefix: prefix}
 }
 
 // outcome is how a search through a possibly shallow history ended.
@@ -414,7 +420,7 @@ func (d *detector) listPath() (path, source string) {
 	if d.o.ChangedFilesPath != "" {
 		return d.o.ChangedFilesPath, "--changed-files"
 	}
-	if env := d.getenv("BUILDKITE_CHANGED_FILES_PATH"); env != "" {
+	if env := d.o.Env.ChangedFilesPath; env != "" {
 		return env, "BUILDKITE_CHANGED_FILES_PATH"
 	}
 	return "", ""

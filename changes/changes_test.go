@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bkgen/bkgen/internal/fakebin"
 	"github.com/bkgen/bkgen/internal/pipetest"
 )
 
@@ -26,7 +27,7 @@ func TestFeatureBranch(t *testing.T) {
 	r.commit("more work", "docs/guide.md")
 
 	t.Run("BUILDKITE_BRANCH", func(t *testing.T) {
-		got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature")})
+		got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=feature")})
 		checkFiles(t, got, want{
 			Files: []string{"app/main.go", "app/new.go", "docs/guide.md"}, Method: "branch", Base: base, Ref: "origin/main",
 		})
@@ -40,7 +41,7 @@ func TestFeatureBranch(t *testing.T) {
 	t.Run("another default branch", func(t *testing.T) {
 		r.git("branch", "develop", base)
 		r.push("develop")
-		got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature", "BUILDKITE_PIPELINE_DEFAULT_BRANCH=develop")})
+		got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=feature", "BUILDKITE_PIPELINE_DEFAULT_BRANCH=develop")})
 		checkFiles(t, got, want{
 			Files: []string{"app/main.go", "app/new.go", "docs/guide.md"}, Method: "branch", Base: base, Ref: "origin/develop",
 		})
@@ -55,7 +56,7 @@ func TestBranchAlreadyInDefaultBranch(t *testing.T) {
 	r.git("switch", "--quiet", "-c", "release")
 
 	// The branch adds nothing of its own: that is exact, not a guess, but worth saying.
-	got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=release")})
+	got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=release")})
 	checkFiles(t, got, want{Files: []string{}, Method: "branch", Base: r.head()})
 	hasNote(t, got, "adds no commits of its own")
 }
@@ -75,7 +76,7 @@ func TestPullRequestAfterBaseMovedOn(t *testing.T) {
 	prEnv := []string{"BUILDKITE_BRANCH=feature", "BUILDKITE_PULL_REQUEST=42", "BUILDKITE_PIPELINE_DEFAULT_BRANCH=main"}
 
 	t.Run("into main", func(t *testing.T) {
-		got := detect(t, Options{Dir: r.dir, Getenv: env(append(prEnv, "BUILDKITE_PULL_REQUEST_BASE_BRANCH=main")...)})
+		got := detect(t, Options{Dir: r.dir, Env: env(append(prEnv, "BUILDKITE_PULL_REQUEST_BASE_BRANCH=main")...)})
 		// The merge-base, not origin/main's tip: web/* changed on main, not in the pull request.
 		checkFiles(t, got, want{Files: []string{"api/handler.go", "api/server.go"}, Method: "pull-request", Base: forkPoint, Ref: "origin/main"})
 		if !strings.Contains(got.Reason, "#42") {
@@ -83,11 +84,11 @@ func TestPullRequestAfterBaseMovedOn(t *testing.T) {
 		}
 	})
 	t.Run("into a branch other than the default", func(t *testing.T) {
-		got := detect(t, Options{Dir: r.dir, Getenv: env(append(prEnv, "BUILDKITE_PULL_REQUEST_BASE_BRANCH=release")...)})
+		got := detect(t, Options{Dir: r.dir, Env: env(append(prEnv, "BUILDKITE_PULL_REQUEST_BASE_BRANCH=release")...)})
 		checkFiles(t, got, want{Files: []string{"api/handler.go", "api/server.go"}, Method: "pull-request", Base: forkPoint, Ref: "origin/release"})
 	})
 	t.Run("not a pull request", func(t *testing.T) {
-		got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature", "BUILDKITE_PULL_REQUEST=false", "BUILDKITE_PULL_REQUEST_BASE_BRANCH=release")})
+		got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=feature", "BUILDKITE_PULL_REQUEST=false", "BUILDKITE_PULL_REQUEST_BASE_BRANCH=release")})
 		checkFiles(t, got, want{Files: []string{"api/handler.go", "api/server.go"}, Method: "branch", Ref: "origin/main"})
 	})
 }
@@ -104,7 +105,7 @@ func TestDefaultBranchMergeCommit(t *testing.T) {
 	r.git("merge", "--quiet", "--no-ff", "-m", "Merge feature", "feature")
 	r.push("main")
 
-	got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main")})
+	got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=main")})
 	// The first parent is main before the merge: the merge brings the feature's files only.
 	checkFiles(t, got, want{Files: []string{"a/one.txt", "a/three.txt"}, Method: "default-branch-first-parent", Base: beforeMerge, Ref: "HEAD^1"})
 }
@@ -121,7 +122,7 @@ func TestDefaultBranchSquashMerge(t *testing.T) {
 	r.git("commit", "--quiet", "-m", "Squashed feature")
 	r.push("main")
 
-	got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main")})
+	got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=main")})
 	checkFiles(t, got, want{Files: []string{"a/one.txt", "a/three.txt"}, Method: "default-branch-first-parent", Base: base})
 }
 
@@ -140,18 +141,18 @@ func TestDefaultBranchSeveralCommitsPushedAtOnce(t *testing.T) {
 	})
 	finder := newFinder(t, api, time.Second)
 
-	got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main"), Builds: finder})
+	got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=main"), Builds: finder})
 	// Everything since the last passed build, not only HEAD's own commit.
 	checkFiles(t, got, want{
 		Files: []string{"docs/c.md", "svc/a.go", "svc/b.go"}, Method: "default-branch-last-passed", Base: lastPassed, Ref: "build #1312",
 	})
 
 	t.Run("any LastPassedFinder", func(t *testing.T) {
-		got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main"), Builds: fixedCommit(lastPassed)})
+		got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=main"), Builds: fixedCommit(lastPassed)})
 		checkFiles(t, got, want{Files: []string{"docs/c.md", "svc/a.go", "svc/b.go"}, Method: "default-branch-last-passed", Base: lastPassed})
 	})
 	t.Run("last passed build is HEAD", func(t *testing.T) {
-		got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main"), Builds: fixedCommit(r.head())})
+		got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=main"), Builds: fixedCommit(r.head())})
 		checkFiles(t, got, want{Files: []string{}, Method: "default-branch-last-passed", Base: r.head()})
 	})
 }
@@ -167,12 +168,12 @@ func TestFirstCommit(t *testing.T) {
 	r.commit("the very first", "a.txt")
 	r.push("main")
 
-	got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main")})
+	got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=main")})
 	checkAll(t, got, "first commit")
 
 	t.Run("shallow clone of it", func(t *testing.T) {
 		c := r.clone("--depth", "1")
-		got := detect(t, Options{Dir: c.dir, Getenv: env("BUILDKITE_BRANCH=main")})
+		got := detect(t, Options{Dir: c.dir, Env: env("BUILDKITE_BRANCH=main")})
 		checkAll(t, got, "first commit")
 	})
 }
@@ -180,7 +181,7 @@ func TestFirstCommit(t *testing.T) {
 func TestNoCommitYet(t *testing.T) {
 	t.Parallel()
 	r := newRepo(t)
-	got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main")})
+	got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=main")})
 	checkAll(t, got, "HEAD has no commit")
 }
 
@@ -208,7 +209,7 @@ func TestShallowCloneMissingItsBase(t *testing.T) {
 	t.Run("feature branch", func(t *testing.T) {
 		// Like an agent's --depth 1 clone of the branch: no origin/main, no history.
 		c := r.clone("--depth", "1", "--branch", "feature")
-		got := detect(t, Options{Dir: c.dir, Getenv: env("BUILDKITE_BRANCH=feature")})
+		got := detect(t, Options{Dir: c.dir, Env: env("BUILDKITE_BRANCH=feature")})
 		checkFiles(t, got, want{Files: []string{"feature/code.go"}, Method: "branch", Base: forkPoint, Ref: "origin/main"})
 		hasNote(t, got, "fetched origin/main")
 		hasNote(t, got, "deepened the shallow clone")
@@ -218,19 +219,19 @@ func TestShallowCloneMissingItsBase(t *testing.T) {
 	})
 	t.Run("default branch first parent", func(t *testing.T) {
 		c := r.clone("--depth", "1", "--branch", "main")
-		got := detect(t, Options{Dir: c.dir, Getenv: env("BUILDKITE_BRANCH=main")})
+		got := detect(t, Options{Dir: c.dir, Env: env("BUILDKITE_BRANCH=main")})
 		checkFiles(t, got, want{Files: []string{"later.txt"}, Method: "default-branch-first-parent"})
 		hasNote(t, got, "HEAD's parent")
 	})
 	t.Run("default branch last passed", func(t *testing.T) {
 		c := r.clone("--depth", "1", "--branch", "main")
-		got := detect(t, Options{Dir: c.dir, Getenv: env("BUILDKITE_BRANCH=main"), Builds: fixedCommit(forkPoint)})
+		got := detect(t, Options{Dir: c.dir, Env: env("BUILDKITE_BRANCH=main"), Builds: fixedCommit(forkPoint)})
 		checkFiles(t, got, want{Files: []string{"later.txt"}, Method: "default-branch-last-passed", Base: forkPoint})
 	})
 	t.Run("deepening is bounded", func(t *testing.T) {
 		c := r.clone("--depth", "1", "--branch", "feature")
 		d := &detector{
-			o: Options{Dir: c.dir}, getenv: env("BUILDKITE_BRANCH=feature"),
+			o:          Options{Dir: c.dir, Env: env("BUILDKITE_BRANCH=feature")},
 			gitTimeout: gitTimeout, fetchTimeout: fetchTimeout, apiTimeout: apiTimeout,
 			deepenFirst: 2, deepenMax: 6, // the fork point is 6 commits below the feature's tip
 		}
@@ -256,7 +257,7 @@ func TestForcePush(t *testing.T) {
 
 		for name, dir := range map[string]string{"commit still here": r.dir, "fresh clone": r.clone().dir} {
 			t.Run(name, func(t *testing.T) {
-				got := detect(t, Options{Dir: dir, Getenv: env("BUILDKITE_BRANCH=main"), Builds: fixedCommit(gone)})
+				got := detect(t, Options{Dir: dir, Env: env("BUILDKITE_BRANCH=main"), Builds: fixedCommit(gone)})
 				checkFiles(t, got, want{Files: []string{"d.txt"}, Method: "default-branch-first-parent", Base: parent})
 				hasNote(t, got, "not an ancestor of HEAD")
 			})
@@ -274,7 +275,7 @@ func TestForcePush(t *testing.T) {
 		r.push("+rewrite:main")
 		r.git("switch", "--quiet", "feature")
 
-		got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature")})
+		got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=feature")})
 		checkAll(t, got, "share no history")
 	})
 }
@@ -290,11 +291,11 @@ func TestDetachedHead(t *testing.T) {
 	r.git("switch", "--quiet", "--detach", "feature") // as the agent checks out a commit
 
 	t.Run("BUILDKITE_BRANCH given", func(t *testing.T) {
-		got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature")})
+		got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=feature")})
 		checkFiles(t, got, want{Files: []string{"b.txt"}, Method: "branch", Base: base})
 	})
 	t.Run("BUILDKITE_BRANCH is the default branch", func(t *testing.T) {
-		got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main")})
+		got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=main")})
 		checkFiles(t, got, want{Files: []string{"b.txt"}, Method: "default-branch-first-parent", Base: base})
 	})
 	t.Run("no branch known", func(t *testing.T) {
@@ -316,7 +317,7 @@ func TestRenameOutOfWatchedDirectory(t *testing.T) {
 	r.git("mv", "watched/config.yml", "elsewhere/config.yml")
 	r.git("commit", "--quiet", "-m", "move it out")
 
-	got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature")})
+	got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=feature")})
 	// Both paths: a step watching watched/** must notice its file left.
 	checkFiles(t, got, want{Files: []string{"elsewhere/config.yml", "watched/config.yml"}, Method: "branch"})
 }
@@ -330,7 +331,7 @@ func TestDeletion(t *testing.T) {
 	r.git("rm", "--quiet", "svc/old.go")
 	r.git("commit", "--quiet", "-m", "delete")
 
-	got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature")})
+	got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=feature")})
 	checkFiles(t, got, want{Files: []string{"svc/old.go"}, Method: "branch"})
 }
 
@@ -352,7 +353,7 @@ func TestUnusualPaths(t *testing.T) {
 	r.git("switch", "--quiet", "-c", "feature")
 	r.commit("unusual", names...)
 
-	got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature")})
+	got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=feature")})
 	checkFiles(t, got, want{Files: slices.Sorted(slices.Values(names)), Method: "branch"})
 }
 
@@ -365,22 +366,15 @@ func TestSubdirectory(t *testing.T) {
 	r.commit("change", "services/api/main.go", "README.md")
 	sub := filepath.Join(r.dir, "services", "api")
 
-	got := detect(t, Options{Dir: sub, Getenv: env("BUILDKITE_BRANCH=feature")})
+	got := detect(t, Options{Dir: sub, Env: env("BUILDKITE_BRANCH=feature")})
 	// Relative to the top level, like the agent, whatever Dir is.
 	checkFiles(t, got, want{Files: []string{"README.md", "services/api/main.go"}, Method: "branch"})
 
-	top, prefix, err := Root(context.Background(), sub, "")
-	if err != nil {
-		t.Fatal(err)
+	if got.Prefix != "services/api" {
+		t.Errorf("Prefix = %q, want services/api", got.Prefix)
 	}
-	if wantTop, _ := filepath.EvalSymlinks(r.dir); top != wantTop || prefix != "services/api" {
-		t.Errorf("Root = %q, %q; want %q, %q", top, prefix, wantTop, "services/api")
-	}
-	if _, prefix, err := Root(context.Background(), r.dir, ""); err != nil || prefix != "" {
-		t.Errorf("Root at the top: prefix %q, err %v; want \"\", nil", prefix, err)
-	}
-	if _, _, err := Root(context.Background(), t.TempDir(), ""); err == nil {
-		t.Error("Root outside a checkout: no error")
+	if got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=feature")}); got.Prefix != "" {
+		t.Errorf("at the top: Prefix = %q, want none", got.Prefix)
 	}
 }
 
@@ -389,7 +383,7 @@ func TestGitUnavailable(t *testing.T) {
 	r := newRepo(t)
 	r.commit("initial", "a.txt")
 
-	got := detect(t, Options{Dir: r.dir, Git: filepath.Join(t.TempDir(), "no-such-git"), Getenv: env("BUILDKITE_BRANCH=main")})
+	got := detect(t, Options{Dir: r.dir, Git: filepath.Join(t.TempDir(), "no-such-git"), Env: env("BUILDKITE_BRANCH=main")})
 	checkAll(t, got, "Git cannot be run")
 }
 
@@ -399,14 +393,14 @@ func TestNoGitOnPath(t *testing.T) {
 	r.commit("initial", "a.txt")
 	t.Setenv("PATH", "")
 
-	got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main")})
+	got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=main")})
 	checkAll(t, got, "Git cannot be run")
 }
 
 func TestNotACheckout(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	got := detect(t, Options{Dir: dir, Getenv: env("BUILDKITE_BRANCH=main")})
+	got := detect(t, Options{Dir: dir, Env: env("BUILDKITE_BRANCH=main")})
 	checkAll(t, got, "not a git checkout")
 
 	t.Run("bare repository", func(t *testing.T) {
@@ -425,7 +419,7 @@ func TestFetchFails(t *testing.T) {
 	// Never pushed, and then the remote is gone: origin/main cannot be had.
 	r.git("remote", "set-url", "origin", filepath.Join(t.TempDir(), "nowhere.git"))
 
-	got := detect(t, Options{Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature")})
+	got := detect(t, Options{Dir: r.dir, Env: env("BUILDKITE_BRANCH=feature")})
 	checkAll(t, got, "fetching it failed")
 }
 
@@ -450,12 +444,12 @@ func TestChangedFilesList(t *testing.T) {
 		checkFiles(t, got, want{Files: wantFiles, Method: "changed-files", Ref: "--changed-files=-"})
 	})
 	t.Run("BUILDKITE_CHANGED_FILES_PATH", func(t *testing.T) {
-		got := detect(t, Options{Dir: notRepo, Git: noGit, Getenv: env("BUILDKITE_CHANGED_FILES_PATH=" + path)})
+		got := detect(t, Options{Dir: notRepo, Git: noGit, Env: env("BUILDKITE_CHANGED_FILES_PATH=" + path)})
 		checkFiles(t, got, want{Files: wantFiles, Method: "changed-files", Ref: "BUILDKITE_CHANGED_FILES_PATH=" + path})
 	})
 	t.Run("flag wins over the environment", func(t *testing.T) {
 		got := detect(t, Options{Dir: notRepo, Git: noGit, ChangedFilesPath: "-", Stdin: strings.NewReader("only.txt\n"),
-			Getenv: env("BUILDKITE_CHANGED_FILES_PATH=" + path)})
+			Env: env("BUILDKITE_CHANGED_FILES_PATH=" + path)})
 		checkFiles(t, got, want{Files: []string{"only.txt"}, Method: "changed-files"})
 	})
 	t.Run("empty list", func(t *testing.T) {
@@ -487,15 +481,15 @@ func TestDiffBase(t *testing.T) {
 	prEnv := []string{"BUILDKITE_BRANCH=feature", "BUILDKITE_PULL_REQUEST=7", "BUILDKITE_PULL_REQUEST_BASE_BRANCH=main"}
 
 	t.Run("BUILDKITE_GIT_DIFF_BASE", func(t *testing.T) {
-		got := detect(t, Options{Dir: r.dir, Getenv: env(append(prEnv, "BUILDKITE_GIT_DIFF_BASE=v1.2")...)})
+		got := detect(t, Options{Dir: r.dir, Env: env(append(prEnv, "BUILDKITE_GIT_DIFF_BASE=v1.2")...)})
 		checkFiles(t, got, want{Files: []string{"c.txt", "d.txt"}, Method: "diff-base", Base: tagged, Ref: "BUILDKITE_GIT_DIFF_BASE=v1.2"})
 	})
 	t.Run("--diff-base wins over the environment", func(t *testing.T) {
-		got := detect(t, Options{Dir: r.dir, DiffBase: "main", Getenv: env(append(prEnv, "BUILDKITE_GIT_DIFF_BASE=v1.2")...)})
+		got := detect(t, Options{Dir: r.dir, DiffBase: "main", Env: env(append(prEnv, "BUILDKITE_GIT_DIFF_BASE=v1.2")...)})
 		checkFiles(t, got, want{Files: []string{"d.txt"}, Method: "diff-base", Ref: "--diff-base=main"})
 	})
 	t.Run("unknown ref", func(t *testing.T) {
-		got := detect(t, Options{Dir: r.dir, Getenv: env(append(prEnv, "BUILDKITE_GIT_DIFF_BASE=v9.9")...)})
+		got := detect(t, Options{Dir: r.dir, Env: env(append(prEnv, "BUILDKITE_GIT_DIFF_BASE=v9.9")...)})
 		checkAll(t, got, "v9.9")
 	})
 	t.Run("ref that looks like an option", func(t *testing.T) {
@@ -518,10 +512,8 @@ func TestGitTimeout(t *testing.T) {
 	r.commit("initial", "a.txt")
 	// A "git" that never answers stands for one stuck on a lock or a remote.
 	slow := filepath.Join(t.TempDir(), "git")
-	if err := os.WriteFile(slow, []byte("#!/bin/sh\nexec sleep 30\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	d := &detector{o: Options{Dir: r.dir, Git: slow}, getenv: env(), gitTimeout: 200 * time.Millisecond}
+	fakebin.Write(t, slow, "#!/bin/sh\nexec sleep 30\n")
+	d := &detector{o: Options{Dir: r.dir, Git: slow}, gitTimeout: 200 * time.Millisecond}
 	start := time.Now()
 	got := d.detect(context.Background())
 	checkAll(t, got, "no answer within 200ms")
@@ -546,16 +538,16 @@ func TestHostileTextInReasons(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, o := range map[string]Options{
-		"branch":          {Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feat" + forged)},
-		"default branch":  {Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=feature", "BUILDKITE_PIPELINE_DEFAULT_BRANCH=dev"+forged)},
-		"pull request":    {Dir: r.dir, Getenv: env("BUILDKITE_PULL_REQUEST=7"+forged, "BUILDKITE_PULL_REQUEST_BASE_BRANCH=ma"+forged)},
-		"no base branch":  {Dir: r.dir, Getenv: env("BUILDKITE_PULL_REQUEST=7", "BUILDKITE_PIPELINE_DEFAULT_BRANCH=dev"+forged)},
+		"branch":          {Dir: r.dir, Env: env("BUILDKITE_BRANCH=feat" + forged)},
+		"default branch":  {Dir: r.dir, Env: env("BUILDKITE_BRANCH=feature", "BUILDKITE_PIPELINE_DEFAULT_BRANCH=dev"+forged)},
+		"pull request":    {Dir: r.dir, Env: env("BUILDKITE_PULL_REQUEST=7"+forged, "BUILDKITE_PULL_REQUEST_BASE_BRANCH=ma"+forged)},
+		"no base branch":  {Dir: r.dir, Env: env("BUILDKITE_PULL_REQUEST=7", "BUILDKITE_PIPELINE_DEFAULT_BRANCH=dev"+forged)},
 		"diff base":       {Dir: r.dir, DiffBase: "v1" + forged},
-		"diff base env":   {Dir: r.dir, Getenv: env("BUILDKITE_GIT_DIFF_BASE=origin/x" + forged)},
+		"diff base env":   {Dir: r.dir, Env: env("BUILDKITE_GIT_DIFF_BASE=origin/x" + forged)},
 		"list":            {Dir: r.dir, ChangedFilesPath: list},
 		"missing list":    {Dir: r.dir, ChangedFilesPath: list + "x"},
 		"not a checkout":  {Dir: t.TempDir() + forged},
-		"default on HEAD": {Dir: r.dir, Getenv: env("BUILDKITE_BRANCH=main"+forged, "BUILDKITE_PIPELINE_DEFAULT_BRANCH=main"+forged)},
+		"default on HEAD": {Dir: r.dir, Env: env("BUILDKITE_BRANCH=main"+forged, "BUILDKITE_PIPELINE_DEFAULT_BRANCH=main"+forged)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if name == "not a checkout" {

@@ -82,8 +82,9 @@ func (r runner) runWithin(ctx context.Context, timeout time.Duration, args ...st
 	cmd := exec.CommandContext(ctx, r.bin, args...)
 	cmd.Dir = r.dir
 	// Never wait for a password nobody will type; keep messages in English so
-	// that reasons read the same on every agent.
-	cmd.Env = append(cmd.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C")
+	// that reasons read the same on every agent; and never take the index
+	// lock from the user's own git commands.
+	cmd.Env = append(cmd.Environ(), "GIT_TERMINAL_PROMPT=0", "LC_ALL=C", "GIT_OPTIONAL_LOCKS=0")
 	// A killed git can leave helpers (ssh, remote-https) holding the pipes open.
 	cmd.WaitDelay = 5 * time.Second
 	var stdout, stderr bytes.Buffer
@@ -114,6 +115,13 @@ func firstLine(s string) string {
 func (r runner) topLevel(ctx context.Context) (string, error) {
 	out, err := r.run(ctx, "rev-parse", "--show-toplevel")
 	return strings.TrimSuffix(out, "\n"), err
+}
+
+// prefix is where the directory git runs in sits below the top level: ""
+// at the top, else a slash-separated path with no trailing slash.
+func (r runner) prefix(ctx context.Context) (string, error) {
+	out, err := r.run(ctx, "rev-parse", "--show-prefix")
+	return strings.TrimSuffix(strings.TrimSuffix(out, "\n"), "/"), err
 }
 
 // commit resolves rev to a full commit sha; ok is false when there is no such

@@ -4,21 +4,18 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bkgen/bkgen/buildenv"
+	"github.com/bkgen/bkgen/internal/gittest"
 	"github.com/google/go-cmp/cmp"
 )
 
 func TestMain(m *testing.M) {
-	// Every git, the tests' and the package's, ignores this machine's
-	// configuration, and never finds a repository above the test directories.
-	os.Setenv("GIT_CONFIG_GLOBAL", os.DevNull)
-	os.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	os.Setenv("GIT_CEILING_DIRECTORIES", os.TempDir())
+	gittest.Isolate()
 	os.Exit(m.Run())
 }
 
@@ -48,12 +45,8 @@ func (r *repo) run(dir string, args ...string) string {
 	t.Helper()
 	*r.clock++
 	date := fmt.Sprintf("@%d +0000", time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Unix()+60**r.clock)
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com", "GIT_AUTHOR_DATE="+date,
-		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com", "GIT_COMMITTER_DATE="+date,
-	)
+	cmd := gittest.Command(dir, args...)
+	cmd.Env = append(cmd.Env, "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -108,14 +101,14 @@ func (r *repo) push(refs ...string) {
 	r.git(append([]string{"push", "--quiet", "--force", "origin"}, refs...)...)
 }
 
-// env turns "KEY=value" pairs into an Options.Getenv.
-func env(pairs ...string) func(string) string {
+// env reads "KEY=value" pairs as a build's environment.
+func env(pairs ...string) buildenv.Build {
 	m := map[string]string{}
 	for _, p := range pairs {
 		k, v, _ := strings.Cut(p, "=")
 		m[k] = v
 	}
-	return func(k string) string { return m[k] }
+	return buildenv.Read(func(k string) string { return m[k] })
 }
 
 func detect(t *testing.T, o Options) Result {

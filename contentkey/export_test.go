@@ -3,6 +3,8 @@ package contentkey
 import (
 	"context"
 	"testing"
+
+	"github.com/bkgen/bkgen/internal/gittest"
 )
 
 // ListAndStat lists every directory under dirs of root and stats every file
@@ -18,5 +20,5 @@ func ListAndStat(ctx context.Context, root string, dirs []string) (int, error) {
 // configuration, and returns its output; a failure fails the test.
 func RunGit(tb testing.TB, dir string, args ...string) string {
 	tb.Helper()
-	return runGit(tb, dir, args...)
+	return gittest.Run(tb, dir, args...)
 }

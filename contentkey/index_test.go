@@ -1,18 +1,17 @@
 package contentkey
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha1"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/bkgen/bkgen/internal/gittest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -34,32 +33,7 @@ func newGitTree(t testing.TB, initArgs ...string) *gitTree {
 
 func (g *gitTree) git(args ...string) string {
 	g.t.Helper()
-	return runGit(g.t, g.dir, args...)
-}
-
-// runGit runs git in dir, isolated from the machine's configuration, and
-// returns its output; a failure fails the test.
-func runGit(tb testing.TB, dir string, args ...string) string {
-	tb.Helper()
-	cmd := gitCommand(dir, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		tb.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
-	}
-	return string(out)
-}
-
-func gitCommand(dir string, args ...string) *exec.Cmd {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
-		"GIT_AUTHOR_NAME=test", "GIT_AUTHOR_EMAIL=test@example.com",
-		"GIT_COMMITTER_NAME=test", "GIT_COMMITTER_EMAIL=test@example.com",
-	)
-	return cmd
+	return gittest.Run(g.t, g.dir, args...)
 }
 
 func (g *gitTree) path(p string) string { return filepath.Join(g.dir, filepath.FromSlash(p)) }
@@ -244,7 +218,7 @@ func TestReadIndexLeavesOut(t *testing.T) {
 	g.git("checkout", "--quiet", "-")
 	g.write("conflict.txt", "main\n", 0o644)
 	g.git("commit", "--quiet", "-am", "main")
-	if gitCommand(g.dir, "merge", "--quiet", "other").Run() == nil {
+	if gittest.Command(g.dir, "merge", "--quiet", "other").Run() == nil {
 		t.Fatal("the merge did not conflict")
 	}
 	g.git("update-index", "--assume-unchanged", "assumed.txt")

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,7 +85,12 @@ func computeUnprivileged(t *testing.T, r *testRepo, images ...contentkey.Image) 
 	self, err := os.Executable()
 	r.must(err)
 	bin := filepath.Join(t.TempDir(), "contentkey.test")
-	copyFile(t, self, bin)
+	// cp writes it: a file this process held open for writing could be
+	// inherited by a parallel test's child, and running it would fail with
+	// "text file busy".
+	if out, err := exec.Command("cp", self, bin).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v\n%s", err, out)
+	}
 	r.must(os.Chmod(filepath.Dir(bin), 0o755))
 	data, err := json.Marshal(req)
 	r.must(err)
@@ -109,25 +113,6 @@ func computeUnprivileged(t *testing.T, r *testRepo, images ...contentkey.Image) 
 		t.Fatalf("the child's answer: %v\n%s", err, out)
 	}
 	return res
-}
-
-func copyFile(t *testing.T, from, to string) {
-	t.Helper()
-	in, err := os.Open(from)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // A directory or file that cannot be read stops only the images Docker

@@ -57,14 +57,15 @@ func (d *Decisions) Image(name string) *ImageDecision {
 
 // decider evaluates if_changed rules against the changed paths.
 type decider struct {
-	in    Input
-	index *glob.Index
+	in         Input
+	inRegistry map[string]RegistryCheck // what --verify-registry found, by image
+	index      *glob.Index
 }
 
-func newDecider(in Input) *decider {
-	d := &decider{in: in}
+func newDecider(in Input, inRegistry map[string]RegistryCheck) *decider {
+	d := &decider{in: in, inRegistry: inRegistry}
 	if !in.Changes.All {
-		d.index = glob.NewIndex(in.Changes.Paths)
+		d.index = glob.NewIndex(in.Changes.Files)
 	}
 	return d
 }
@@ -138,7 +139,7 @@ func (d *decider) imageInputs(im *spec.Image) *spec.IfChanged {
 	if im.IfChanged != nil {
 		return im.IfChanged
 	}
-	prefix := d.in.PathPrefix
+	prefix := d.in.Changes.Prefix
 	paths := d.paths(im)
 	var ic spec.IfChanged
 	ctx := path.Join(prefix, paths.Context)
@@ -158,12 +159,12 @@ func (d *decider) imageInputs(im *spec.Image) *spec.IfChanged {
 // paths are its inputs: a change to a file .dockerignore keeps out of the
 // context cannot change the image, so it does not count.
 func (d *decider) contextChanged(im *spec.Image, isInput func(string) bool) (bool, string) {
-	prefix := d.in.PathPrefix
+	prefix := d.in.Changes.Prefix
 	if prefix != "" {
 		prefix += "/"
 	}
 	paths := d.paths(im)
-	ctx := path.Join(d.in.PathPrefix, paths.Context)
+	ctx := path.Join(d.in.Changes.Prefix, paths.Context)
 	under := ctx + "/"
 	if ctx == "." {
 		under = ""
@@ -189,7 +190,7 @@ func (d *decider) contextChanged(im *spec.Image, isInput func(string) bool) (boo
 	// The Dockerfile, its ignore file and the symlinks that lead to them
 	// and to the context may lie outside it.
 	for _, f := range paths.Files {
-		p := path.Join(d.in.PathPrefix, f)
+		p := path.Join(d.in.Changes.Prefix, f)
 		for _, q := range d.index.Under(p) {
 			if q == p && check(q) {
 				return true, fmt.Sprintf("%s changed", pipetext.Display(p))
@@ -306,7 +307,7 @@ func (d *decider) chooseActions(s *spec.Spec, byName map[string]*ImageDecision, 
 		default:
 			id.Action, id.Reason = Skip, id.Evidence+"; nothing runs in it"
 		}
-		if check, ok := d.in.InRegistry[im.Name]; ok && id.Action != Skip {
+		if check, ok := d.inRegistry[im.Name]; ok && id.Action != Skip {
 			if check.Present {
 				id.Action, id.Reason = Reuse, check.Reason
 			} else {

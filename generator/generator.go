@@ -2,13 +2,15 @@
 //
 // It is a pure library: the spec, the changed files, the content tags and the
 // environment come in as values, a pipeline comes out. It never reads the
-// environment, runs git or exits; the command line does those and passes the
-// results in, so everything here runs the same in a test.
+// environment, runs git or exits; its caller (package plan) does those and
+// passes the results in, so everything here runs the same in a test.
 package generator
 
 import (
 	"fmt"
 
+	"github.com/bkgen/bkgen/buildenv"
+	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/spec"
 )
@@ -32,19 +34,18 @@ const (
 // Input is everything a pipeline is made from.
 type Input struct {
 	Spec *spec.Spec
-	// Env holds the BUILDKITE_* values the pipeline depends on (such as
-	// BUILDKITE_ORGANIZATION_SLUG), read by the caller.
-	Env map[string]string
-	// Changes is which paths changed in this build.
-	Changes Changes
+	// Env is the build's environment the pipeline depends on (its
+	// organization, branch, hosted registry...), read by the caller.
+	Env buildenv.Build
+	// Changes is which paths changed in this build (All and Files), and
+	// where the spec's root sits in the repository (Prefix, "" at the top):
+	// changed paths and if_changed patterns are relative to the top, the
+	// spec's contexts and Dockerfiles to its root.
+	Changes changes.Result
 	// ContentTags maps each image to its content tag (see package contentkey).
 	ContentTags map[string]string
-	// PathPrefix is where the spec's root sits in the repository ("" at the
-	// top): changed paths and if_changed patterns are relative to the top,
-	// the spec's contexts and Dockerfiles to its root.
-	PathPrefix string
-	IfChanged  IfChangedMode // "" means EvaluateHere
-	Skipped    SkippedMode   // "" means SkipStep
+	IfChanged   IfChangedMode // "" means EvaluateHere
+	Skipped     SkippedMode   // "" means SkipStep
 	// Inputs tells, for each image, whether a path (relative to the spec's
 	// root) is one of its build inputs: the Dockerfile, or a file of its
 	// context that .dockerignore lets through (see contentkey.Analysis).
@@ -57,9 +58,6 @@ type Input struct {
 	Paths map[string]ImagePaths
 	// MaxJobs is the most jobs one upload may hold; 0 means DefaultMaxJobs.
 	MaxJobs int
-	// InRegistry is what --verify-registry found for each image's content
-	// tag; nil when nothing was looked up.
-	InRegistry map[string]RegistryCheck
 	// Literal makes a Literal pipeline, for an upload with
 	// --no-interpolation: the variables the upload would fill in (the
 	// hosted registry's URL) are filled in from Env now.
@@ -78,13 +76,6 @@ type RegistryCheck struct {
 	Reason  string // for people: found, not there, or why it could not be checked
 }
 
-// Changes is the set of changed paths a build is compared with.
-type Changes struct {
-	All    bool     // every path counts as changed
-	Paths  []string // relative to the repository root
-	Reason string   // how the set was found, for people
-}
-
 // Result is a generated pipeline and why it holds what it holds.
 type Result struct {
 	Pipeline  *Pipeline
@@ -93,9 +84,28 @@ type Result struct {
 }
 
 // Generate makes the pipeline for in. Errors are problems with the spec that
-// only show with this environment (such as a registry without an org), as
-// spec.Errors.
+// only show with this environment (such as a registry without an org), or
+// with this pipeline (its size), as a diag.List.
 func Generate(in Input) (*Result, error) {
+	p, err := Prepare(in)
+	if err != nil {
+		return nil, err
+	}
+	return p.Generate(nil)
+}
+
+// Prepared is an input with its registries resolved: where each image is
+// pushed and how its steps log in there. --verify-registry looks its
+// ContentRefs up, then Generate makes the pipeline from the same
+// resolution.
+type Prepared struct {
+	g *gen
+}
+
+// Prepare resolves in's registries. Errors are problems with the spec that
+// only show with this environment (such as a registry without an org), as a
+// diag.List.
+func Prepare(in Input) (*Prepared, error) {
 	if in.IfChanged == "" {
 		in.IfChanged = EvaluateHere
 	}
@@ -106,10 +116,18 @@ func Generate(in Input) (*Result, error) {
 	if err := g.resolveTargets(); err != nil {
 		return nil, err
 	}
+	return &Prepared{g: g}, nil
+}
+
+// Generate makes the pipeline. inRegistry is what --verify-registry found
+// for each image's content tag (see ContentRefs); nil when nothing was
+// looked up.
+func (p *Prepared) Generate(inRegistry map[string]RegistryCheck) (*Result, error) {
+	g, in := p.g, p.g.in
 	// Indexing the changed paths and writing the steps' commands are
 	// independent, and the two biggest jobs here: do them at once.
 	decided := make(chan *decider, 1)
-	go func() { decided <- newDecider(in) }()
+	go func() { decided <- newDecider(in, inRegistry) }()
 	var steps []planned
 	size := 0
 	for _, im := range in.Spec.Images {
@@ -131,21 +149,21 @@ func Generate(in Input) (*Result, error) {
 	}
 	dec := <-decided
 	v := dec.decide(in.Spec, func(image string) string { return g.targets[image].ref() })
-	p := &Pipeline{Literal: in.Literal}
+	pipeline := &Pipeline{Literal: in.Literal}
 	decisions := &Decisions{Images: v.images}
 	for i := range steps {
 		s := &steps[i]
 		s.decision = v.step(s.image, s.ref)
-		p.Steps = append(p.Steps, s.Step)
+		pipeline.Steps = append(pipeline.Steps, s.Step)
 		decisions.Steps = append(decisions.Steps, s.decision)
 	}
-	res := &Result{Pipeline: p, Decisions: decisions}
+	res := &Result{Pipeline: pipeline, Decisions: decisions}
 	if in.IfChanged == EvaluateAgent {
 		res.Notes = g.leaveToAgent(steps, dec)
 	} else {
-		p.apply(steps, in.Skipped)
+		pipeline.apply(steps, in.Skipped)
 	}
-	if err := g.checkJobs(steps, p); err != nil {
+	if err := g.checkJobs(steps, pipeline); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -193,23 +211,19 @@ type ContentRef struct {
 }
 
 // ContentRefs returns each image's content-tag reference, with upload-time
-// variables filled in from in.Env.
-func ContentRefs(in Input) (map[string]ContentRef, error) {
-	g := &gen{in: in, targets: map[string]*target{}}
-	if err := g.resolveTargets(); err != nil {
-		return nil, err
-	}
+// variables filled in from the input's Env.
+func (p *Prepared) ContentRefs() map[string]ContentRef {
 	out := map[string]ContentRef{}
-	for name, t := range g.targets {
-		ref, ok := t.baseFilled(t.ref(), in.Env)
+	for name, t := range p.g.targets {
+		ref, ok := t.baseFilled(t.ref())
 		if !ok {
 			out[name] = ContentRef{MissingVar: t.BaseVar}
 			continue
 		}
-		base, _ := t.baseFilled(t.Base, in.Env)
+		base, _ := t.baseFilled(t.Base)
 		out[name] = ContentRef{Ref: ref, Base: base, OIDCAudience: t.OIDCAudience}
 	}
-	return out, nil
+	return out
 }
 
 // maxPipelineBytes bounds a pipeline: a few defaults or long commands

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/buildenv"
+	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/internal/pipetest"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/spec"
@@ -146,7 +148,7 @@ func TestDecisions(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res := generate(t, Input{Spec: s, Changes: Changes{Paths: tc.changed}})
+			res := generate(t, Input{Spec: s, Changes: changes.Result{Files: tc.changed}})
 			if diff := cmp.Diff(tc.actions, actions(res.Decisions)); diff != "" {
 				t.Errorf("actions (-want +got):\n%s", diff)
 			}
@@ -188,7 +190,7 @@ images:
       smoke:
         command: ./smoke.sh
 `)
-	res := generate(t, Input{Spec: s, Changes: Changes{Paths: []string{"services/app/docs/a.md", "zzz"}}})
+	res := generate(t, Input{Spec: s, Changes: changes.Result{Files: []string{"services/app/docs/a.md", "zzz"}}})
 	for key, want := range map[string]string{
 		"app-unit":  "services/app/docs/a.md matched but is excluded by services/app/docs/**",
 		"app-lint":  "no changed path matched services/app/lint/**",
@@ -206,7 +208,7 @@ images:
 		t.Errorf("app: %s, %q", app.Action, app.Reason)
 	}
 	// Once the image changes, a consumer with patterns runs because of it.
-	res = generate(t, Input{Spec: s, Changes: Changes{Paths: []string{"services/app/src/main.go"}}})
+	res = generate(t, Input{Spec: s, Changes: changes.Result{Files: []string{"services/app/src/main.go"}}})
 	if got, want := step(t, res.Decisions, "app-lint").Reason, "image app changed: services/app/src/main.go matched services/app/src/**"; got != want {
 		t.Errorf("app-lint reason = %q, want %q", got, want)
 	}
@@ -214,7 +216,7 @@ images:
 
 func TestOmitRewritesDependsOn(t *testing.T) {
 	s := load(t, monorepo)
-	res := generate(t, Input{Spec: s, Skipped: OmitStep, Changes: Changes{Paths: []string{"README.md"}}})
+	res := generate(t, Input{Spec: s, Skipped: OmitStep, Changes: changes.Result{Files: []string{"README.md"}}})
 	var keys []string
 	for _, st := range res.Pipeline.Steps {
 		keys = append(keys, st.Key)
@@ -245,7 +247,7 @@ func TestOmitRewritesThroughDroppedSteps(t *testing.T) {
 
 func TestAgentMode(t *testing.T) {
 	s := load(t, monorepo)
-	res := generate(t, Input{Spec: s, IfChanged: EvaluateAgent, Changes: Changes{Paths: []string{"README.md"}}})
+	res := generate(t, Input{Spec: s, IfChanged: EvaluateAgent, Changes: changes.Result{Files: []string{"README.md"}}})
 	byKey := map[string]*Step{}
 	for _, st := range res.Pipeline.Steps {
 		byKey[st.Key] = st
@@ -280,7 +282,7 @@ func TestAgentMode(t *testing.T) {
 
 func TestAllChanged(t *testing.T) {
 	s := load(t, monorepo)
-	res := generate(t, Input{Spec: s, Changes: Changes{All: true, Reason: "--all"}})
+	res := generate(t, Input{Spec: s, Changes: changes.Result{All: true, Reason: "--all"}})
 	for _, d := range res.Decisions.Steps {
 		if !d.Run {
 			t.Errorf("%s does not run with --all: %s", d.Key, d.Reason)
@@ -308,7 +310,7 @@ images:
         command: echo "$HOME" '$literal' $(date) ${X:-y} && printf '%s\n' "it's"
         env: {PRICE: "$10", REF: "${OTHER}"}
 `)
-	res := generate(t, Input{Spec: s, Changes: Changes{All: true}})
+	res := generate(t, Input{Spec: s, Changes: changes.Result{All: true}})
 	out, err := res.Pipeline.YAML()
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +360,7 @@ images:
 	if err == nil || !strings.Contains(err.Error(), "bkgen.yml:3:3: registries.packages: org is not set and BUILDKITE_ORGANIZATION_SLUG is empty") {
 		t.Errorf("err = %v", err)
 	}
-	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Env: map[string]string{"BUILDKITE_ORGANIZATION_SLUG": "acme"}}); err != nil {
+	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Env: buildenv.Build{OrganizationSlug: "acme"}}); err != nil {
 		t.Errorf("with the env var: %v", err)
 	}
 }
@@ -398,7 +400,7 @@ func TestParallelYAMLIsOneEncoder(t *testing.T) {
 		fmt.Fprintf(&src, "  img%d:\n    context: images/img%d\n    consumers:\n      test:\n        command: |\n          make test\n\n          echo \"$X\" done %d\n        env: {A: \"1\"}\n", i, i, i)
 	}
 	s := load(t, src.String())
-	res := generate(t, Input{Spec: s, Changes: Changes{Paths: []string{"images/img3/x"}}})
+	res := generate(t, Input{Spec: s, Changes: changes.Result{Files: []string{"images/img3/x"}}})
 	got, err := res.Pipeline.yamlInParts(7)
 	if err != nil {
 		t.Fatal(err)
@@ -423,7 +425,7 @@ func TestDockerignoredChangesDoNotCount(t *testing.T) {
 	s := load(t, monorepo)
 	notDocs := func(p string) bool { return !strings.HasPrefix(p, "services/app/docs/") }
 	in := Input{Spec: s, Inputs: map[string]func(string) bool{"app": notDocs}}
-	in.Changes = Changes{Paths: []string{"services/app/docs/a.md"}}
+	in.Changes = changes.Result{Files: []string{"services/app/docs/a.md"}}
 	res := generate(t, in)
 	app := res.Decisions.Image("app")
 	if app.Changed || app.Evidence != "only .dockerignore'd files changed in its context (services/app/docs/a.md)" {
@@ -432,14 +434,13 @@ func TestDockerignoredChangesDoNotCount(t *testing.T) {
 	if runs(res.Decisions)["app-unit"] {
 		t.Errorf("app-unit runs: %s", step(t, res.Decisions, "app-unit").Reason)
 	}
-	in.Changes = Changes{Paths: []string{"services/app/docs/a.md", "services/app/main.go"}}
+	in.Changes = changes.Result{Files: []string{"services/app/docs/a.md", "services/app/main.go"}}
 	res = generate(t, in)
 	if app := res.Decisions.Image("app"); !app.Changed || app.Evidence != "services/app/main.go is in its build context" {
 		t.Errorf("app: changed %v, %q", app.Changed, app.Evidence)
 	}
 	// Where the spec sits below the repository's top, paths carry its prefix.
-	in.PathPrefix = "sub"
-	in.Changes = Changes{Paths: []string{"services/app/main.go", "sub/services/app/docs/x"}}
+	in.Changes = changes.Result{Files: []string{"services/app/main.go", "sub/services/app/docs/x"}, Prefix: "sub"}
 	res = generate(t, in)
 	if app := res.Decisions.Image("app"); app.Changed {
 		t.Errorf("app changed with prefix sub: %q", app.Evidence)
@@ -486,7 +487,7 @@ images:
 	env := map[string]string{"X": "SECRET-VALUE"}
 	for _, name := range hostileNames {
 		for _, changed := range []string{"hostile/" + name, "services/app/" + name, "services/app/ignored/" + name} {
-			in := Input{Spec: s, Changes: Changes{Paths: []string{changed}}}
+			in := Input{Spec: s, Changes: changes.Result{Files: []string{changed}}}
 			in.Inputs = map[string]func(string) bool{"app": notIgnored, "odd": func(string) bool { return true }}
 			res := generate(t, in)
 			var reasons []string
@@ -541,7 +542,7 @@ images:
         command: x=$(mktemp) && echo "$HOME" $$ '\$'
         env: {PRICE: "$10"}
 `)
-	res := generate(t, Input{Spec: s, Changes: Changes{All: true}, Literal: true})
+	res := generate(t, Input{Spec: s, Changes: changes.Result{All: true}, Literal: true})
 	for format, encode := range map[string]func() ([]byte, error){"yaml": res.Pipeline.YAML, "json": res.Pipeline.JSON} {
 		out, err := encode()
 		if err != nil {
@@ -580,11 +581,11 @@ images:
     consumers:
       unit: {command: make test}
 `)
-	in := Input{Spec: s, Changes: Changes{All: true}, Literal: true, ContentTags: tags(s)}
+	in := Input{Spec: s, Changes: changes.Result{All: true}, Literal: true, ContentTags: tags(s)}
 	if _, err := Generate(in); err == nil || !strings.Contains(err.Error(), "registries.internal: the registry is $BUILDKITE_HOSTED_REGISTRY_URL") {
 		t.Errorf("no URL: got %v", err)
 	}
-	in.Env = map[string]string{"BUILDKITE_HOSTED_REGISTRY_URL": "hosted.example.com/acme"}
+	in.Env = buildenv.Build{HostedRegistryURL: "hosted.example.com/acme"}
 	res := generate(t, in)
 	out, err := res.Pipeline.YAML()
 	if err != nil {
@@ -620,7 +621,7 @@ images:
 		{"services/app", false, true, "services/app matched services/app"},
 		{"services/api/main.go", false, false, "no changed path matched real/app/**, services/app"},
 	} {
-		in := Input{Spec: s, Paths: paths, Changes: Changes{Paths: []string{tc.changed}}}
+		in := Input{Spec: s, Paths: paths, Changes: changes.Result{Files: []string{tc.changed}}}
 		if tc.filter {
 			in.Inputs = map[string]func(string) bool{"app": isInput}
 		}
@@ -630,12 +631,57 @@ images:
 		}
 	}
 	// The agent is given the same patterns.
-	res := generate(t, Input{Spec: s, Paths: paths, IfChanged: EvaluateAgent, Changes: Changes{All: true}})
+	res := generate(t, Input{Spec: s, Paths: paths, IfChanged: EvaluateAgent, Changes: changes.Result{All: true}})
 	var got []string
 	for _, p := range res.Pipeline.Steps[0].IfChanged.Include {
 		got = append(got, p.Text)
 	}
 	if want := []string{"real/app/**", "services/app"}; !cmp.Equal(want, got) {
 		t.Errorf("build-app if_changed = %q, want %q", got, want)
+	}
+}
+
+// TestPreparedLookups: the references --verify-registry looks up are those
+// the pipeline builds, filled in as the upload fills them in, and what the
+// lookups found decides each build.
+func TestPreparedLookups(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  internal: {provider: hosted}
+images:
+  present: {context: present}
+  absent: {context: absent}
+  unchecked: {context: unchecked}
+`)
+	p, err := Prepare(Input{Spec: s, Changes: changes.Result{All: true}, ContentTags: tags(s), Env: buildenv.Build{HostedRegistryURL: "registry.test/acme"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs := p.ContentRefs()
+	if got, want := refs["present"].Ref, "registry.test/acme/present:"+tags(s)["present"]; got != want {
+		t.Errorf("present's reference = %q, want %q", got, want)
+	}
+	res, err := p.Generate(map[string]RegistryCheck{
+		"present": {Present: true, Reason: "found"},
+		"absent":  {Reason: "not in the registry"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]BuildAction{"present": Reuse, "absent": Build, "unchecked": Build}
+	if diff := cmp.Diff(want, actions(res.Decisions)); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+	if got := res.Decisions.Image("absent").Reason; !strings.HasSuffix(got, "; not in the registry") {
+		t.Errorf("absent: %q does not say what the lookup found", got)
+	}
+	for _, im := range res.Decisions.Images {
+		if im.Ref != "${BUILDKITE_HOSTED_REGISTRY_URL}/"+im.Name+":"+tags(s)[im.Name] {
+			t.Errorf("%s: decided on %q", im.Name, im.Ref)
+		}
+	}
+
+	if _, err := Prepare(Input{Spec: s, Literal: true, ContentTags: tags(s)}); err == nil {
+		t.Error("Prepare: no error for a literal pipeline without the hosted registry's URL")
 	}
 }

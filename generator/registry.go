@@ -15,13 +15,13 @@ type access struct {
 }
 
 func (g *gen) access(r *spec.Registry) (*access, error) {
-	a, err := r.Provider.Access(r.Config, provider.Env{Org: g.in.Env["BUILDKITE_ORGANIZATION_SLUG"]})
+	a, err := r.Provider.Access(r.Config, g.in.Env)
 	if err != nil {
 		return nil, err
 	}
 	if a.BaseVar != "" && g.in.Literal {
 		// No interpolation: bkgen runs in that job, and fills it in itself.
-		if a.Base = g.in.Env[a.BaseVar]; a.Base == "" {
+		if a.Base = a.BaseVarValue; a.Base == "" {
 			return nil, errors.New("the registry is $" + a.BaseVar + ", which an upload without interpolation leaves as it is, and it is not set here to fill in now: generate where it is set, or upload with interpolation")
 		}
 		a.BaseVar = ""
@@ -34,11 +34,11 @@ func (g *gen) access(r *spec.Registry) (*access, error) {
 }
 
 // baseFilled is a reference under the registry with its variable filled in
-// from env, as the upload fills it in; false when env lacks it.
-func (a *access) baseFilled(ref string, env map[string]string) (string, bool) {
+// from the environment, as the upload fills it in; false when it is not set.
+func (a *access) baseFilled(ref string) (string, bool) {
 	if a.BaseVar == "" {
 		return ref, true
 	}
-	v := env[a.BaseVar]
+	v := a.BaseVarValue
 	return v + ref[len(a.Base):], v != ""
 }

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"strings"
@@ -207,8 +208,8 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (args []stri
 	add := func(flag, value string) { args = append(args, flag+" "+quoteExpanding(value)) }
 	// A branch reads its own cache first, then the default branch's, so a new
 	// branch starts warm; it writes only its own.
-	branches := []string{g.defaultBranch()}
-	if b := g.in.Env["BUILDKITE_BRANCH"]; b != "" && b != branches[0] {
+	branches := []string{g.in.Env.DefaultBranch()}
+	if b := g.in.Env.Branch; b != "" && b != branches[0] {
 		branches = []string{b, branches[0]}
 	}
 	switch im.Cache.Type {
@@ -245,13 +246,6 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (args []stri
 	return args, cacheTag
 }
 
-func (g *gen) defaultBranch() string {
-	if b := g.in.Env["BUILDKITE_PIPELINE_DEFAULT_BRANCH"]; b != "" {
-		return b
-	}
-	return "main"
-}
-
 // manifestStep merges the per-platform builds of a native multi-arch build.
 func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) (*Step, error) {
 	var keysQ, tagsQ, deps []string
@@ -279,10 +273,7 @@ func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) 
 }
 
 func (g *gen) branchOrDefault() string {
-	if b := g.in.Env["BUILDKITE_BRANCH"]; b != "" {
-		return b
-	}
-	return g.defaultBranch()
+	return cmp.Or(g.in.Env.Branch, g.in.Env.DefaultBranch())
 }
 
 func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/internal/pipetest"
 	"github.com/bkgen/bkgen/internal/pipetext"
@@ -117,7 +118,7 @@ func checkText(t *testing.T, text string, hosted bool) {
 		}
 		return
 	}
-	res, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: Changes{Paths: []string{"x"}}})
+	res, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: changes.Result{Files: []string{"x"}}})
 	if err != nil {
 		t.Fatalf("text %q: generate: %v", text, err)
 	}
@@ -182,7 +183,7 @@ images:
     consumers:
       c: {command: make, if_changed: {include: "**", exclude: "**"}}
 `)
-	res, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: Changes{Paths: []string{name}}})
+	res, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: changes.Result{Files: []string{name}}})
 	if err != nil {
 		t.Fatalf("changed file %q: generate: %v", name, err)
 	}
@@ -275,7 +276,7 @@ images:
   help: {context: ./--help}
   stdin: {context: "-", dockerfile: "-"}
 `)
-	res := generate(t, Input{Spec: s, Changes: Changes{All: true}})
+	res := generate(t, Input{Spec: s, Changes: changes.Result{All: true}})
 	out, err := res.Pipeline.YAML()
 	if err != nil {
 		t.Fatal(err)
@@ -307,7 +308,7 @@ images:
         command: make
         env: {KEY: "\nMIIB0", CR: "a\r\nb", TAB: "\tx\ny"}
 `)
-	res := generate(t, Input{Spec: s, Changes: Changes{All: true}})
+	res := generate(t, Input{Spec: s, Changes: changes.Result{All: true}})
 	out, err := res.Pipeline.YAML()
 	if err != nil {
 		t.Fatal(err)
@@ -342,7 +343,7 @@ func TestPipelineSizeIsBounded(t *testing.T) {
 		fmt.Fprintf(&src, "  i%02d: {context: c%d, scan: false}\n", i, i)
 	}
 	s := load(t, src.String())
-	_, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: Changes{All: true}})
+	_, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: changes.Result{All: true}})
 	var errs diag.List
 	if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(errs[0].Error(), "images.i51: with this image's steps the pipeline passes 10 MiB") {
 		t.Fatalf("err = %v", err)
@@ -367,17 +368,17 @@ images:
       a: {command: make, parallelism: 400}
       b: {command: make, parallelism: 5000, if_changed: docs/**}
 `)
-	_, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: Changes{Paths: []string{"x"}}})
+	_, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: changes.Result{Files: []string{"x"}}})
 	var errs diag.List
 	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Error() != "bkgen.yml:10:7: images.app: step app-b takes the pipeline to 5401 jobs (parallelism counted), past the 500 Buildkite accepts in one upload: leave out what does not run (--skipped omit), lower parallelism, or split the spec (--max-jobs if your organization's limit is higher)" {
 		t.Fatalf("err = %v", err)
 	}
 	// Left out, app-b is no job at all.
-	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: Changes{Paths: []string{"x"}}, Skipped: OmitStep}); err != nil {
+	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: changes.Result{Files: []string{"x"}}, Skipped: OmitStep}); err != nil {
 		t.Errorf("omitted: %v", err)
 	}
 	// An organization with a higher limit says so.
-	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: Changes{All: true}, MaxJobs: 10_000}); err != nil {
+	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: changes.Result{All: true}, MaxJobs: 10_000}); err != nil {
 		t.Errorf("--max-jobs 10000: %v", err)
 	}
 }

@@ -6,36 +6,26 @@ package preview
 
 import (
 	"fmt"
-	"github.com/bkgen/bkgen/internal/plural"
 	"strings"
 
+	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/internal/plural"
 )
 
 // Plan is what a preview shows.
 type Plan struct {
-	Spec    string  // the spec file, as named on the command line
-	Changes Changes // how the changed files were found
+	Spec    string         // the spec file, as named on the command line
+	Changes changes.Result // what changed, and how that was found
 	Images  []*generator.ImageDecision
 	Steps   []*generator.StepDecision
 	// DependsOn maps a step key to the keys it depends on, for the graph.
 	DependsOn map[string][]string
 }
 
-// Changes is how the changed files were found.
-type Changes struct {
-	All    bool     // every path counts as changed
-	Method string   // changed-files, diff-base, pull-request, branch, ... ("" when All)
-	Ref    string   // what the base came from, e.g. origin/main
-	Base   string   // the base commit
-	Reason string   // one sentence
-	Notes  []string // anything else worth knowing
-	Count  int      // changed files (0 when All)
-}
-
 // FromResult builds a Plan from a generated pipeline and how its changes
 // were found.
-func FromResult(specFile string, ch Changes, res *generator.Result) *Plan {
+func FromResult(specFile string, ch changes.Result, res *generator.Result) *Plan {
 	p := &Plan{Spec: specFile, Changes: ch, Images: res.Decisions.Images, Steps: res.Decisions.Steps, DependsOn: map[string][]string{}}
 	for _, s := range res.Pipeline.Steps {
 		p.DependsOn[s.Key] = s.DependsOn
@@ -86,7 +76,7 @@ func (p *Plan) baseLine() string {
 	if c.All {
 		return "Changed: every path\n  why: " + c.Reason
 	}
-	what := "Changed: " + plural.Count(c.Count, "file")
+	what := "Changed: " + plural.Count(len(c.Files), "file")
 	if c.Base != "" {
 		what += fmt.Sprintf(" against %s (%s)", c.Ref, short(c.Base))
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/generator"
 	"github.com/bkgen/bkgen/spec"
 	"github.com/google/go-cmp/cmp"
@@ -14,7 +15,7 @@ import (
 func plan() *Plan {
 	return &Plan{
 		Spec:    ".buildkite/bkgen.yml",
-		Changes: Changes{Method: "branch", Ref: "origin/main", Base: "0123456789abcdef0123", Reason: "merge-base of origin/main and HEAD", Count: 2, Notes: []string{"fetched 64 more commits"}},
+		Changes: changes.Result{Method: "branch", Ref: "origin/main", Base: "0123456789abcdef0123", Reason: "merge-base of origin/main and HEAD", Files: []string{"api/a.go", "web/b.go"}, Notes: []string{"fetched 64 more commits"}},
 		Images: []*generator.ImageDecision{
 			{Name: "api", Ref: "r/api:bk-1111111111111111", Changed: true, Evidence: "a.go matched api/**", Action: generator.Build, Reason: "inputs changed: a.go matched api/**"},
 			{Name: "web", Ref: "r/web:bk-2222222222222222", Evidence: "no changed path matched web/**", Action: generator.Skip, Reason: "no changed path matched web/**; nothing runs in it"},

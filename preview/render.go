@@ -184,7 +184,7 @@ func JSON(w io.Writer, p *Plan) error {
 		Spec:    p.Spec,
 		Changes: jsonChanges{
 			All: p.Changes.All, Method: p.Changes.Method, Ref: p.Changes.Ref, Base: p.Changes.Base,
-			Reason: p.Changes.Reason, Notes: nonNil(p.Changes.Notes), Count: p.Changes.Count,
+			Reason: p.Changes.Reason, Notes: nonNil(p.Changes.Notes), Count: len(p.Changes.Files),
 		},
 		Images: []jsonImage{},
 		Steps:  []jsonStep{},

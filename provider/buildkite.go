@@ -3,6 +3,7 @@ package provider
 import (
 	"errors"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/templates"
 )
 
@@ -37,10 +38,10 @@ func (Buildkite) Check(c *Config) []Problem {
 
 func (Buildkite) Scanners() []string { return pullingScanners }
 
-func (Buildkite) Access(c *Config, env Env) (*Access, error) {
+func (Buildkite) Access(c *Config, env buildenv.Build) (*Access, error) {
 	org := c.Get("org")
 	if org == "" {
-		org = env.Org
+		org = env.OrganizationSlug
 	}
 	if org == "" {
 		return nil, errors.New("org is not set and BUILDKITE_ORGANIZATION_SLUG is empty; set org in the spec")

@@ -3,6 +3,7 @@ package provider
 import (
 	"regexp"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/stepvalue"
 )
 
@@ -36,7 +37,7 @@ func (ECR) Check(*Config) []Problem { return nil }
 // Scanners: ECR scans its own images too.
 func (ECR) Scanners() []string { return with(pullingScanners, "ecr") }
 
-func (ECR) Access(c *Config, _ Env) (*Access, error) {
+func (ECR) Access(c *Config, _ buildenv.Build) (*Access, error) {
 	fields := []stepvalue.Field{
 		{Key: "account-ids", Value: stepvalue.Str(c.Get("account_id"))},
 		{Key: "region", Value: stepvalue.Str(c.Get("region"))},

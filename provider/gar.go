@@ -3,6 +3,7 @@ package provider
 import (
 	"regexp"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/stepvalue"
 	"github.com/bkgen/bkgen/templates"
 )
@@ -47,7 +48,7 @@ func (GAR) Check(*Config) []Problem { return nil }
 
 func (GAR) Scanners() []string { return pullingScanners }
 
-func (GAR) Access(c *Config, _ Env) (*Access, error) {
+func (GAR) Access(c *Config, _ buildenv.Build) (*Access, error) {
 	host := c.Get("location") + "-docker.pkg.dev"
 	a := &Access{Base: host + "/" + c.Get("project") + "/" + c.Get("repository")}
 	if c.Has("workload_identity.audience") {

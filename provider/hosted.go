@@ -1,12 +1,11 @@
 package provider
 
+import "github.com/bkgen/bkgen/buildenv"
+
 // Hosted is the registry of Buildkite hosted agents: its address is
 // $BUILDKITE_HOSTED_REGISTRY_URL, the agents are already logged in, and a
 // step runs a job in one of its images through the image attribute.
 type Hosted struct{}
-
-// HostedRegistryVar holds a hosted agent's registry.
-const HostedRegistryVar = "BUILDKITE_HOSTED_REGISTRY_URL"
 
 func (Hosted) Name() string { return "hosted" }
 
@@ -16,13 +15,14 @@ func (Hosted) Check(*Config) []Problem { return nil }
 
 func (Hosted) Scanners() []string { return pullingScanners }
 
-func (Hosted) Access(*Config, Env) (*Access, error) {
+func (Hosted) Access(_ *Config, env buildenv.Build) (*Access, error) {
 	return &Access{
 		// Commands expand it when they run; a consumer's image attribute,
 		// which the agent needs before the job starts, has it filled in
 		// when the pipeline is uploaded.
-		Base: "${" + HostedRegistryVar + "}", BaseVar: HostedRegistryVar,
-		RunsImage: true,
+		Base: "${" + buildenv.HostedRegistryURLVar + "}", BaseVar: buildenv.HostedRegistryURLVar,
+		BaseVarValue: env.HostedRegistryURL,
+		RunsImage:    true,
 		// Their remote builders build every platform.
 		BuildsEveryPlatform: true,
 	}, nil

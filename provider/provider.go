@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/internal/named"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/stepvalue"
@@ -31,7 +32,7 @@ type Provider interface {
 	// Scanners names the scan tools that reach the registry's images.
 	Scanners() []string
 	// Access is how a job reaches the registry.
-	Access(c *Config, env Env) (*Access, error)
+	Access(c *Config, env buildenv.Build) (*Access, error)
 }
 
 // All are the providers, in the order messages list them.
@@ -89,11 +90,6 @@ type Problem struct {
 	Field, Msg string
 }
 
-// Env is what of the job's environment a registry may need.
-type Env struct {
-	Org string // $BUILDKITE_ORGANIZATION_SLUG
-}
-
 // Access is how a job reaches one registry.
 type Access struct {
 	// Base is what repositories are under, such as
@@ -102,6 +98,9 @@ type Access struct {
 	// it filled in when the pipeline is uploaded.
 	Base    string
 	BaseVar string
+	// BaseVarValue is what BaseVar holds in this environment, "" when it
+	// is not set: the base the upload will fill in.
+	BaseVarValue string
 	// Login is the shell that logs a job in, "" when plugins do or none is
 	// needed. It may print nothing but progress, and reads secrets only
 	// from the environment.

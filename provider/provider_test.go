@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/provider"
 )
 
@@ -22,11 +23,11 @@ func TestAccess(t *testing.T) {
 		name   string
 		p      provider.Provider
 		c      *provider.Config
-		env    provider.Env
+		env    buildenv.Build
 		check  func(t *testing.T, a *provider.Access)
 		errSub string
 	}{
-		{name: "buildkite oidc", p: provider.Buildkite{}, c: config("r", "registry", "images", "auth", "oidc"), env: provider.Env{Org: "acme"},
+		{name: "buildkite oidc", p: provider.Buildkite{}, c: config("r", "registry", "images", "auth", "oidc"), env: buildenv.Build{OrganizationSlug: "acme"},
 			check: func(t *testing.T, a *provider.Access) {
 				if a.Base != "packages.buildkite.com/acme/images" || !a.Expires || a.OIDCAudience != "https://packages.buildkite.com/acme/images" ||
 					!strings.Contains(a.Login, "oidc request-token --audience https://packages.buildkite.com/acme/images") {

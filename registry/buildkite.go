@@ -27,12 +27,6 @@ const (
 // implementations must not log them or put them in errors.
 type TokenFunc func(ctx context.Context, audience string) (string, error)
 
-// InBuildkiteJob reports whether the environment belongs to a Buildkite job,
-// where buildkite-agent can request OIDC tokens. Pass os.Getenv.
-func InBuildkiteJob(getenv func(string) string) bool {
-	return getenv("BUILDKITE_AGENT_ACCESS_TOKEN") != "" && getenv("BUILDKITE_JOB_ID") != ""
-}
-
 // AgentOIDCToken returns a TokenFunc that runs
 // `buildkite-agent oidc request-token --audience AUDIENCE --lifetime 300`.
 // agentPath is the binary to run; "" means buildkite-agent from PATH.

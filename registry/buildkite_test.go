@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/internal/fakebin"
 	"github.com/bkgen/bkgen/registry"
 )
 
@@ -20,9 +21,7 @@ func fakeAgent(t *testing.T, body string) (path string, calls func() []string) {
 	path = filepath.Join(dir, "buildkite-agent")
 	logFile := filepath.Join(dir, "calls.log")
 	script := fmt.Sprintf("#!/bin/sh\nprintf '%%s\\n' \"$*\" >> %q\n%s\n", logFile, body)
-	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fakebin.Write(t, path, script)
 	return path, func() []string {
 		data, err := os.ReadFile(logFile)
 		if os.IsNotExist(err) {
@@ -193,18 +192,5 @@ func TestAgentOIDCToken(t *testing.T) {
 				t.Errorf("error quotes stdout, which may hold a token: %v", err)
 			}
 		})
-	}
-}
-
-func TestInBuildkiteJob(t *testing.T) {
-	env := func(vars map[string]string) func(string) string {
-		return func(k string) string { return vars[k] }
-	}
-	job := map[string]string{"BUILDKITE_AGENT_ACCESS_TOKEN": "x", "BUILDKITE_JOB_ID": "y"}
-	if !registry.InBuildkiteJob(env(job)) {
-		t.Error("not in a job with both variables set")
-	}
-	if registry.InBuildkiteJob(env(map[string]string{"BUILDKITE_JOB_ID": "y"})) {
-		t.Error("in a job without an agent access token")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/bkgen/bkgen/internal/pipetext"
+	"github.com/bkgen/bkgen/plan"
 	"github.com/rogpeppe/go-internal/diff"
 )
 
@@ -77,9 +78,9 @@ func generateCommand() *command {
 			if p == nil {
 				return status
 			}
-			out, err := p.result.Pipeline.YAML()
+			out, err := p.Result.Pipeline.YAML()
 			if f.format == "json" {
-				out, err = p.result.Pipeline.JSON()
+				out, err = p.Result.Pipeline.JSON()
 			}
 			if err != nil {
 				fmt.Fprintf(ctx.io.err, "bkgen generate: %v\n", err)
@@ -115,12 +116,12 @@ func fileFlag(f *generateFlags) (flagName, name string) {
 // warnIfInput warns when a pipeline file lies among an image's build
 // inputs: the file names the image's content tag, so writing it would change
 // that tag, and the next run would never agree with it.
-func (ctx *cmdContext) warnIfInput(p *planned, file *repoFile) {
+func (ctx *cmdContext) warnIfInput(p *plan.Plan, file *repoFile) {
 	if file.rel == "" {
 		return
 	}
-	for _, im := range p.spec.Images {
-		if p.inputs[im.Name](file.rel) {
+	for _, im := range p.Spec.Images {
+		if p.Keys.Inputs[im.Name](file.rel) {
 			fmt.Fprintf(ctx.io.err, "bkgen: warning: %s is in the build context of image %s: it records the image's content tag, so writing it changes that tag; list it in %s's .dockerignore\n",
 				pipetext.Display(file.name), im.Name, pipetext.Display(im.Context))
 			return

@@ -6,16 +6,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+
+	"github.com/bkgen/bkgen/buildenv"
+	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/internal/plural"
-	"os"
-	"os/exec"
-	"strings"
-	"time"
-
-	"github.com/bkgen/bkgen/contentkey"
 	"github.com/bkgen/bkgen/lint"
-	"github.com/bkgen/bkgen/spec"
+	"github.com/bkgen/bkgen/plan"
 )
 
 type lintFlags struct {
@@ -40,8 +38,8 @@ func lintCommand() *command {
 		flags: func(fs *flag.FlagSet) any {
 			f := &lintFlags{}
 			fs.StringVar(&f.dir, "C", ".", "run as if bkgen was started in `DIR` (the repository root)")
-			fs.StringVar(&f.specPath, "spec", defaultSpec, "the spec `FILE`, relative to the repository root")
-			fs.StringVar(&f.specPath, "f", defaultSpec, "the spec `FILE`, relative to the repository root")
+			fs.StringVar(&f.specPath, "spec", plan.DefaultSpec, "the spec `FILE`, relative to the repository root")
+			fs.StringVar(&f.specPath, "f", plan.DefaultSpec, "the spec `FILE`, relative to the repository root")
 			fs.BoolVar(&f.strict, "strict", false, "exit 1 on warnings too")
 			f.registerMaxJobs(fs)
 			return f
@@ -81,55 +79,23 @@ func (ctx *cmdContext) readInput(name string) ([]byte, error) {
 // lintSpec checks the spec: its errors as generate reports them, plus
 // warnings about if_changed patterns that cannot do what they seem to.
 func (ctx *cmdContext) lintSpec(f *planFlags) (diag.List, int) {
-	file, src, ok := ctx.readSpec(f, "bkgen lint", "use -f to name another file, or name pipeline files to lint")
-	if !ok {
+	bg := context.Background()
+	s, err := plan.Load(f.dir, f.specPath)
+	if ctx.printReadError(err, "bkgen lint", "use -f to name another file, or name pipeline files to lint") {
 		return nil, exitUsage
 	}
-	s, err := spec.Load(file, src)
-	loaded := err == nil
-	if loaded {
-		// What generate refuses, lint reports: every image's context,
-		// Dockerfile and ignore file, then what only shows once the
-		// pipeline is made (a registry without an org, its size).
-		var keys *contentkey.Analysis
-		if keys, err = analyzeImages(context.Background(), f.dir, s); err == nil {
-			err = ctx.generates(s, keys, f.maxJobs)
-		}
-	}
 	var problems diag.List
+	if err == nil {
+		problems, err = plan.Check(bg, f.dir, s, buildenv.Read(ctx.getenv), f.maxJobs)
+	}
 	if err != nil && !errors.As(err, &problems) {
 		fmt.Fprintf(ctx.io.err, "bkgen lint: %v\n", err)
 		return nil, exitUsage
 	}
-	for i, p := range problems {
-		// Lint keeps every step: an upload that leaves out what does not run
-		// (--skipped omit) may hold fewer.
-		if p.Rule == "job-limit" {
-			problems[i].Severity = diag.Warning
-			problems[i].Msg = "with every step kept, " + p.Msg
-		}
-	}
-	if loaded {
-		problems = append(problems, lint.SpecWarnings(s, trackedFiles(f.dir))...)
+	if s != nil {
+		problems = append(problems, lint.SpecWarnings(s, changes.TrackedFiles(bg, f.dir))...)
 	}
 	return problems, exitOK
-}
-
-// trackedFiles lists the files git tracks, relative to the top level (what
-// if_changed patterns match), or nil when git cannot say.
-func trackedFiles(dir string) []string {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "git", "-C", dir, "ls-files", "-z", "--full-name")
-	out, err := cmd.Output()
-	if err != nil {
-		return nil
-	}
-	files := strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
-	if len(files) == 1 && files[0] == "" {
-		return []string{}
-	}
-	return files
 }
 
 // reportProblems prints problems grouped by file, in order, with a count on

@@ -1,8 +1,9 @@
 // Command bkgen generates Buildkite pipelines that build container images and
 // run steps inside them, from one short spec (.buildkite/bkgen.yml).
 //
-// This package is the thin part: flags, files, the environment, git and exit
-// codes. The work is done by the spec and generator packages.
+// This package is the thin part: flags, files, reading the environment, exit
+// codes and printing. Each command that makes a pipeline is its flags and one
+// call to plan.Make; the work is done there.
 package main
 
 import (

@@ -5,20 +5,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/bkgen/bkgen/diag"
 	"io/fs"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
-	"github.com/bkgen/bkgen/changes"
-	"github.com/bkgen/bkgen/contentkey"
+	"github.com/bkgen/bkgen/buildenv"
+	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/generator"
-	"github.com/bkgen/bkgen/internal/inroot"
 	"github.com/bkgen/bkgen/internal/plural"
-	"github.com/bkgen/bkgen/preview"
-	"github.com/bkgen/bkgen/spec"
+	"github.com/bkgen/bkgen/plan"
 )
 
 // planFlags are the flags of every command that makes a pipeline.
@@ -39,12 +34,10 @@ type planFlags struct {
 	literal bool
 }
 
-const defaultSpec = ".buildkite/bkgen.yml"
-
 func (f *planFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.dir, "C", ".", "run as if bkgen was started in `DIR` (the repository root)")
-	fs.StringVar(&f.specPath, "spec", defaultSpec, "the spec `FILE`, relative to the repository root")
-	fs.StringVar(&f.specPath, "f", defaultSpec, "the spec `FILE`, relative to the repository root")
+	fs.StringVar(&f.specPath, "spec", plan.DefaultSpec, "the spec `FILE`, relative to the repository root")
+	fs.StringVar(&f.specPath, "f", plan.DefaultSpec, "the spec `FILE`, relative to the repository root")
 	fs.StringVar(&f.changedFiles, "changed-files", "", "read the changed paths from `FILE`, one a line (- reads stdin); also $BUILDKITE_CHANGED_FILES_PATH")
 	fs.StringVar(&f.diffBase, "diff-base", "", "compare HEAD with the merge-base of `REF`; also $BUILDKITE_GIT_DIFF_BASE")
 	fs.BoolVar(&f.all, "all", false, "treat every path as changed")
@@ -81,72 +74,30 @@ func (f *planFlags) validate() error {
 	return nil
 }
 
-// planned is a generated pipeline with what went into it.
-type planned struct {
-	spec    *spec.Spec
-	result  *generator.Result
-	changes preview.Changes
-	inputs  map[string]func(string) bool // by image: is a path one of its build inputs
-}
-
-// plan loads the spec, works out what changed and generates the pipeline.
-// Problems are reported on stderr; the status is exitUsage for a bad spec.
-func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
+// plan makes the pipeline for the flags, reporting problems and then the
+// decisions on stderr; the status is exitUsage for bad flags or a bad spec.
+func (ctx *cmdContext) plan(f *planFlags) (*plan.Plan, int) {
 	if err := f.validate(); err != nil {
 		fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
 		return nil, exitUsage
 	}
-	s, status := ctx.loadSpec(f)
-	if s == nil {
-		return nil, status
-	}
-	bg := context.Background()
-	// Content tags and changed files are independent reads of the checkout:
-	// do both at once.
-	type changeSet struct {
-		changed generator.Changes
-		found   preview.Changes
-		prefix  string
-	}
-	changesDone := make(chan changeSet, 1)
-	go func() {
-		var c changeSet
-		c.changed, c.found, c.prefix = ctx.changes(bg, f)
-		changesDone <- c
-	}()
-	keys, err := analyzeImages(bg, f.dir, s)
-	cs := <-changesDone
-	if err != nil {
-		ctx.printError(err)
-		return nil, exitUsage
-	}
-	changed, found, prefix := cs.changed, cs.found, cs.prefix
-	in := generator.Input{
-		Spec:        s,
-		Env:         buildkiteEnv(ctx.getenv),
-		Changes:     changed,
-		ContentTags: keys.Tags,
-		PathPrefix:  prefix,
-		Inputs:      keys.Inputs,
-		Paths:       imagePaths(keys.Paths),
-		IfChanged:   generator.IfChangedMode(f.ifChanged),
-		Skipped:     generator.SkippedMode(f.skipped),
-		MaxJobs:     f.maxJobs,
-		Literal:     f.literal,
-	}
+	var verify *plan.Verify
 	if f.verifyRegistry {
-		if in.InRegistry, err = ctx.verifyRegistry(bg, in, f.registryTimeout); err != nil {
-			ctx.printError(err)
-			return nil, exitUsage
-		}
+		verify = &plan.Verify{Timeout: f.registryTimeout}
 	}
-	res, err := generator.Generate(in)
+	p, err := plan.Make(context.Background(), plan.Options{
+		Dir: f.dir, SpecFile: f.specPath, Env: buildenv.Read(ctx.getenv),
+		All: f.all, ChangedFiles: f.path(f.changedFiles), Stdin: ctx.io.in, DiffBase: f.diffBase,
+		IfChanged: generator.IfChangedMode(f.ifChanged), Skipped: generator.SkippedMode(f.skipped),
+		MaxJobs: f.maxJobs, Literal: f.literal, Verify: verify,
+	})
 	if err != nil {
-		ctx.printError(err)
+		if !ctx.printReadError(err, "bkgen", "use -f to name another file") {
+			ctx.printError(err)
+		}
 		return nil, exitUsage
 	}
-	p := &planned{spec: s, result: res, changes: found, inputs: keys.Inputs}
-	for _, n := range res.Notes {
+	for _, n := range p.Result.Notes {
 		fmt.Fprintf(ctx.io.err, "bkgen: warning: %s\n", n)
 	}
 	if !f.quiet {
@@ -157,69 +108,27 @@ func (ctx *cmdContext) plan(f *planFlags) (*planned, int) {
 
 // report writes how the changes were found and every decision to stderr,
 // where they never mix with a pipeline on stdout.
-func (ctx *cmdContext) report(p *planned) {
+func (ctx *cmdContext) report(p *plan.Plan) {
 	w := ctx.io.err
-	c := p.changes
+	c := p.Changes
 	if c.All {
 		fmt.Fprintf(w, "bkgen: every path counts as changed: %s\n", c.Reason)
 	} else {
-		fmt.Fprintf(w, "bkgen: %s: %s\n", plural.Count(c.Count, "changed file"), c.Reason)
+		fmt.Fprintf(w, "bkgen: %s: %s\n", plural.Count(len(c.Files), "changed file"), c.Reason)
 	}
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "bkgen: note: %s\n", n)
 	}
-	for _, im := range p.result.Decisions.Images {
+	for _, im := range p.Result.Decisions.Images {
 		fmt.Fprintf(w, "bkgen: image %s: %s (%s)\n", im.Name, im.Action, im.Reason)
 	}
-	for _, s := range p.result.Decisions.Steps {
+	for _, s := range p.Result.Decisions.Steps {
 		state := "runs"
 		if !s.Run {
 			state = "skipped"
 		}
 		fmt.Fprintf(w, "bkgen: step %s %s: %s\n", s.Key, state, s.Reason)
 	}
-}
-
-// changes works out which paths changed, how that was found, and where the
-// spec's root sits in the repository (paths from git are relative to its
-// top level).
-func (ctx *cmdContext) changes(bg context.Context, f *planFlags) (generator.Changes, preview.Changes, string) {
-	if f.all || generator.IfChangedMode(f.ifChanged) == generator.EvaluateAgent {
-		reason := "--all"
-		if !f.all {
-			reason = "--if-changed agent: the agent evaluates if_changed when the pipeline is uploaded"
-		}
-		return generator.Changes{All: true, Reason: reason}, preview.Changes{All: true, Reason: reason}, ""
-	}
-	var finder changes.LastPassedFinder
-	var notes []string
-	if token := ctx.getenv("BUILDKITE_API_TOKEN"); token != "" {
-		fd, err := changes.NewBuildkiteFinder(token, ctx.getenv("BUILDKITE_ORGANIZATION_SLUG"), ctx.getenv("BUILDKITE_PIPELINE_SLUG"), "", 10*time.Second)
-		if err != nil {
-			notes = append(notes, "not asking Buildkite for the last passed build: "+err.Error())
-		} else {
-			finder = fd
-		}
-	}
-	res := changes.Detect(bg, changes.Options{
-		Dir:              f.dir,
-		ChangedFilesPath: f.path(f.changedFiles),
-		Stdin:            ctx.io.in,
-		DiffBase:         f.diffBase,
-		Getenv:           ctx.getenv,
-		Builds:           finder,
-	})
-	prefix := ""
-	if res.Method != changes.MethodChangedFiles && !res.All {
-		if _, p, err := changes.Root(bg, f.dir, ""); err == nil {
-			prefix = p
-		}
-	}
-	found := preview.Changes{
-		All: res.All, Method: res.Method, Ref: res.Ref, Base: res.Base, Reason: res.Reason,
-		Notes: append(notes, res.Notes...), Count: len(res.Files),
-	}
-	return generator.Changes{All: res.All, Paths: res.Files, Reason: res.Reason}, found, prefix
 }
 
 // path resolves a file named on the command line: like git -C, -C DIR makes
@@ -231,51 +140,21 @@ func (f *planFlags) path(name string) string {
 	return filepath.Join(f.dir, name)
 }
 
-// loadSpec reads and validates the spec, printing every problem.
-func (ctx *cmdContext) loadSpec(f *planFlags) (*spec.Spec, int) {
-	file, src, ok := ctx.readSpec(f, "bkgen", "use -f to name another file")
-	if !ok {
-		return nil, exitUsage
-	}
-	s, err := spec.Load(file, src)
-	if err != nil {
-		ctx.printError(err)
-		return nil, exitUsage
-	}
-	return s, exitOK
-}
-
-// specLimit bounds the spec: a real one is a few kilobytes.
-var specLimit = inroot.Limit{Bytes: 1 << 20, Of: "a spec"}
-
-// readSpec reads the spec for every command, and returns it with its path
-// relative to the repository root. The spec comes with the commit, from
-// whoever wrote it: it must be a regular file inside the root, where a
-// symlink may lead elsewhere inside but never out (to a private key, say,
-// that errors about the spec would print), and of a spec's size. Problems
-// are printed, prefixed with cmd, naming the spec relative to the root.
-func (ctx *cmdContext) readSpec(f *planFlags, cmd, hint string) (string, []byte, bool) {
-	file := filepath.ToSlash(filepath.Clean(f.specPath))
-	if filepath.IsAbs(f.specPath) {
-		// Named on the command line: say nothing of this machine's paths.
-		root, err := filepath.Abs(f.dir)
-		if err == nil {
-			file, err = filepath.Rel(root, f.specPath)
-			file = filepath.ToSlash(file)
-		}
-		if err != nil || file == ".." || strings.HasPrefix(file, "../") {
-			fmt.Fprintf(ctx.io.err, "%s: the spec must be inside the repository root (the -C directory)\n", cmd)
-			return "", nil, false
-		}
-	}
-	src, _, err := inroot.ReadFile(f.dir, file, specLimit)
+// printReadError prints a spec that cannot be read, for the command cmd,
+// with hint when there is none; false when err is something else.
+func (ctx *cmdContext) printReadError(err error, cmd, hint string) bool {
+	var re *plan.ReadError
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		fmt.Fprintf(ctx.io.err, "%s: no spec at %s (%s)\n", cmd, file, hint)
-	case err != nil:
-		fmt.Fprintf(ctx.io.err, "%s: cannot read the spec: %v\n", cmd, err)
+	case !errors.As(err, &re):
+		return false
+	case errors.Is(re, fs.ErrNotExist):
+		fmt.Fprintf(ctx.io.err, "%s: %v (%s)\n", cmd, re, hint)
+	case errors.Is(re, plan.ErrOutsideRoot):
+		fmt.Fprintf(ctx.io.err, "%s: %v (the -C directory)\n", cmd, re)
+	default:
+		fmt.Fprintf(ctx.io.err, "%s: %v\n", cmd, re)
 	}
-	return file, src, err == nil
+	return true
 }
 
 func (ctx *cmdContext) printError(err error) {
@@ -288,98 +167,3 @@ func (ctx *cmdContext) printError(err error) {
 	}
 	fmt.Fprintf(ctx.io.err, "bkgen: %v\n", err)
 }
-
-// analyzeImages reads what each image of the spec is built from: its
-// content tag, and which paths are its inputs. A problem with an image's
-// files (a missing context, a Dockerfile that is not a regular file, a bad
-// ignore file, a symlink out of the repository...) is a spec error at the
-// image's context or dockerfile, every one at once. generate and lint both
-// come here, so that a spec lint passes is one generate accepts.
-func analyzeImages(bg context.Context, dir string, s *spec.Spec) (*contentkey.Analysis, error) {
-	a, err := contentkey.Analyze(bg, contentkey.Options{Root: dir}, keyInputs(s))
-	var problems contentkey.Problems
-	if !errors.As(err, &problems) {
-		if err != nil {
-			return nil, fmt.Errorf("computing content tags: %w", err)
-		}
-		return a, nil
-	}
-	var errs diag.List
-	for _, p := range problems {
-		im := s.Image(p.Image)
-		field, pos, msg := "context", im.ContextPos, p.Msg
-		switch p.Input {
-		case contentkey.InputDockerfile:
-			field, pos = "dockerfile", im.DockerfilePos
-			if pos == im.Pos && errors.Is(p, fs.ErrNotExist) {
-				msg += " (dockerfile defaults to <context>/Dockerfile)"
-			}
-		case contentkey.InputIgnoreFile:
-			// The ignore file says what of the context is sent.
-			msg = "ignore file " + msg
-		}
-		errs = append(errs, diag.Diagnostic{File: s.File, Pos: pos, Severity: diag.Error, Rule: "build-input", Path: "images." + im.Name + "." + field, Msg: msg})
-	}
-	return nil, errs.Sorted()
-}
-
-// generates checks that the spec makes a pipeline, every path counted as
-// changed, as lint's last check: what the generator refuses, with the spec's
-// positions.
-func (ctx *cmdContext) generates(s *spec.Spec, keys *contentkey.Analysis, maxJobs int) error {
-	res, err := generator.Generate(generator.Input{
-		Spec:        s,
-		Env:         buildkiteEnv(ctx.getenv),
-		Changes:     generator.Changes{All: true},
-		ContentTags: keys.Tags,
-		Inputs:      keys.Inputs,
-		Paths:       imagePaths(keys.Paths),
-		MaxJobs:     maxJobs,
-	})
-	if err == nil {
-		_, err = res.Pipeline.YAML()
-	}
-	return err
-}
-
-// imagePaths hands the generator where contentkey found each image's
-// inputs: the generator reads no files.
-func imagePaths(paths map[string]contentkey.Paths) map[string]generator.ImagePaths {
-	out := make(map[string]generator.ImagePaths, len(paths))
-	for name, p := range paths {
-		out[name] = generator.ImagePaths{Context: p.Context, Files: p.Files}
-	}
-	return out
-}
-
-// keyInputs is what decides each image's bytes, for its content tag.
-func keyInputs(s *spec.Spec) []contentkey.Image {
-	var out []contentkey.Image
-	for _, im := range s.Images {
-		out = append(out, contentkey.Image{Name: im.Name, Inputs: im.Inputs})
-	}
-	return out
-}
-
-// buildkiteEnv collects the BUILDKITE_* variables the generator may use.
-func buildkiteEnv(getenv func(string) string) map[string]string {
-	env := map[string]string{}
-	for _, k := range envNames {
-		if v := getenv(k); v != "" {
-			env[k] = v
-		}
-	}
-	return env
-}
-
-// envNames are the variables bkgen reads; listed, not scanned, so a run
-// depends on nothing it does not name.
-var envNames = func() []string {
-	names := []string{
-		"BUILDKITE_ORGANIZATION_SLUG", "BUILDKITE_PIPELINE_SLUG", "BUILDKITE_BRANCH",
-		"BUILDKITE_PIPELINE_DEFAULT_BRANCH", "BUILDKITE_PULL_REQUEST", "BUILDKITE_PULL_REQUEST_BASE_BRANCH",
-		"BUILDKITE_BUILD_NUMBER", "BUILDKITE_COMMIT", "BUILDKITE_HOSTED_REGISTRY_URL",
-	}
-	sort.Strings(names)
-	return names
-}()

@@ -57,7 +57,7 @@ func uploadCommand() *command {
 			if p == nil {
 				return status
 			}
-			out, err := p.result.Pipeline.YAML()
+			out, err := p.Result.Pipeline.YAML()
 			if err != nil {
 				fmt.Fprintf(ctx.io.err, "bkgen upload: %v\n", err)
 				return exitUsage
@@ -70,7 +70,7 @@ func uploadCommand() *command {
 			}
 			if f.annotate {
 				var body bytes.Buffer
-				if err := preview.Markdown(&body, preview.FromResult(f.specPath, p.changes, p.result)); err == nil {
+				if err := preview.Markdown(&body, preview.FromResult(f.specPath, p.Changes, p.Result)); err == nil {
 					ann := exec.Command(agent, "annotate", "--context", "bkgen", "--style", "info")
 					ann.Stdin = &body
 					ann.Stdout, ann.Stderr = ctx.io.err, ctx.io.err
