@@ -115,7 +115,6 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	case im.Cache.Type == spec.CacheS3:
 		b = &templates.Builder{Why: "An s3 cache needs a docker-container builder."}
 	case im.MultiArch == spec.Emulated && !t.BuildsEveryPlatform:
-		// Hosted agents build on remote builders that already build every platform.
 		b = &templates.Builder{Why: "Several platforms in one build need a docker-container builder (and QEMU on the agent)."}
 	}
 	if b != nil {

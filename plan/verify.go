@@ -6,6 +6,7 @@ import (
 
 	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/provider"
 	"github.com/bkgen/bkgen/registry"
 	"github.com/bkgen/bkgen/spec"
 )
@@ -46,7 +47,7 @@ func (v *Verify) lookUp(ctx context.Context, s *spec.Spec, refs map[string]gener
 	}
 	c := &registry.Checker{Timeout: v.Timeout, OIDCAudiences: audiences, OIDCToken: v.OIDCToken}
 	if c.OIDCToken == nil && env.InJob {
-		c.OIDCToken = registry.AgentOIDCToken("")
+		c.OIDCToken = registry.AgentOIDCToken("", provider.OIDCTokenLifetime)
 	}
 	ctx, cancel := context.WithTimeout(ctx, lookUpLimit)
 	defer cancel()

@@ -15,6 +15,11 @@ type Buildkite struct{}
 // packagesHost serves Buildkite Package Registries.
 const packagesHost = "packages.buildkite.com"
 
+// OIDCTokenLifetime is how long, in seconds, an OIDC token bkgen asks for
+// lives: Buildkite Package Registries take at most 5 minutes, which is why a
+// build logs in again right before it pushes.
+const OIDCTokenLifetime = 300
+
 func (Buildkite) Name() string { return "buildkite" }
 
 func (Buildkite) Fields() []Field {
@@ -65,7 +70,7 @@ func (Buildkite) Access(c *Config, env buildenv.Build) (*Access, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Login, err = templates.BuildkiteOIDCLogin(templates.BuildkiteOIDCLoginData{AudienceQ: audience, ServerQ: server})
+	a.Login, err = templates.BuildkiteOIDCLogin(templates.BuildkiteOIDCLoginData{AudienceQ: audience, ServerQ: server, Lifetime: OIDCTokenLifetime})
 	a.Expires = true
 	return a, err
 }

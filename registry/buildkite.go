@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,10 +18,6 @@ const (
 	// oidcUsername is the user name Buildkite Package Registries expect
 	// alongside an OIDC token used as the password.
 	oidcUsername = "buildkite"
-
-	// oidcLifetimeSeconds is long enough for a generation run, short enough
-	// not to matter if a token leaks.
-	oidcLifetimeSeconds = "300"
 )
 
 // TokenFunc returns an OIDC token for the given audience. Tokens are secrets:
@@ -28,14 +25,14 @@ const (
 type TokenFunc func(ctx context.Context, audience string) (string, error)
 
 // AgentOIDCToken returns a TokenFunc that runs
-// `buildkite-agent oidc request-token --audience AUDIENCE --lifetime 300`.
+// `buildkite-agent oidc request-token --audience AUDIENCE --lifetime SECONDS`.
 // agentPath is the binary to run; "" means buildkite-agent from PATH.
-func AgentOIDCToken(agentPath string) TokenFunc {
+func AgentOIDCToken(agentPath string, lifetime int) TokenFunc {
 	if agentPath == "" {
 		agentPath = "buildkite-agent"
 	}
 	return func(ctx context.Context, audience string) (string, error) {
-		cmd := exec.CommandContext(ctx, agentPath, "oidc", "request-token", "--audience", audience, "--lifetime", oidcLifetimeSeconds)
+		cmd := exec.CommandContext(ctx, agentPath, "oidc", "request-token", "--audience", audience, "--lifetime", strconv.Itoa(lifetime))
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		// Don't wait forever on a grandchild that keeps the pipes open.

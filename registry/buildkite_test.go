@@ -75,7 +75,7 @@ func TestLookupBuildkiteOIDC(t *testing.T) {
 	agent, calls := fakeAgent(t, `echo "token-for-$4"`)
 	c := &registry.Checker{
 		Keychain:  anonymous(),
-		OIDCToken: registry.AgentOIDCToken(agent),
+		OIDCToken: registry.AgentOIDCToken(agent, 300),
 		OIDCAudiences: map[string]string{
 			"packages.buildkite.com/acme/images": "https://packages.buildkite.com/acme/images",
 			"packages.buildkite.com/acme/other":  "https://packages.buildkite.com/acme/other",
@@ -128,7 +128,7 @@ func TestLookupBuildkiteOIDCRejected(t *testing.T) {
 	agent, _ := fakeAgent(t, "echo "+token)
 	c := &registry.Checker{
 		Keychain:      anonymous(),
-		OIDCToken:     registry.AgentOIDCToken(agent),
+		OIDCToken:     registry.AgentOIDCToken(agent, 300),
 		OIDCAudiences: map[string]string{"packages.buildkite.com/acme/images": "https://packages.buildkite.com/acme/images"},
 		Transport:     routeHost{from: "packages.buildkite.com", to: host},
 	}
@@ -145,7 +145,7 @@ func TestLookupBuildkiteOIDCAgentFails(t *testing.T) {
 	agent, calls := fakeAgent(t, "echo 'error: OIDC is not allowed for this pipeline' >&2\nexit 1")
 	c := &registry.Checker{
 		Keychain:      anonymous(),
-		OIDCToken:     registry.AgentOIDCToken(agent),
+		OIDCToken:     registry.AgentOIDCToken(agent, 300),
 		OIDCAudiences: map[string]string{"packages.buildkite.com/acme/images": "https://packages.buildkite.com/acme/images"},
 		// Nothing should get as far as the network.
 		Transport: routeHost{from: "packages.buildkite.com", to: "127.0.0.1:1"},
@@ -178,7 +178,7 @@ func TestAgentOIDCToken(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			agent, _ := fakeAgent(t, tt.script)
-			got, err := registry.AgentOIDCToken(agent)(t.Context(), audience)
+			got, err := registry.AgentOIDCToken(agent, 300)(t.Context(), audience)
 			if tt.wantErr == "" {
 				if err != nil || got != tt.want {
 					t.Fatalf("got %q, %v; want %q", got, err, tt.want)

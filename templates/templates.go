@@ -126,6 +126,7 @@ func Consumer(d ConsumerData) (string, error) { return render("consumer.sh.tmpl"
 type BuildkiteOIDCLoginData struct {
 	AudienceQ string
 	ServerQ   string
+	Lifetime  int // seconds
 }
 
 // BuildkiteOIDCLogin renders login-buildkite-oidc.sh.tmpl.

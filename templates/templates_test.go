@@ -89,7 +89,7 @@ var cases = []struct {
 		RefQ: ref, CommandQ: `$'echo \\$HOME'`,
 	}), []string{"  " + ref + ` /bin/sh -e -c $'echo \\$HOME'`}, nil},
 	{"login-buildkite-oidc.sh.tmpl", "", with(BuildkiteOIDCLogin, BuildkiteOIDCLoginData{
-		AudienceQ: "'https://packages.buildkite.com/acme/images'", ServerQ: "'packages.buildkite.com/acme/images'",
+		AudienceQ: "'https://packages.buildkite.com/acme/images'", ServerQ: "'packages.buildkite.com/acme/images'", Lifetime: 300,
 	}), strings.Split(oidcLogin, "\n"), nil},
 	{"login-buildkite-token.sh.tmpl", "", with(BuildkiteTokenLogin, BuildkiteTokenLoginData{
 		TokenEnv: "PACKAGES_TOKEN", TokenEnvQ: "'PACKAGES_TOKEN'", ServerQ: "'packages.buildkite.com/acme/images'",
