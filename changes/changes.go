@@ -131,7 +131,7 @@ func (d *detector) all(format string, args ...any) Result {
 
 func (d *detector) detect(ctx context.Context) Result {
 	// Rule 1: a list given to us is the answer, and git stays out of it.
-	if path, source := d.listPath(); path != "" {
+	if path, source := flagOrEnv(d.o.ChangedFilesPath, "--changed-files", d.o.Env.ChangedFilesPath, "BUILDKITE_CHANGED_FILES_PATH"); path != "" {
 		return d.fromList(path, source)
 	}
 
@@ -157,7 +157,7 @@ func (d *detector) detect(ctx context.Context) Result {
 	d.head = head
 
 	// Rule 2: an explicit base.
-	if ref, source := d.diffBase(); ref != "" {
+	if ref, source := flagOrEnv(d.o.DiffBase, "--diff-base", d.o.Env.GitDiffBase, "BUILDKITE_GIT_DIFF_BASE"); ref != "" {
 		branch, _ := strings.CutPrefix(ref, "origin/")
 		if branch == ref {
 			branch = "" // only origin/<branch> names something we know how to fetch
@@ -203,17 +203,6 @@ func describeDir(dir string) string {
 		return "The working directory"
 	}
 	return pipetext.Display(dir)
-}
-
-// diffBase is the explicit base, if any, and the flag or variable it came from.
-func (d *detector) diffBase() (ref, source string) {
-	if d.o.DiffBase != "" {
-		return d.o.DiffBase, "--diff-base"
-	}
-	if env := d.o.Env.GitDiffBase; env != "" {
-		return env, "BUILDKITE_GIT_DIFF_BASE"
-	}
-	return "", ""
 }
 
 // sinceMergeBase diffs HEAD against its merge-base with ref. branch, when
@@ -415,13 +404,14 @@ func (d *detector) deepenUntil(ctx context.Context, what string, wants []string,
 	}
 }
 
-// listPath is rule 1's list, if any, and the flag or variable it came from.
-func (d *detector) listPath() (path, source string) {
-	if d.o.ChangedFilesPath != "" {
-		return d.o.ChangedFilesPath, "--changed-files"
-	}
-	if env := d.o.Env.ChangedFilesPath; env != "" {
-		return env, "BUILDKITE_CHANGED_FILES_PATH"
+// flagOrEnv is the value of a flag, else of the variable the agent sets
+// for it, with the name of the one it came from; "", "" when neither is set.
+func flagOrEnv(flag, flagName, env, envName string) (value, source string) {
+	switch {
+	case flag != "":
+		return flag, flagName
+	case env != "":
+		return env, envName
 	}
 	return "", ""
 }

@@ -1,6 +1,8 @@
 package diag
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -23,24 +25,33 @@ func TestFormats(t *testing.T) {
 // TestSorted checks problems come by position, files in the order they
 // first appear, errors first at one position, and repeats once.
 func TestSorted(t *testing.T) {
-	at := func(file string, line, col int, sev Severity, msg string) Diagnostic {
-		return Diagnostic{File: file, Pos: Pos{Line: line, Col: col}, Severity: sev, Msg: msg}
+	// Each problem as FILE LINE COL SEVERITY MSG.
+	list := func(lines string) List {
+		var l List
+		for _, line := range strings.Split(strings.TrimSpace(lines), "\n") {
+			var d Diagnostic
+			var sev string
+			fmt.Sscan(line, &d.File, &d.Pos.Line, &d.Pos.Col, &sev, &d.Msg)
+			if sev == "error" {
+				d.Severity = Error
+			}
+			l = append(l, d)
+		}
+		return l
 	}
-	l := List{
-		at("b.yml", 2, 1, Error, "x"),
-		at("a.yml", 9, 1, Warning, "w"),
-		at("b.yml", 1, 5, Warning, "y"),
-		at("a.yml", 9, 1, Error, "e"),
-		at("b.yml", 2, 1, Error, "x"),
-		at("a.yml", 1, 1, Error, "first"),
-	}
-	want := List{
-		at("b.yml", 1, 5, Warning, "y"),
-		at("b.yml", 2, 1, Error, "x"),
-		at("a.yml", 1, 1, Error, "first"),
-		at("a.yml", 9, 1, Error, "e"),
-		at("a.yml", 9, 1, Warning, "w"),
-	}
+	l := list(`
+b.yml 2 1 error x
+a.yml 9 1 warning w
+b.yml 1 5 warning y
+a.yml 9 1 error e
+b.yml 2 1 error x
+a.yml 1 1 error first`)
+	want := list(`
+b.yml 1 5 warning y
+b.yml 2 1 error x
+a.yml 1 1 error first
+a.yml 9 1 error e
+a.yml 9 1 warning w`)
 	if diff := cmp.Diff(want, l.Sorted()); diff != "" {
 		t.Errorf("Sorted (-want +got):\n%s", diff)
 	}

@@ -3,7 +3,6 @@ package generator
 import (
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/bkgen/bkgen/glob"
@@ -45,14 +44,6 @@ type StepDecision struct {
 type Decisions struct {
 	Images []*ImageDecision
 	Steps  []*StepDecision
-}
-
-// Image returns the decision for the named image.
-func (d *Decisions) Image(name string) *ImageDecision {
-	if i := slices.IndexFunc(d.Images, func(im *ImageDecision) bool { return im.Name == name }); i >= 0 {
-		return d.Images[i]
-	}
-	return nil
 }
 
 // decider evaluates if_changed rules against the changed paths.

@@ -200,7 +200,7 @@ images:
 			t.Errorf("%s reason = %q, want %q", key, got, want)
 		}
 	}
-	app := res.Decisions.Image("app")
+	app := decision(res.Decisions, "app")
 	if want := "no changed path matched services/app/src/**, services/app/Dockerfile"; app.Evidence != want || app.Changed {
 		t.Errorf("app: changed %v, %q; want unchanged, %q", app.Changed, app.Evidence, want)
 	}
@@ -288,7 +288,7 @@ func TestAllChanged(t *testing.T) {
 			t.Errorf("%s does not run with --all: %s", d.Key, d.Reason)
 		}
 	}
-	if got := res.Decisions.Image("docs").Evidence; got != "every path counts as changed" {
+	if got := decision(res.Decisions, "docs").Evidence; got != "every path counts as changed" {
 		t.Errorf("why = %q", got)
 	}
 }
@@ -427,7 +427,7 @@ func TestDockerignoredChangesDoNotCount(t *testing.T) {
 	in := Input{Spec: s, Inputs: map[string]func(string) bool{"app": notDocs}}
 	in.Changes = changes.Result{Files: []string{"services/app/docs/a.md"}}
 	res := generate(t, in)
-	app := res.Decisions.Image("app")
+	app := decision(res.Decisions, "app")
 	if app.Changed || app.Evidence != "only .dockerignore'd files changed in its context (services/app/docs/a.md)" {
 		t.Errorf("app: changed %v, %q", app.Changed, app.Evidence)
 	}
@@ -436,13 +436,13 @@ func TestDockerignoredChangesDoNotCount(t *testing.T) {
 	}
 	in.Changes = changes.Result{Files: []string{"services/app/docs/a.md", "services/app/main.go"}}
 	res = generate(t, in)
-	if app := res.Decisions.Image("app"); !app.Changed || app.Evidence != "services/app/main.go is in its build context" {
+	if app := decision(res.Decisions, "app"); !app.Changed || app.Evidence != "services/app/main.go is in its build context" {
 		t.Errorf("app: changed %v, %q", app.Changed, app.Evidence)
 	}
 	// Where the spec sits below the repository's top, paths carry its prefix.
 	in.Changes = changes.Result{Files: []string{"services/app/main.go", "sub/services/app/docs/x"}, Prefix: "sub"}
 	res = generate(t, in)
-	if app := res.Decisions.Image("app"); app.Changed {
+	if app := decision(res.Decisions, "app"); app.Changed {
 		t.Errorf("app changed with prefix sub: %q", app.Evidence)
 	}
 }
@@ -625,7 +625,7 @@ images:
 		if tc.filter {
 			in.Inputs = map[string]func(string) bool{"app": isInput}
 		}
-		app := generate(t, in).Decisions.Image("app")
+		app := decision(generate(t, in).Decisions, "app")
 		if app.Changed != tc.want || app.Evidence != tc.why {
 			t.Errorf("%s changed (inputs test %v): app changed %v, %q; want %v, %q", tc.changed, tc.filter, app.Changed, app.Evidence, tc.want, tc.why)
 		}
@@ -672,7 +672,7 @@ images:
 	if diff := cmp.Diff(want, actions(res.Decisions)); diff != "" {
 		t.Errorf("actions (-want +got):\n%s", diff)
 	}
-	if got := res.Decisions.Image("absent").Reason; !strings.HasSuffix(got, "; not in the registry") {
+	if got := decision(res.Decisions, "absent").Reason; !strings.HasSuffix(got, "; not in the registry") {
 		t.Errorf("absent: %q does not say what the lookup found", got)
 	}
 	for _, im := range res.Decisions.Images {
@@ -684,4 +684,14 @@ images:
 	if _, err := Prepare(Input{Spec: s, Literal: true, ContentTags: tags(s)}); err == nil {
 		t.Error("Prepare: no error for a literal pipeline without the hosted registry's URL")
 	}
+}
+
+// decision is the named image's decision.
+func decision(d *Decisions, image string) *ImageDecision {
+	for _, im := range d.Images {
+		if im.Name == image {
+			return im
+		}
+	}
+	return nil
 }

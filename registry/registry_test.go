@@ -102,6 +102,18 @@ func shortDigest(digest string) string { return digest[:len("sha256:")+12] + "â€
 
 func isManifest(r *http.Request) bool { return strings.Contains(r.URL.Path, "/manifests/") }
 
+// beforeManifests runs first for each manifest request, and passes it on
+// to the registry unless it answered it itself (false).
+func beforeManifests(first func(w http.ResponseWriter, r *http.Request) (passOn bool)) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !isManifest(r) || first(w, r) {
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
+}
+
 func TestLookupPresentAndAbsent(t *testing.T) {
 	reg := newTestRegistry(t)
 	digest := reg.push(t, "acme/app:bk-0123456789abcdef")
@@ -203,15 +215,10 @@ func TestLookupDefaultKeychain(t *testing.T) {
 func TestLookupServerError(t *testing.T) {
 	reg := newTestRegistry(t)
 	reg.push(t, "acme/app:bk-1")
-	host := reg.serve(t, func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if isManifest(r) {
-				http.Error(w, "boom", http.StatusInternalServerError)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	})
+	host := reg.serve(t, beforeManifests(func(w http.ResponseWriter, _ *http.Request) bool {
+		http.Error(w, "boom", http.StatusInternalServerError)
+		return false
+	}))
 
 	c := &registry.Checker{Keychain: anonymous()}
 	got := c.Lookup(t.Context(), []string{host + "/acme/app:bk-1"})[0]
@@ -226,18 +233,14 @@ func TestLookupServerError(t *testing.T) {
 func TestLookupTimeout(t *testing.T) {
 	reg := newTestRegistry(t)
 	reg.push(t, "acme/app:bk-1")
-	host := reg.serve(t, func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if isManifest(r) {
-				select {
-				case <-time.After(10 * time.Second):
-				case <-r.Context().Done():
-					return
-				}
-			}
-			next.ServeHTTP(w, r)
-		})
-	})
+	host := reg.serve(t, beforeManifests(func(_ http.ResponseWriter, r *http.Request) bool {
+		select {
+		case <-time.After(10 * time.Second):
+			return true
+		case <-r.Context().Done():
+			return false
+		}
+	}))
 
 	c := &registry.Checker{Keychain: anonymous(), Timeout: 200 * time.Millisecond}
 	start := time.Now()
@@ -301,18 +304,14 @@ func TestLookupInvalidReference(t *testing.T) {
 func TestLookupManyImages(t *testing.T) {
 	reg := newTestRegistry(t)
 	var inFlight, maxInFlight atomic.Int32
-	host := reg.serve(t, func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if isManifest(r) {
-				n := inFlight.Add(1)
-				defer inFlight.Add(-1)
-				for m := maxInFlight.Load(); n > m && !maxInFlight.CompareAndSwap(m, n); m = maxInFlight.Load() {
-				}
-				time.Sleep(2 * time.Millisecond) // let lookups overlap
-			}
-			next.ServeHTTP(w, r)
-		})
-	})
+	host := reg.serve(t, beforeManifests(func(http.ResponseWriter, *http.Request) bool {
+		n := inFlight.Add(1)
+		defer inFlight.Add(-1)
+		for m := maxInFlight.Load(); n > m && !maxInFlight.CompareAndSwap(m, n); m = maxInFlight.Load() {
+		}
+		time.Sleep(2 * time.Millisecond) // let lookups overlap
+		return true
+	}))
 
 	var refs []string
 	var want []registry.State

@@ -105,53 +105,55 @@ func (d *decoder) valuePairs(n *yaml.Node, what string) ([]pair, bool) {
 // scalarValue fills v from a plain scalar, refusing tags that would make
 // the agent read something other than what the spec shows.
 func (d *decoder) scalarValue(n *yaml.Node, what string, v *stepvalue.Value) bool {
+	kind, text, problem := canonical(n)
+	if problem != "" {
+		d.errorf(n, what, "%s", problem)
+		return false
+	}
+	v.Kind, v.Scalar = kind, text
+	return kind != stepvalue.String || d.pipelineText(n, what, text)
+}
+
+// canonical is a plain scalar's kind and canonical text, or why it cannot
+// be read as one.
+func canonical(n *yaml.Node) (kind stepvalue.Kind, text, problem string) {
+	not := func(what string) (stepvalue.Kind, string, string) {
+		return 0, "", quoteForMessage(n.Value) + " is not " + what
+	}
 	switch n.Tag {
 	case "!!str", "!", "!!timestamp", "!!merge":
 		// A timestamp stays the text it was written as, and a plain << in
 		// a value's place is the text "<<".
-		v.Kind, v.Scalar = stepvalue.String, n.Value
-		return d.pipelineText(n, what, n.Value)
+		return stepvalue.String, n.Value, ""
 	case "!!null":
-		v.Kind = stepvalue.Null
-		return true
+		return stepvalue.Null, "", ""
 	case "!!bool":
 		var x bool
-		if err := n.Decode(&x); err != nil {
-			d.errorf(n, what, "%s is not a boolean", quoteForMessage(n.Value))
-			return false
+		if n.Decode(&x) != nil {
+			return not("a boolean")
 		}
-		v.Kind, v.Scalar = stepvalue.Bool, strconv.FormatBool(x)
-		return true
+		return stepvalue.Bool, strconv.FormatBool(x), ""
 	case "!!int":
 		var x any
-		if err := n.Decode(&x); err != nil {
-			d.errorf(n, what, "%s is not a whole number", quoteForMessage(n.Value))
-			return false
+		if n.Decode(&x) == nil {
+			switch x := x.(type) {
+			case int:
+				return stepvalue.Int, strconv.Itoa(x), ""
+			case int64:
+				return stepvalue.Int, strconv.FormatInt(x, 10), ""
+			case uint64:
+				return stepvalue.Int, strconv.FormatUint(x, 10), ""
+			}
 		}
-		switch x := x.(type) {
-		case int:
-			v.Scalar = strconv.Itoa(x)
-		case int64:
-			v.Scalar = strconv.FormatInt(x, 10)
-		case uint64:
-			v.Scalar = strconv.FormatUint(x, 10)
-		default:
-			d.errorf(n, what, "%s is not a whole number", quoteForMessage(n.Value))
-			return false
-		}
-		v.Kind = stepvalue.Int
-		return true
+		return not("a whole number")
 	case "!!float":
 		var x float64
-		if err := n.Decode(&x); err != nil || math.IsInf(x, 0) || math.IsNaN(x) {
-			d.errorf(n, what, "%s is not a finite number", quoteForMessage(n.Value))
-			return false
+		if n.Decode(&x) != nil || math.IsInf(x, 0) || math.IsNaN(x) {
+			return not("a finite number")
 		}
-		v.Kind, v.Scalar = stepvalue.Float, strconv.FormatFloat(x, 'g', -1, 64)
-		return true
+		return stepvalue.Float, strconv.FormatFloat(x, 'g', -1, 64), ""
 	}
-	d.errorf(n, what, "the YAML tag %s is not supported here: write the value as plain text", quoteForMessage(n.Tag))
-	return false
+	return 0, "", "the YAML tag " + quoteForMessage(n.Tag) + " is not supported here: write the value as plain text"
 }
 
 // pipelineText checks that s, written into the pipeline, reaches the job as

@@ -18,7 +18,9 @@ type command struct {
 	summary string
 	example string
 	flags   func(fs *flag.FlagSet) any // registers flags, returns their values
-	run     func(ctx *cmdContext, values any, args []string) int
+	// takesArgs: the command reads arguments after its flags; others refuse them.
+	takesArgs bool
+	run       func(ctx *cmdContext, values any, args []string) int
 }
 
 type cmdContext struct {
@@ -96,6 +98,10 @@ func runCommand(c *command, args []string, io *stdio, getenv func(string) string
 		}
 		// flag has printed the problem; point at the help rather than dumping it.
 		fmt.Fprintf(io.err, "Run 'bkgen %s --help' for usage.\n", c.name)
+		return exitUsage
+	}
+	if args := fs.Args(); len(args) > 0 && !c.takesArgs {
+		fmt.Fprintf(io.err, "bkgen %s: unexpected argument %q (flags go before arguments)\n", c.name, args[0])
 		return exitUsage
 	}
 	return c.run(&cmdContext{io: io, getenv: getenv}, values, fs.Args())

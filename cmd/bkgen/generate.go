@@ -48,12 +48,8 @@ func generateCommand() *command {
 				"without it each $ is written $$, which only the upload's interpolation turns back into $")
 			return f
 		},
-		run: func(ctx *cmdContext, v any, args []string) int {
+		run: func(ctx *cmdContext, v any, _ []string) int {
 			f := v.(*generateFlags)
-			if len(args) > 0 {
-				fmt.Fprintf(ctx.io.err, "bkgen generate: unexpected argument %q (flags go before arguments)\n", args[0])
-				return exitUsage
-			}
 			if f.format != "yaml" && f.format != "json" {
 				fmt.Fprintf(ctx.io.err, "bkgen generate: --format must be yaml or json, not %q\n", f.format)
 				return exitUsage

@@ -23,8 +23,9 @@ type lintFlags struct {
 
 func lintCommand() *command {
 	return &command{
-		name:  "lint",
-		usage: "lint [flags] [FILE...]",
+		name:      "lint",
+		takesArgs: true,
+		usage:     "lint [flags] [FILE...]",
 		summary: "Check the spec (every error, plus if_changed patterns that cannot work), or any Buildkite pipeline files named. " +
 			"Exit 1 on an error, or on a warning with --strict.",
 		example: `  # The spec:

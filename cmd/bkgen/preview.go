@@ -34,12 +34,8 @@ func previewCommand() *command {
 			fs.StringVar(&f.format, "format", "text", "`FORMAT`: text, markdown, json or mermaid")
 			return f
 		},
-		run: func(ctx *cmdContext, v any, args []string) int {
+		run: func(ctx *cmdContext, v any, _ []string) int {
 			f := v.(*previewFlags)
-			if len(args) > 0 {
-				fmt.Fprintf(ctx.io.err, "bkgen preview: unexpected argument %q\n", args[0])
-				return exitUsage
-			}
 			render, ok := map[string]func(io.Writer, *preview.Plan) error{
 				"text":     func(w io.Writer, p *preview.Plan) error { return preview.Text(w, p, ctx.colorful()) },
 				"markdown": preview.Markdown,

@@ -20,8 +20,9 @@ type uploadFlags struct {
 
 func uploadCommand() *command {
 	return &command{
-		name:  "upload",
-		usage: "upload [flags] [-- PIPELINE-UPLOAD-ARGS]",
+		name:      "upload",
+		takesArgs: true,
+		usage:     "upload [flags] [-- PIPELINE-UPLOAD-ARGS]",
 		summary: "Generate the pipeline in memory, then hand it to `buildkite-agent pipeline upload`. " +
 			"Nothing is uploaded unless generation succeeds; the exit status is the agent's.",
 		example: `  # The first step of a pipeline:

@@ -16,11 +16,7 @@ func versionCommand() *command {
 		usage:   "version",
 		summary: "Print bkgen's version.",
 		example: "  bkgen version",
-		run: func(ctx *cmdContext, _ any, args []string) int {
-			if len(args) > 0 {
-				fmt.Fprintf(ctx.io.err, "bkgen version: unexpected argument %q\n", args[0])
-				return exitUsage
-			}
+		run: func(ctx *cmdContext, _ any, _ []string) int {
 			fmt.Fprintf(ctx.io.out, "bkgen %s (%s %s/%s)\n", currentVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return exitOK
 		},
