@@ -14,10 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestMain(m *testing.M) {
-	gittest.Isolate()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { gittest.Main(m) }
 
 // repo is a git repository built by a test with the real git binary.
 type repo struct {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/bkgen/bkgen/imagebuild"
+	"github.com/bkgen/bkgen/internal/gittest"
 )
 
 // TestInputsAgreeWithKeys checks Analyze's input tests against its tags:
@@ -29,15 +30,7 @@ func TestInputsAgreeWithKeys(t *testing.T) {
 		"ctx2/b.log":                         "b\n",
 		"shared/app.Dockerfile.dockerignore": "*.log\n",
 	}
-	for name, text := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	gittest.WriteFiles(t, root, files)
 	images := []Image{
 		{Name: "app", Inputs: imagebuild.Inputs{Context: "app"}},
 		{Name: "two", Inputs: imagebuild.Inputs{Context: "ctx2", Dockerfile: "shared/app.Dockerfile"}},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,10 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestMain(m *testing.M) {
-	gittest.Isolate()
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { gittest.Main(m) }
 
 // The spec's root is platform/, below the repository's top: contexts are
 // relative to the root, if_changed patterns to the top, as the agent has them.
@@ -41,19 +37,6 @@ images:
       e2e: {command: npm run e2e, if_changed: platform/services/web/**}
 `
 
-func write(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, text := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestMake makes a plan from Go, as a command does: a repository built with
 // git, whose feature branch changed one service since it left main.
 func TestMake(t *testing.T) {
@@ -63,7 +46,7 @@ func TestMake(t *testing.T) {
 	gittest.Run(t, tmp, "init", "--quiet", "--bare", "--initial-branch=main", "origin.git")
 	gittest.Run(t, tmp, "init", "--quiet", "--initial-branch=main", top)
 	gittest.Run(t, top, "remote", "add", "origin", filepath.Join(tmp, "origin.git"))
-	write(t, top, map[string]string{
+	gittest.WriteFiles(t, top, map[string]string{
 		"README.md":                          "# acme\n",
 		"platform/.buildkite/bkgen.yml":      platformSpec,
 		"platform/images/base/Dockerfile":    "FROM alpine:3.21\n",
@@ -77,7 +60,7 @@ func TestMake(t *testing.T) {
 	gittest.Run(t, top, "commit", "--quiet", "-m", "initial")
 	gittest.Run(t, top, "push", "--quiet", "origin", "main")
 	gittest.Run(t, top, "switch", "--quiet", "-c", "feature")
-	write(t, top, map[string]string{"platform/services/api/main.go": "package main\n\nfunc main() {}\n"})
+	gittest.WriteFiles(t, top, map[string]string{"platform/services/api/main.go": "package main\n\nfunc main() {}\n"})
 	gittest.Run(t, top, "commit", "--quiet", "--all", "-m", "change api")
 
 	p, err := Make(context.Background(), Options{
@@ -142,7 +125,7 @@ func TestLoadRefuses(t *testing.T) {
 	if _, err := Load(dir, outside); !errors.Is(err, ErrOutsideRoot) || strings.Contains(err.Error(), outside) {
 		t.Errorf("a spec outside the root: %v", err)
 	}
-	write(t, dir, map[string]string{"ci/bkgen.yml": "version: 1\nimages: {app: {}}\n"})
+	gittest.WriteFiles(t, dir, map[string]string{"ci/bkgen.yml": "version: 1\nimages: {app: {}}\n"})
 	var problems diag.List
 	if _, err := Load(dir, "ci/bkgen.yml"); !errors.As(err, &problems) || problems[0].File != "ci/bkgen.yml" {
 		t.Errorf("a spec with no registry: %v, want problems in ci/bkgen.yml", err)
@@ -155,7 +138,7 @@ func TestLoadRefuses(t *testing.T) {
 func TestCheck(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	write(t, dir, map[string]string{
+	gittest.WriteFiles(t, dir, map[string]string{
 		".buildkite/bkgen.yml": "version: 1\nregistries:\n  packages: {provider: buildkite, org: acme, registry: images}\nimages:\n  app:\n    context: app\n  gone:\n    context: gone\n",
 		"app/Dockerfile":       "FROM scratch\n",
 	})
@@ -175,7 +158,7 @@ func TestCheck(t *testing.T) {
 		t.Errorf("Make: %v, want the same problem", err)
 	}
 
-	write(t, dir, map[string]string{"gone/Dockerfile": "FROM scratch\n"})
+	gittest.WriteFiles(t, dir, map[string]string{"gone/Dockerfile": "FROM scratch\n"})
 	if problems, err = Check(context.Background(), dir, s, buildenv.Build{}, 1); err != nil {
 		t.Fatal(err)
 	}

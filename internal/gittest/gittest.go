@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -44,4 +45,25 @@ func Run(tb testing.TB, dir string, args ...string) string {
 		tb.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
 	}
 	return string(out)
+}
+
+// Main is a TestMain for packages whose tests run git: Isolate, then run.
+func Main(m *testing.M) {
+	Isolate()
+	os.Exit(m.Run())
+}
+
+// WriteFiles writes files (slash paths relative to dir, and their text),
+// making the directories they need.
+func WriteFiles(tb testing.TB, dir string, files map[string]string) {
+	tb.Helper()
+	for name, text := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
 }
