@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # the variables are for the scripts that source this
 # Settings and helpers shared by setup.sh, teardown.sh and smoke.sh.
 # Every setting can be overridden from the environment.
 
@@ -62,9 +63,17 @@ pid_alive() {
   [[ -s $pidfile ]] || return 1
   pid=$(<"$pidfile")
   [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [[ -e /proc/$pid ]] || return 1
+  running "$pid" || return 1
   [[ $(basename "$(readlink "/proc/$pid/exe" 2>/dev/null)") == "$exe" ]] || return 1
   echo "$pid"
+}
+
+# running PID: alive and not a zombie waiting for init to reap it.
+running() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat%% *} != Z ]]
 }
 
 # stop_pid PIDFILE EXE [SECONDS]: TERM, wait, then KILL the one process.
@@ -74,10 +83,10 @@ stop_pid() {
     log "stopping $exe (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < wait * 10; i++)); do
-      [[ -e /proc/$pid ]] || break
+      running "$pid" || break
       sleep 0.1
     done
-    if [[ -e /proc/$pid ]]; then
+    if running "$pid"; then
       log "$exe (pid $pid) still running after ${wait}s: KILL"
       kill -KILL "$pid" 2>/dev/null || true
       sleep 0.5

@@ -10,7 +10,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 [[ -r $ENV_FILE ]] || die "no $ENV_FILE: run setup.sh first"
 # shellcheck source=/dev/null
@@ -30,7 +30,7 @@ packages=$BKGEN_EXEC_PACKAGES_HOST/acme/images
 hosted=$BKGEN_EXEC_HOSTED_HOST
 cleanup() {
   docker buildx rm --force "$builder" >/dev/null 2>&1
-  docker buildx rm --force "$builder-default-image" >/dev/null 2>&1
+  docker buildx rm --force "$builder-pipeline" >/dev/null 2>&1
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -145,13 +145,30 @@ multi_platform() {
   expect "run=$run arch=aarch64" docker run --rm --platform linux/arm64 "$ref" cat /smoke.txt
 }
 
+# bkgen's own builder command, as its pipelines run it in a job with a fresh
+# DOCKER_CONFIG: no image named (buildx's pull of moby/buildkit:buildx-stable-1
+# fails here, and it uses the local image of that name) and no buildkitd
+# config (the image's own trusts the test CA).
+pipeline_builder() {
+  local name=$builder-pipeline
+  docker buildx inspect "$name" >/dev/null 2>&1 ||
+    docker buildx create --name "$name" --driver docker-container --bootstrap ||
+    docker buildx inspect "$name" >/dev/null
+}
+
 default_builder_image() {
-  # No image named: buildx pulls moby/buildkit:buildx-stable-1, which fails
-  # here, and then uses the local image of that name.
-  docker buildx create --name "$builder-default-image" --driver docker-container \
-    --buildkitd-config "$BKGEN_EXEC_BUILDKITD_TOML" --bootstrap || return 1
-  BUILDX_BUILDER=$builder-default-image docker buildx build "${build_args[@]}" \
-    --tag "$packages/smoke-default-image:$run" --push "$work/ctx"
+  local ref=$packages/smoke-pipeline:$run cache=$packages/smoke-pipeline:buildcache-main
+  pipeline_builder || return 1
+  BUILDX_BUILDER=$builder-pipeline docker buildx build "${build_args[@]}" --tag "$ref" --push \
+    --cache-to "type=registry,ref=$cache,mode=max" "$work/ctx" || return 1
+  # The next job: another fresh DOCKER_CONFIG, the same command, the same container.
+  DOCKER_CONFIG=$work/next-job pipeline_builder || return 1
+  printf '%s' "$BKGEN_EXEC_REGISTRY_PASSWORD" |
+    DOCKER_CONFIG=$work/next-job docker login "$BKGEN_EXEC_PACKAGES_HOST" -u "$BKGEN_EXEC_REGISTRY_USER" --password-stdin || return 1
+  DOCKER_CONFIG=$work/next-job BUILDX_BUILDER=$builder-pipeline docker buildx build "${build_args[@]}" \
+    --tag "$ref" --push --cache-from "type=registry,ref=$cache" "$work/ctx" || return 1
+  docker ps --filter "name=buildx_buildkit_$builder-pipeline" --format '{{.Names}} {{.Image}}' | tee "$work/pipeline-builders.txt"
+  [[ $(wc -l <"$work/pipeline-builders.txt") == 1 ]]
 }
 
 container_dns() {
@@ -182,7 +199,7 @@ check "buildx build --push to the hosted registry" hosted_push
 check "docker-container builder: --push, --cache-to type=registry" container_builder_cache
 check "RUN step in the builder resolves $BKGEN_EXEC_PACKAGES_HOST" container_builder_dns
 check "--platform linux/amd64,linux/arm64 with RUN under emulation" multi_platform
-check "docker-container builder on buildx's default image name" default_builder_image
+check "bkgen's builder command: default image, fresh DOCKER_CONFIGs" default_builder_image
 echo "smoke: $((SECONDS - t_all))s; logs in $logs"
 echo "smoke: $passed passed, $failed failed"
 ((failed == 0))

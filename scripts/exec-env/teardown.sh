@@ -11,10 +11,11 @@
 set -Eeuo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$here/lib.sh"
 
 purge='' purge_cache=''
+rc=0
 trap 'rc=$?; ((rc == 3)) && exit 3; die "teardown failed (status $rc) at line $LINENO: $BASH_COMMAND"' ERR
 for arg in "$@"; do
   case $arg in
