@@ -104,7 +104,7 @@ stage_tools() {
       GOBIN=$tmp go install -trimpath \
         -ldflags "-s -w -X github.com/docker/buildx/version.Version=$BUILDX_VERSION -X github.com/docker/buildx/version.Package=github.com/docker/buildx" \
         "github.com/docker/buildx/cmd/buildx@$BUILDX_VERSION" >"$LOG_DIR/build-buildx.log" 2>&1 ||
-        die "building buildx failed: $(tail -5 "$LOG_DIR/build-buildx.log")"
+        { rm -rf "$tmp"; die "building buildx failed: $(tail -5 "$LOG_DIR/build-buildx.log")"; }
       mv "$tmp/buildx" "$tmp/docker-buildx"
       rm -rf "$bx_dir" && mv "$tmp" "$bx_dir"
       log "built buildx in $((SECONDS - t0))s"
@@ -125,7 +125,7 @@ stage_tools() {
       (cd "$src" && go build -mod=mod -trimpath -o "$tmp/" \
         -ldflags "-s -w -X github.com/moby/buildkit/version.Version=$BUILDKIT_VERSION -X github.com/moby/buildkit/version.Package=github.com/moby/buildkit" \
         ./cmd/buildkitd ./cmd/buildctl) >"$LOG_DIR/build-buildkit.log" 2>&1 ||
-        die "building buildkit failed: $(tail -5 "$LOG_DIR/build-buildkit.log")"
+        { rm -rf "$tmp"; die "building buildkit failed: $(tail -5 "$LOG_DIR/build-buildkit.log")"; }
       rm -rf "$src"
       rm -rf "$bk_dir" && mv "$tmp" "$bk_dir"
       log "built buildkit in $((SECONDS - t0))s"
@@ -244,7 +244,7 @@ stage_docker() {
       --host "unix://$DOCKER_SOCK" --storage-driver overlay2 \
       --bip "$BRIDGE_CIDR" --fixed-cidr "$FIXED_CIDR" --dns "$BRIDGE_IP" \
       --add-runtime "bkgen-runc=$WORK_DIR/bin/bkgen-runc" --default-runtime bkgen-runc \
-      </dev/null >>"$LOG_DIR/dockerd.log" 2>&1 9>&- &
+      </dev/null >"$LOG_DIR/dockerd.log" 2>&1 9>&- &
     echo $! >"$RUN_DIR/dockerd.pid"
     local i
     for ((i = 0; i < 120; i++)); do
@@ -286,7 +286,7 @@ EOF
     stop_pid "$RUN_DIR/dnsmasq.pid" dnsmasq 5
     mv "$conf.new" "$conf"
     setsid dnsmasq --keep-in-foreground --conf-file="$conf" --pid-file= \
-      </dev/null >>"$LOG_DIR/dnsmasq.log" 2>&1 9>&- &
+      </dev/null >"$LOG_DIR/dnsmasq.log" 2>&1 9>&- &
     echo $! >"$RUN_DIR/dnsmasq.pid"
     sleep 0.3
     pid_alive "$RUN_DIR/dnsmasq.pid" dnsmasq >/dev/null || die "dnsmasq exited: $(tail -5 "$LOG_DIR/dnsmasq.log")"
@@ -326,7 +326,7 @@ EOF
   else
     stop_pid "$pidfile" docker-registry 5
     mv "$dir/config.yml.new" "$dir/config.yml"
-    setsid docker-registry serve "$dir/config.yml" </dev/null >>"$LOG_DIR/registry-$name.log" 2>&1 9>&- &
+    setsid docker-registry serve "$dir/config.yml" </dev/null >"$LOG_DIR/registry-$name.log" 2>&1 9>&- &
     echo $! >"$pidfile"
   fi
   local i code=
