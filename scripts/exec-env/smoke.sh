@@ -176,6 +176,7 @@ container_dns() {
   # The registry answers there (401 without credentials; busybox wget does not check the CA).
   expect "401" docker run --rm "$BKGEN_EXEC_BASE_IMAGE" wget -O- "https://$BKGEN_EXEC_PACKAGES_HOST/v2/" || return 1
   expect "Address: $BKGEN_EXEC_HOSTED_IP" docker run --rm "$BKGEN_EXEC_BASE_IMAGE" nslookup "$hosted" || return 1
+  expect "401" docker run --rm "$BKGEN_EXEC_BASE_IMAGE" wget -O- "https://$hosted/v2/" || return 1
   # On a user-defined network, through docker's embedded DNS.
   docker network create "smoke-$run" >/dev/null || return 1
   expect "Address: $BKGEN_EXEC_BRIDGE_IP" docker run --rm --network "smoke-$run" "$BKGEN_EXEC_BASE_IMAGE" \
@@ -193,7 +194,7 @@ t_all=$SECONDS
 check "docker login with htpasswd credentials (both registries)" login_htpasswd
 check "docker login $BKGEN_EXEC_PACKAGES_HOST/ORG/REGISTRY, then use it" login_with_path
 check "privileged container (runtime without CAP_SYS_RESOURCE)" privileged_container
-check "container resolves $BKGEN_EXEC_PACKAGES_HOST through the DNS" container_dns
+check "containers resolve and reach both registries through the DNS" container_dns
 check "buildx build --push, docker driver, TLS+auth registry" docker_driver_push
 check "buildx build --push to the hosted registry" hosted_push
 check "docker-container builder: --push, --cache-to type=registry" container_builder_cache
