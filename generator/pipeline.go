@@ -34,7 +34,6 @@ type Step struct {
 	IfChanged        *spec.IfChanged // --if-changed agent: left for the agent to evaluate
 	Skip             string
 	Agents           *stepvalue.Value
-	Image            imageRef // hosted agents run the step inside this image
 	Plugins          []Plugin
 	Env              []spec.KV
 	Parallelism      int
@@ -50,7 +49,7 @@ type Step struct {
 
 // size is about how many bytes the step takes in the pipeline.
 func (s *Step) size() int {
-	n := len(s.Key) + len(s.Label) + len(s.Skip) + len(s.Image.Rest) + len(s.ConcurrencyGroup) + len(s.Command) +
+	n := len(s.Key) + len(s.Label) + len(s.Skip) + len(s.ConcurrencyGroup) + len(s.Command) +
 		s.Agents.Bytes() + s.Retry.Bytes() + s.SoftFail.Bytes()
 	for _, d := range s.DependsOn {
 		n += len(d)
@@ -71,14 +70,6 @@ func (s *Step) size() int {
 type Plugin struct {
 	Source string
 	Config *stepvalue.Value // nil when it has none
-}
-
-// imageRef is an image reference whose start may be an upload-time
-// variable: the one place bkgen leaves a `$` for the agent to interpolate,
-// since the step's image must be known before the job starts.
-type imageRef struct {
-	UploadVar string // "" or the variable that starts the reference
-	Rest      string
 }
 
 // YAML renders the pipeline as YAML with a 2-space indent.
@@ -196,9 +187,6 @@ func (w *writer) step(s *Step) *yaml.Node {
 	}
 	if s.Agents != nil {
 		add("agents", w.value(s.Agents))
-	}
-	if s.Image != (imageRef{}) {
-		add("image", w.image(s.Image))
 	}
 	if len(s.Plugins) > 0 {
 		seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
@@ -339,20 +327,6 @@ func (w *writer) value(v *stepvalue.Value) *yaml.Node {
 		return seq
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
-}
-
-// image writes an image reference, its upload-time variable left for the
-// agent (a Literal pipeline's generator has filled it in already).
-func (w *writer) image(ref imageRef) *yaml.Node {
-	if ref.UploadVar == "" {
-		return w.str(ref.Rest)
-	}
-	if w.literal && w.err == nil {
-		w.err = fmt.Errorf("cannot leave %s to an upload without interpolation", ref.UploadVar)
-	}
-	n := w.str(ref.Rest)
-	n.Value = "${" + ref.UploadVar + "}" + n.Value
-	return n
 }
 
 func intNode(i int) *yaml.Node {

@@ -1,8 +1,6 @@
 package generator
 
 import (
-	"errors"
-
 	"github.com/bkgen/bkgen/provider"
 	"github.com/bkgen/bkgen/spec"
 )
@@ -18,13 +16,6 @@ func (g *gen) access(r *spec.Registry) (*access, error) {
 	a, err := r.Provider.Access(r.Config, g.in.Env)
 	if err != nil {
 		return nil, err
-	}
-	if a.BaseVar != "" && g.in.Literal {
-		// No interpolation: bkgen runs in that job, and fills it in itself.
-		if a.Base = a.BaseVarValue; a.Base == "" {
-			return nil, errors.New("the registry is $" + a.BaseVar + ", which an upload without interpolation leaves as it is, and it is not set here to fill in now: generate where it is set, or upload with interpolation")
-		}
-		a.BaseVar = ""
 	}
 	out := &access{Access: a, registry: r}
 	for _, p := range a.Plugins {

@@ -110,18 +110,23 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	case len(im.Platforms) > 0:
 		add("--platform", strings.Join(im.Platforms, ","))
 	}
+	// What dockerd's own BuildKit cannot do: with the classic image store of
+	// a stock Elastic CI Stack agent it exports no cache, pushes no digest and
+	// builds one platform at a time.
 	var b *templates.Builder
 	switch {
-	case im.Cache.Type == spec.CacheS3:
-		b = &templates.Builder{Why: "An s3 cache needs a docker-container builder."}
-	case im.MultiArch == spec.Emulated && !t.BuildsEveryPlatform:
-		b = &templates.Builder{Why: "Several platforms in one build need a docker-container builder (and QEMU on the agent)."}
+	case v.platform != "":
+		b = &templates.Builder{Why: "Pushing one platform by digest"}
+	case len(im.Platforms) > 1:
+		b = &templates.Builder{Why: "Building several platforms at once"}
+	case im.Cache.Type == spec.CacheRegistry || im.Cache.Type == spec.CacheLocal || im.Cache.Type == spec.CacheS3:
+		b = &templates.Builder{Why: "Exporting a cache"}
 	}
 	if b != nil {
-		add("--builder", "bkgen")
+		b.Name, b.ImageQ = builderName, quote(builderImage)
 	}
-	cache, cacheTag := g.cacheArgs(im, t, v.platform)
-	args = append(args, cache...)
+	from, to, cacheTag := g.cacheArgs(im, t, v.platform)
+	args = append(args, from...)
 	var extraTags []string
 	for _, tag := range im.Tags {
 		extraTags = append(extraTags, quoteExpanding(t.repo+":"+tag.Text))
@@ -129,20 +134,22 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	if cacheTag != "" {
 		extraTags = append(extraTags, quoteExpanding(t.repo+":"+cacheTag))
 	}
+	var push []string
 	if v.platform != "" {
 		// Pushed by digest only: the manifest step gives the image its tags.
-		args = append(args, "--output "+quoteExpanding("type=image,name="+t.repo+",push-by-digest=true,name-canonical=true"))
+		push = []string{"--output " + quoteExpanding("type=image,name="+t.repo+",push-by-digest=true,name-canonical=true,push=true")}
 	} else {
 		args = append(args, "--tag "+quoteExpanding(t.ref()))
 		for _, tag := range extraTags {
 			args = append(args, "--tag "+tag)
 		}
+		push = []string{"--push"}
 	}
 	args = append(args, "--progress=plain", quote(notAnOption(im.Context)))
 	cmd, err := templates.Build(templates.BuildData{
 		Builder: b, Login: t.Login, Relogin: t.Expires,
 		// One platform of several does not publish: the manifest step does.
-		Reuse: v.platform == "", Args: args, ExtraTagsQ: extraTags,
+		Reuse: v.platform == "", Args: args, CacheTo: to, Push: push, ExtraTagsQ: extraTags,
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(v.metaKey), RepoQ: quoteExpanding(t.repo),
 	})
 	if err != nil {
@@ -196,15 +203,31 @@ func cacheTagFor(branch, arch string) string {
 	return tag
 }
 
+// builderName and builderImage are bkgen's own docker-container builder,
+// for builds dockerd's own BuildKit cannot do: the BuildKit release is
+// pinned, and named in the builder's name, so an agent that ran an older
+// bkgen does not reuse that one's.
+const (
+	builderImage = "moby/buildkit:v0.34.2"
+	builderName  = "bkgen-buildkit-v0.34.2"
+)
+
 // cacheArgs are the --cache-from/--cache-to flags for an image (one platform
 // of it for native multi-arch), and, for an inline cache, the extra tag the
 // cache travels under.
-func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (args []string, cacheTag string) {
+func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (from, to []string, cacheTag string) {
 	arch := ""
 	if platform != "" {
 		arch = spec.ArchSlug(platform, im.Platforms)
 	}
-	add := func(flag, value string) { args = append(args, flag+" "+quoteExpanding(value)) }
+	add := func(flag, value string) {
+		arg := flag + " " + quoteExpanding(value)
+		if flag == "--cache-to" {
+			to = append(to, arg)
+		} else {
+			from = append(from, arg)
+		}
+	}
 	// A branch reads its own cache first, then the default branch's, so a new
 	// branch starts warm; it writes only its own.
 	branches := []string{g.in.Env.DefaultBranch()}
@@ -242,7 +265,7 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (args []stri
 		add("--cache-from", where)
 		add("--cache-to", where+",mode=max")
 	}
-	return args, cacheTag
+	return from, to, cacheTag
 }
 
 // manifestStep merges the per-platform builds of a native multi-arch build.
@@ -342,17 +365,6 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	}
 	_, err := write(c.Command)
 	verbatim := err == nil
-	if t.RunsImage {
-		s.Image = imageRef{Rest: t.ref()}
-		if t.BaseVar != "" {
-			s.Image = imageRef{UploadVar: t.BaseVar, Rest: strings.TrimPrefix(t.ref(), t.Base)}
-		}
-		s.Command = c.Command
-		if !verbatim {
-			s.Command = "eval " + quote(c.Command)
-		}
-		return s, nil
-	}
 	env := append([]string{}, consumerEnv...)
 	for _, kv := range c.Env {
 		env = append(env, kv.Key)

@@ -17,13 +17,9 @@ func (Hosted) Scanners() []string { return pullingScanners }
 
 func (Hosted) Access(_ *Config, env buildenv.Build) (*Access, error) {
 	return &Access{
-		// Commands expand it when they run; a consumer's image attribute,
-		// which the agent needs before the job starts, has it filled in
-		// when the pipeline is uploaded.
+		// Commands expand it when they run, so the pipeline works wherever
+		// it is uploaded from, with or without interpolation.
 		Base: "${" + buildenv.HostedRegistryURLVar + "}", BaseVar: buildenv.HostedRegistryURLVar,
 		BaseVarValue: env.HostedRegistryURL,
-		RunsImage:    true,
-		// Their remote builders build every platform.
-		BuildsEveryPlatform: true,
 	}, nil
 }

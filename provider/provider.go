@@ -109,12 +109,6 @@ type Access struct {
 	// Expires: the login lasts minutes (an OIDC token lives 5), so a step
 	// logs in again right before it pushes.
 	Expires bool
-	// RunsImage: the agent is already logged in and runs a job in an image
-	// of the registry given as the step's image attribute (hosted agents).
-	RunsImage bool
-	// BuildsEveryPlatform: the agents' own builders build every platform,
-	// so an emulated multi-platform build needs no builder of its own.
-	BuildsEveryPlatform bool
 	// CacheToAttrs are --cache-to attributes the registry needs with a
 	// registry cache, such as ECR's ",image-manifest=true".
 	CacheToAttrs string

@@ -63,7 +63,7 @@ func TestAccess(t *testing.T) {
 			}},
 		{name: "hosted", p: provider.Hosted{}, c: config("r"),
 			check: func(t *testing.T, a *provider.Access) {
-				if a.Base != "${BUILDKITE_HOSTED_REGISTRY_URL}" || a.BaseVar != "BUILDKITE_HOSTED_REGISTRY_URL" || !a.RunsImage || a.Login != "" {
+				if a.Base != "${BUILDKITE_HOSTED_REGISTRY_URL}" || a.BaseVar != "BUILDKITE_HOSTED_REGISTRY_URL" || a.Login != "" {
 					t.Errorf("%+v", a)
 				}
 			}},

@@ -38,19 +38,26 @@ func render(name string, data any) (string, error) {
 // BuildData is what a build step runs with: build-<image>, or
 // build-<image>-<arch> for one platform of a native multi-arch build.
 type BuildData struct {
-	Builder    *Builder // a docker-container builder to create first; nil for the default one
+	Builder    *Builder // the builder this build needs when dockerd's own cannot; nil for any
 	Login      string   // shell lines that log in; "" when plugins do it or none is needed
 	Relogin    bool     // log in again right before the push: the login expires in minutes
 	Reuse      bool     // publish the digest when the content tag is already there (not one platform of several)
 	Args       []string // docker buildx build's arguments, each a ready word or flag and word
+	CacheTo    []string // the --cache-to arguments, for the build that pushes
+	Push       []string // the arguments that push: --push, or an image output pushed by digest
 	ExtraTagsQ []string // the image's other tags
 	RefQ       string   // the content-tag reference
 	MetaKeyQ   string   // the meta-data key the digest is published under
 	RepoQ      string   // the repository, without a tag
 }
 
-// Builder is a docker-container builder a build needs, and why.
-type Builder struct{ Why string }
+// Builder is the docker-container builder a build creates when the one
+// selected is dockerd's own, and why it needs one.
+type Builder struct {
+	Why    string // what the build does that dockerd's own BuildKit cannot
+	Name   string // the builder's name
+	ImageQ string // its BuildKit image, pinned
+}
 
 // Build renders build.sh.tmpl.
 func Build(d BuildData) (string, error) { return render("build.sh.tmpl", d) }

@@ -34,26 +34,31 @@ var cases = []struct {
 	wantLines, noLines []string
 }{
 	{"build.sh.tmpl", "builder, relogin, reuse", with(Build, BuildData{
-		Builder: &Builder{Why: "An s3 cache needs a docker-container builder."},
+		Builder: &Builder{Why: "Exporting a cache", Name: "bkgen-buildkit-v1", ImageQ: "moby/buildkit:v1"},
 		Login:   oidcLogin, Relogin: true, Reuse: true,
 		Args:       []string{"--file 'Dockerfile'", "--build-arg 'BASE_IMAGE=base:bk-1'", "--tag " + ref, "--progress=plain", "'services/app'"},
+		CacheTo:    []string{"--cache-to 'type=registry,ref=r:c,mode=max'"},
+		Push:       []string{"--push"},
 		ExtraTagsQ: []string{"'packages.buildkite.com/acme/images/app:latest'"},
 		RefQ:       ref, MetaKeyQ: "'bkgen:image:app'", RepoQ: repo,
 	}), []string{
-		"# An s3 cache needs a docker-container builder.",
-		"docker buildx inspect bkgen >/dev/null 2>&1 || docker buildx create --name bkgen --driver docker-container --bootstrap || docker buildx inspect bkgen >/dev/null",
-		"  docker buildx imagetools create --tag 'packages.buildkite.com/acme/images/app:latest' " + ref,
+		"# Exporting a cache needs a builder other than dockerd's own (the docker driver, with",
+		"    || docker buildx create --name bkgen-buildkit-v1 --driver docker-container --driver-opt image=moby/buildkit:v1 --bootstrap >/dev/null \\",
+		`  builder=(--builder bkgen-buildkit-v1)`,
+		`  "${builder[@]}"`,
+		"  docker buildx imagetools create --prefer-index=false --tag 'packages.buildkite.com/acme/images/app:latest' " + ref,
 		"  --build-arg 'BASE_IMAGE=base:bk-1'",
-		`docker buildx build "${args[@]}"`,
+		`docker buildx build "${args[@]}" --output type=cacheonly`,
 		"# Log in again right before pushing: the OIDC token lives 5 minutes.",
-		`docker buildx build "${args[@]}" --push --metadata-file "$metadata"`,
+		`docker buildx build "${args[@]}" --cache-to 'type=registry,ref=r:c,mode=max' --push --metadata-file "$metadata"`,
 		`buildkite-agent meta-data set 'bkgen:image:app' ` + repo + `"@$digest"`,
 	}, nil},
 	{"build.sh.tmpl", "one platform of several, plugin login", with(Build, BuildData{
 		Args: []string{"--platform 'linux/arm64'", "'.'"},
+		Push: []string{"--output 'type=image,name=r,push-by-digest=true,name-canonical=true,push=true'"},
 		RefQ: ref, MetaKeyQ: "'bkgen:image:app:arm64'", RepoQ: repo,
 	}), []string{
-		`docker buildx build "${args[@]}" --push --metadata-file "$metadata"`,
+		`docker buildx build "${args[@]}" --output 'type=image,name=r,push-by-digest=true,name-canonical=true,push=true' --metadata-file "$metadata"`,
 	}, []string{
 		"# Log in again right before pushing: the OIDC token lives 5 minutes.",
 		"  buildkite-agent meta-data set 'bkgen:image:app:arm64' " + repo + `"@$digest"`,
@@ -87,7 +92,7 @@ var cases = []struct {
 	}), []string{"BKGEN_COMMAND", "make test"}, nil},
 	{"consumer.sh.tmpl", "one quoted word", with(Consumer, ConsumerData{
 		RefQ: ref, CommandQ: `$'echo \\$HOME'`,
-	}), []string{"  " + ref + ` /bin/sh -e -c $'echo \\$HOME'`}, nil},
+	}), []string{"  " + ref + ` -e -c $'echo \\$HOME'`}, nil},
 	{"login-buildkite-oidc.sh.tmpl", "", with(BuildkiteOIDCLogin, BuildkiteOIDCLoginData{
 		AudienceQ: "'https://packages.buildkite.com/acme/images'", ServerQ: "'packages.buildkite.com/acme/images'", Lifetime: 300,
 	}), strings.Split(oidcLogin, "\n"), nil},

@@ -68,7 +68,7 @@ images:
 	defer upstream.Close()
 	host := strings.TrimPrefix(upstream.URL, "http://")
 	first, _ := generate(t, host)
-	tag := regexp.MustCompile(`image: \$\{BUILDKITE_HOSTED_REGISTRY_URL\}/present:(bk-[0-9a-f]{16})`).FindStringSubmatch(first)
+	tag := regexp.MustCompile(`\$\$\{BUILDKITE_HOSTED_REGISTRY_URL\}/present:(bk-[0-9a-f]{16})`).FindStringSubmatch(first)
 	if tag == nil {
 		t.Fatalf("no content tag for present in:\n%s", first)
 	}

@@ -31,6 +31,9 @@ REGISTRY_PASSWORD=${BKGEN_EXEC_REGISTRY_PASSWORD:-bkgen-exec-password}
 # Images this environment makes.
 BUILDKIT_IMAGE=${BKGEN_EXEC_BUILDKIT_IMAGE:-bkgen/buildkit:$BUILDKIT_VERSION}
 BUILDX_DEFAULT_IMAGE=moby/buildkit:buildx-stable-1
+# The image bkgen's own builder names (generator/steps.go, builderImage):
+# moby/buildkit cannot be pulled here, so it is this local one.
+BKGEN_BUILDER_IMAGE=moby/buildkit:$BUILDKIT_VERSION
 BASE_REPO=${BKGEN_EXEC_BASE_REPO:-$PACKAGES_HOST/bkgen/base/busybox-bash}
 
 CA_NAME=bkgen-exec-ca

@@ -382,9 +382,10 @@ stage_buildkit_image() {
     rm -rf "$root"
   fi
   "$DOCKER" tag "$BUILDKIT_IMAGE" "$BUILDX_DEFAULT_IMAGE"
+  "$DOCKER" tag "$BUILDKIT_IMAGE" "$BKGEN_BUILDER_IMAGE"
   "$DOCKER" run --rm --entrypoint buildctl "$BUILDKIT_IMAGE" --version >/dev/null ||
     die "$BUILDKIT_IMAGE does not run buildctl"
-  log "buildkit image: $BUILDKIT_IMAGE (also $BUILDX_DEFAULT_IMAGE)"
+  log "buildkit image: $BUILDKIT_IMAGE (also $BUILDX_DEFAULT_IMAGE, $BKGEN_BUILDER_IMAGE)"
 }
 
 # A docker config logged in to both registries, for setup's own pushes.
