@@ -189,7 +189,9 @@ docker pull reg.test/acme/images/x:1
 # Another registry's login passes through untouched.
 echo plain | docker login other.test --username u --password-stdin | grep -x 'password: plain'
 `
-	b := &agentsim.Build{Dir: t.TempDir(), Repo: dir, Commit: commit, Branch: "main", Number: 1, Command: script,
+	// A deep build directory: records are named within a file name's 255 bytes.
+	deep := filepath.Join(t.TempDir(), strings.Repeat("d", 120), strings.Repeat("e", 120))
+	b := &agentsim.Build{Dir: deep, Repo: dir, Commit: commit, Branch: "main", Number: 1, Command: script,
 		Registry: agentsim.Config{RegistryPassword: "s3cret", OIDCHosts: []string{"reg.test"}, MaxTokenLifetime: 300}}
 	res, err := runner(t, fake).Run(context.Background(), b)
 	if err != nil {

@@ -2,6 +2,7 @@ package agentsim
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -125,11 +126,18 @@ func (s State) Config() (Config, error) {
 
 // SetMetaData stores a meta-data value.
 func (s State) SetMetaData(key, value string) error {
+	if len(key) > 100 {
+		// A file name holds at most 255 bytes: the key, in hex, must fit.
+		return fmt.Errorf("meta-data key %q: the stand-in takes keys of up to 100 bytes", key)
+	}
 	return writeFile(s.path("meta-data", hex.EncodeToString([]byte(key))), []byte(value))
 }
 
 // MetaData returns a meta-data value and whether it is set.
 func (s State) MetaData(key string) (string, bool, error) {
+	if len(key) > 100 {
+		return "", false, nil
+	}
 	b, err := os.ReadFile(s.path("meta-data", hex.EncodeToString([]byte(key))))
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
@@ -197,7 +205,8 @@ type login struct {
 }
 
 func (s State) loginPath(dockerConfig, host string) string {
-	return s.path("logins", hex.EncodeToString([]byte(dockerConfig+"\x00"+host)))
+	sum := sha256.Sum256([]byte(dockerConfig + "\x00" + host))
+	return s.path("logins", hex.EncodeToString(sum[:]))
 }
 
 func (s State) recordLogin(dockerConfig, host string, l login) error {
