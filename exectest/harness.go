@@ -1,0 +1,324 @@
+package exectest
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bkgen/bkgen/internal/agentsim"
+	"github.com/bkgen/bkgen/provider"
+)
+
+// Profile is how a scenario's jobs build.
+type Profile struct {
+	Name, Title string
+	// Container: a docker-container builder the harness makes from the
+	// local BuildKit image, selected with BUILDX_BUILDER in every job, as
+	// hosted agents preselect their remote builders. Otherwise nothing is
+	// set and buildx uses dockerd's own BuildKit (the docker driver, with
+	// the classic image store), as on the Elastic CI Stack.
+	Container bool
+}
+
+// Profiles are both builder profiles.
+var Profiles = []Profile{
+	{Name: "docker", Title: "dockerd's own BuildKit: docker driver, classic image store, nothing set (Elastic CI Stack)"},
+	{Name: "container", Title: "a docker-container builder selected by BUILDX_BUILDER in every job (remote builders)", Container: true},
+}
+
+// Harness runs scenarios against the environment of scripts/exec-env.
+type Harness struct {
+	Env   *Env
+	RunID string // in every marker, so runs never share images
+	Out   string // results: a directory a scenario, profile and phase
+	Bin   string // bkgen and the stand-ins
+	Slots chan struct{}
+	Keep  bool // keep the jobs' checkouts
+	Logf  func(format string, a ...any)
+
+	docker dockerCLI
+	mu     sync.Mutex
+	number int // build numbers, unique in the run
+}
+
+// NewHarness builds bkgen and the stand-ins, logs the harness in to both
+// registries and copies the base image to the hosted registry.
+func NewHarness(ctx context.Context, env *Env, out string, jobs int) (*Harness, error) {
+	h := &Harness{
+		Env: env, Out: out, Bin: filepath.Join(out, "bin"), Slots: make(chan struct{}, jobs),
+		RunID:  fmt.Sprintf("%06x", rand.IntN(1<<24)),
+		number: 1000 * (1 + rand.IntN(899)),
+		Logf:   func(string, ...any) {},
+	}
+	if err := agentsim.Install(h.Bin, true); err != nil {
+		return nil, err
+	}
+	h.docker = dockerCLI{bin: env.Docker, config: filepath.Join(out, "docker-config")}
+	if err := writeDockerAuth(h.docker.config, env, env.PackagesHost, env.HostedHost); err != nil {
+		return nil, err
+	}
+	hosted := env.HostedBaseImage()
+	if _, err := h.docker.inspect(ctx, hosted); err != nil {
+		if _, err := h.docker.run(ctx, "buildx", "imagetools", "create", "--tag", hosted, env.BaseImage); err != nil {
+			return nil, fmt.Errorf("copying the base image to the hosted registry: %w", err)
+		}
+	}
+	return h, nil
+}
+
+// writeDockerAuth writes a docker config logged in to hosts.
+func writeDockerAuth(dir string, env *Env, hosts ...string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	auths := map[string]any{}
+	for _, h := range hosts {
+		auths[h] = map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(env.RegistryUser + ":" + env.RegistryPassword))}
+	}
+	b, err := json.Marshal(map[string]any{"auths": auths})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600)
+}
+
+// Run runs a scenario's phases under one profile and checks each build.
+func (h *Harness) Run(ctx context.Context, sc *Scenario, p Profile) []*Row {
+	dir := filepath.Join(h.Out, sc.Name, p.Name)
+	errRow := func(phase string, err error) []*Row {
+		r := &Row{Scenario: sc.Name, Profile: p.Name, Phase: phase, Dir: dir, Failures: []string{"harness: " + err.Error()}}
+		r.settle()
+		return []*Row{r}
+	}
+	run := h.RunID + "-" + sc.Name + "-" + p.Name
+	repo, err := prepareRepo(sc, filepath.Join(dir, "repo"), run, "exec-"+run, h.Env)
+	if err != nil {
+		return errRow(PhaseFirst, err)
+	}
+	builder := ""
+	if p.Container {
+		builder = "bkgen-exec-" + h.RunID + "-" + regexp.MustCompile(`[^a-zA-Z0-9_-]`).ReplaceAllString(sc.Name, "-")
+		if _, err := h.docker.run(ctx, "buildx", "create", "--name", builder, "--driver", "docker-container",
+			"--driver-opt", "image="+h.Env.BuildkitImage, "--buildkitd-config", h.Env.BuildkitdTOML, "--bootstrap"); err != nil {
+			return errRow(PhaseFirst, err)
+		}
+		defer h.docker.run(context.Background(), "buildx", "rm", "--force", builder)
+	}
+	var rows []*Row
+	var prev *outcome
+	for _, phase := range Phases {
+		row, out := h.phase(ctx, repo, p, builder, phase, prev)
+		h.Logf("%s / %s / %s: %s in %s: %s", sc.Name, p.Name, phase, row.Result, row.Duration.Round(time.Second), clip(row.Detail(), 200))
+		rows = append(rows, row)
+		if out != nil {
+			prev = out
+		}
+	}
+	return rows
+}
+
+// outcome is what a phase's build left: each image's content-tag
+// reference, and which images it pushed (or found).
+type outcome struct {
+	refs map[string]string
+	done map[string]bool
+}
+
+// phase makes a phase's change, runs its build and checks it.
+func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, phase string, prev *outcome) (*Row, *outcome) {
+	start := time.Now()
+	dir := filepath.Join(h.Out, repo.Scenario.Name, p.Name, phase)
+	row := &Row{Scenario: repo.Scenario.Name, Profile: p.Name, Phase: phase, Dir: dir}
+	defer func() {
+		row.Duration = time.Since(start)
+		row.settle()
+	}()
+	failed := func(err error) (*Row, *outcome) {
+		row.Failures = append(row.Failures, "harness: "+err.Error())
+		return row, nil
+	}
+	switch phase {
+	case PhaseChanged:
+		if repo.Change == "" {
+			row.Reason = "no image of this scenario can be built here, so none can be changed"
+			return row, nil
+		}
+		if err := repo.ChangeInput(); err != nil {
+			return failed(err)
+		}
+	case PhaseCold:
+		if err := h.coldBuilder(ctx, p, builder); err != nil {
+			return failed(err)
+		}
+		if err := repo.Rebuild("rebuilt on a cold builder"); err != nil {
+			return failed(err)
+		}
+	}
+	h.mu.Lock()
+	h.number++
+	number := h.number
+	h.mu.Unlock()
+	env := h.scenarioEnv(repo)
+	// What the jobs see of the build, for bkgen preview and the extra tags.
+	vars := map[string]string{"BUILDKITE_BRANCH": repo.Branch, "BUILDKITE_PIPELINE_DEFAULT_BRANCH": repo.Branch, "BUILDKITE_BUILD_NUMBER": fmt.Sprint(number)}
+	for k, v := range env {
+		vars[k] = v
+	}
+	b := &agentsim.Build{
+		Dir: dir, Repo: repo.Dir, Commit: repo.Commit, Branch: repo.Branch, DefaultBranch: repo.Branch, Number: number,
+		Env:     env,
+		Command: "bkgen upload --annotate " + shellWords(repo.Scenario.Args),
+		Registry: agentsim.Config{
+			RegistryPassword: h.Env.RegistryPassword,
+			OIDCHosts:        []string{h.Env.PackagesHost},
+			MaxTokenLifetime: provider.OIDCTokenLifetime,
+			TimeScale:        repo.Scenario.TimeScale,
+		},
+	}
+	res, err := h.runner(p, builder).Run(ctx, b)
+	if err != nil {
+		return failed(err)
+	}
+	refs, err := h.preview(ctx, repo, vars)
+	if err != nil {
+		return failed(err)
+	}
+	c := &check{ctx: ctx, repo: repo, phase: phase, res: res, refs: refs, env: vars, docker: h.docker, row: row}
+	if prev != nil {
+		c.prevRefs, c.prevDone = prev.refs, prev.done
+	}
+	c.run()
+	if !h.Keep {
+		os.RemoveAll(filepath.Join(dir, "jobs"))
+	}
+	return row, &outcome{refs: refs, done: c.done}
+}
+
+// runner is the agent for a scenario's builds under a profile.
+func (h *Harness) runner(p Profile, builder string) *agentsim.Runner {
+	agentEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANG=C.UTF-8"}
+	return &agentsim.Runner{
+		BinDir: h.Bin, Docker: h.Env.Docker, AgentEnv: agentEnv, Slots: h.Slots,
+		NotExecutable: notExecutable,
+		PrepareJob: func(j *agentsim.Job) error {
+			// Hosted agents are logged in to their registry.
+			if strings.HasPrefix(j.Step.Queue(), "hosted") {
+				if err := writeDockerAuth(j.DockerConfig, h.Env, h.Env.HostedHost); err != nil {
+					return err
+				}
+			}
+			if builder == "" {
+				return nil
+			}
+			// The builder, preselected: its definition in the job's docker config.
+			inst := filepath.Join(j.DockerConfig, "buildx", "instances")
+			if err := os.MkdirAll(inst, 0o755); err != nil {
+				return err
+			}
+			def, err := os.ReadFile(filepath.Join(h.docker.config, "buildx", "instances", builder))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(inst, builder), def, 0o644); err != nil {
+				return err
+			}
+			j.Env = append(j.Env, "BUILDX_BUILDER="+builder)
+			return nil
+		},
+	}
+}
+
+// scenarioEnv is what every job of a scenario's builds gets besides the
+// agent's own variables: the scenario's env file, the hosted registry's
+// URL, and the secrets an agent's hooks would export (build secrets and
+// Buildkite Packages tokens, whose names the spec gives).
+func (h *Harness) scenarioEnv(repo *Repo) map[string]string {
+	env := map[string]string{}
+	for k, v := range repo.Scenario.Env {
+		env[k] = v
+	}
+	env["BUILDKITE_HOSTED_REGISTRY_URL"] = h.Env.HostedRegistryURL
+	for _, im := range repo.Spec.Images {
+		for _, s := range im.Secrets {
+			env[s] = "bkgen-exec-secret-" + s
+		}
+	}
+	for _, r := range repo.Spec.Registries {
+		if r.Provider.Name() == "buildkite" && r.Config.Get("auth") == "token" {
+			env[r.Config.Get("token_env")] = h.Env.RegistryPassword
+		}
+	}
+	return env
+}
+
+// preview asks bkgen for each image's content-tag reference at the repo's
+// commit, as the build's first job saw it.
+func (h *Harness) preview(ctx context.Context, repo *Repo, env map[string]string) (map[string]string, error) {
+	args := append([]string{"preview", "--format", "json"}, repo.Scenario.Args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(h.Bin, "bkgen"), args...)
+	cmd.Dir = repo.Dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		return nil, fmt.Errorf("bkgen %s: %v: %s", strings.Join(args, " "), err, stderr)
+	}
+	var pv struct {
+		Images []struct{ Name, Ref string }
+	}
+	if err := json.Unmarshal(out, &pv); err != nil {
+		return nil, fmt.Errorf("bkgen preview: %w", err)
+	}
+	refs := map[string]string{}
+	for _, im := range pv.Images {
+		refs[im.Name] = os.Expand(im.Ref, func(k string) string { return env[k] })
+	}
+	return refs, nil
+}
+
+// coldBuilder empties the builder's cache: the harness's docker-container
+// builder, or dockerd's build cache, and the docker-container builder bkgen's
+// steps make for themselves (bkgen) when it exists.
+func (h *Harness) coldBuilder(ctx context.Context, p Profile, builder string) error {
+	if p.Container {
+		if _, err := h.docker.run(ctx, "buildx", "prune", "--builder", builder, "--all", "--force"); err != nil {
+			return err
+		}
+	} else if _, err := h.docker.run(ctx, "builder", "prune", "--all", "--force"); err != nil {
+		return err
+	}
+	if out, _ := h.docker.run(ctx, "ps", "--quiet", "--filter", "name=^buildx_buildkit_bkgen0$"); strings.TrimSpace(out) != "" {
+		if _, err := h.docker.run(ctx, "exec", "buildx_buildkit_bkgen0", "buildctl", "prune", "--all"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// shellWords quotes arguments for bash.
+func shellWords(args []string) string {
+	var out []string
+	for _, a := range args {
+		if regexp.MustCompile(`^[A-Za-z0-9_./=:,+-]+$`).MatchString(a) {
+			out = append(out, a)
+		} else {
+			out = append(out, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
+		}
+	}
+	return strings.Join(out, " ")
+}
