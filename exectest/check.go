@@ -43,6 +43,9 @@ type check struct {
 	done map[string]bool
 	// broke: images with a build step that failed (reported already).
 	broke map[string]bool
+	// looked: references the build or the checks may have left in
+	// dockerd's image store.
+	looked []string
 }
 
 func (c *check) fail(format string, a ...any) {
@@ -168,6 +171,7 @@ func (c *check) images() {
 			c.fail("%s: %s is %s, but meta-data bkgen:image:%s says %s", im.Name, ref, m.Digest, im.Name, wantDigest)
 		}
 		for _, tag := range c.extraTags(im) {
+			c.looked = append(c.looked, repo+":"+tag) // a docker driver build loads it
 			t, err := c.docker.inspect(c.ctx, repo+":"+tag)
 			switch {
 			case err != nil:
@@ -213,6 +217,7 @@ func (c *check) contents(im *spec.Image, repo string, m *manifest) {
 		} else if len(platforms) > 1 {
 			continue // reported above
 		}
+		c.looked = append(c.looked, ref)
 		in, err := c.docker.lookInside(c.ctx, ref, p)
 		if err != nil {
 			c.fail("%s (%s): looking inside: %v", im.Name, p, err)
@@ -416,7 +421,7 @@ func (c *check) exactlyChanged() {
 		want[d] = true
 	}
 	for _, im := range c.repo.Spec.Images {
-		if !c.repo.Executable(im) || c.notExecutable(im) || c.broke[im.Name] || c.prevRefs[im.Name] == "" {
+		if !c.repo.Executable(im) || c.notExecutable(im) || c.broke[im.Name] || c.neverBuilt(im) || c.prevRefs[im.Name] == "" {
 			continue
 		}
 		changedTag := c.refs[im.Name] != c.prevRefs[im.Name]
@@ -438,6 +443,20 @@ func (c *check) pushedBefore(im string) bool {
 	return c.prevDone[im] && c.prevRefs[im] == c.refs[im]
 }
 
+// neverBuilt reports whether an image's build never ran because an image
+// it is built on failed (reported already) or was skipped.
+func (c *check) neverBuilt(im *spec.Image) bool {
+	for _, ref := range spec.Steps(im) {
+		if ref.Kind != spec.BuildStep {
+			continue
+		}
+		if s := c.res.Step(ref.Key); s == nil || s.State == agentsim.Broken || s.State == agentsim.Skipped {
+			return true
+		}
+	}
+	return false
+}
+
 // notExecutable reports whether an image's final step could not run here.
 func (c *check) notExecutable(im *spec.Image) bool {
 	s := c.res.Step(spec.FinalKey(im))
@@ -450,7 +469,7 @@ func (c *check) notExecutable(im *spec.Image) bool {
 // step that ran again makes a new one: its files' times differ).
 func (c *check) fromRemoteCache() {
 	for _, im := range c.repo.Spec.Images {
-		if !c.repo.Executable(im) || c.notExecutable(im) || c.broke[im.Name] {
+		if !c.repo.Executable(im) || c.notExecutable(im) || c.broke[im.Name] || c.neverBuilt(im) {
 			continue
 		}
 		if !c.built[im.Name] {
@@ -522,8 +541,12 @@ func (c *check) importSeen(im *spec.Image) string {
 	return "no build of it imported a cache manifest"
 }
 
+// errorLine picks what a person reads first in a failed job's output.
+var errorLine = regexp.MustCompile(`(?i)(^|\s)(error|fatal)\b|refuses|denied|not found|no such`)
+
 // lastLines is the end of the jobs' output, the harness's own lines left
-// out: what a person reads first when a step fails.
+// out: what a person reads first when a step fails. A line that reports
+// an error, and the one after it, come first.
 func lastLines(jobs []*agentsim.Job, n int) string {
 	var picked []string
 	for _, j := range jobs {
@@ -539,6 +562,12 @@ func lastLines(jobs []*agentsim.Job, n int) string {
 				continue
 			}
 			lines = append(lines, l)
+		}
+		for i := len(lines) - 1; i >= 0; i-- {
+			if errorLine.MatchString(lines[i]) {
+				lines = lines[i:min(i+2, len(lines))]
+				break
+			}
 		}
 		if len(lines) > n {
 			lines = lines[len(lines)-n:]

@@ -76,6 +76,7 @@ func TestExecution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer h.Close()
 	h.Keep = os.Getenv("BKGEN_EXEC_KEEP") != ""
 	h.Logf = t.Logf
 	t.Logf("run %s: %d scenarios × %d profiles × %d phases, %d jobs at once; results in %s", h.RunID, len(scenarios), len(profiles), len(Phases), jobs, out)

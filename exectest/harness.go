@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -48,6 +49,15 @@ type Harness struct {
 	docker dockerCLI
 	mu     sync.Mutex
 	number int // build numbers, unique in the run
+	// Builders that scenarios share: dockerd's BuildKit (the docker
+	// profile) and the docker-container builder bkgen's steps make for
+	// themselves (named bkgen, one per dockerd). A build holds the read
+	// lock of each it may use; emptying one takes its write lock, so no
+	// other scenario's cold builder empties a builder under a running build.
+	dockerd, bkgenBuilder sync.RWMutex
+	// images: what the run's builds and checks left in dockerd's image
+	// store (content tags, extra tags, digests), removed by Close.
+	images map[string]bool
 }
 
 // NewHarness builds bkgen and the stand-ins, logs the harness in to both
@@ -58,6 +68,7 @@ func NewHarness(ctx context.Context, env *Env, out string, jobs int) (*Harness, 
 		RunID:  fmt.Sprintf("%06x", rand.IntN(1<<24)),
 		number: 1000 * (1 + rand.IntN(899)),
 		Logf:   func(string, ...any) {},
+		images: map[string]bool{},
 	}
 	if err := agentsim.Install(h.Bin, true); err != nil {
 		return nil, err
@@ -127,10 +138,12 @@ func (h *Harness) Run(ctx context.Context, sc *Scenario, p Profile) []*Row {
 }
 
 // outcome is what a phase's build left: each image's content-tag
-// reference, and which images it pushed (or found).
+// reference, which images it pushed (or found), and whether a step used
+// bkgen's own builder.
 type outcome struct {
-	refs map[string]string
-	done map[string]bool
+	refs      map[string]string
+	done      map[string]bool
+	usesBkgen bool
 }
 
 // phase makes a phase's change, runs its build and checks it.
@@ -156,7 +169,7 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 			return failed(err)
 		}
 	case PhaseCold:
-		if err := h.coldBuilder(ctx, p, builder); err != nil {
+		if err := h.coldBuilder(ctx, p, builder, prev != nil && prev.usesBkgen); err != nil {
 			return failed(err)
 		}
 		if err := repo.Rebuild("rebuilt on a cold builder"); err != nil {
@@ -184,7 +197,9 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 			TimeScale:        repo.Scenario.TimeScale,
 		},
 	}
+	release := h.share(p)
 	res, err := h.runner(p, builder).Run(ctx, b)
+	release()
 	if err != nil {
 		return failed(err)
 	}
@@ -200,7 +215,41 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 	if !h.Keep {
 		os.RemoveAll(filepath.Join(dir, "jobs"))
 	}
-	return row, &outcome{refs: refs, done: c.done}
+	h.mu.Lock()
+	for _, r := range refs {
+		h.images[r] = true
+	}
+	for _, r := range c.looked {
+		h.images[r] = true
+	}
+	h.mu.Unlock()
+	out := &outcome{refs: refs, done: c.done, usesBkgen: prev != nil && prev.usesBkgen}
+	for _, call := range res.DockerCalls {
+		if strings.Contains(" "+strings.Join(call.Args, " ")+" ", " --builder bkgen ") {
+			out.usesBkgen = true
+		}
+	}
+	return row, out
+}
+
+// Close removes from dockerd's image store what the run put there: every
+// content tag its builds made or pulled and every image it looked inside
+// (the registries keep them).
+func (h *Harness) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var refs []string
+	for r := range h.images {
+		refs = append(refs, r)
+	}
+	sort.Strings(refs)
+	for len(refs) > 0 {
+		n := min(len(refs), 100)
+		// Refs never pulled are missing: that is no failure.
+		h.docker.run(context.Background(), append([]string{"image", "rm", "--force"}, refs[:n]...)...)
+		refs = refs[n:]
+	}
+	h.images = map[string]bool{}
 }
 
 // runner is the agent for a scenario's builds under a profile.
@@ -291,17 +340,42 @@ func (h *Harness) preview(ctx context.Context, repo *Repo, env map[string]string
 	return refs, nil
 }
 
+// share takes the read locks of the shared builders a build under p may
+// use, and returns what releases them.
+func (h *Harness) share(p Profile) func() {
+	if !p.Container {
+		h.dockerd.RLock()
+	}
+	h.bkgenBuilder.RLock()
+	return func() {
+		h.bkgenBuilder.RUnlock()
+		if !p.Container {
+			h.dockerd.RUnlock()
+		}
+	}
+}
+
 // coldBuilder empties the builder's cache: the harness's docker-container
-// builder, or dockerd's build cache, and the docker-container builder bkgen's
-// steps make for themselves (bkgen) when it exists.
-func (h *Harness) coldBuilder(ctx context.Context, p Profile, builder string) error {
+// builder, or dockerd's build cache, and, for a scenario whose steps used
+// it, the docker-container builder bkgen's steps make for themselves.
+func (h *Harness) coldBuilder(ctx context.Context, p Profile, builder string, usesBkgen bool) error {
 	if p.Container {
 		if _, err := h.docker.run(ctx, "buildx", "prune", "--builder", builder, "--all", "--force"); err != nil {
 			return err
 		}
-	} else if _, err := h.docker.run(ctx, "builder", "prune", "--all", "--force"); err != nil {
-		return err
+	} else {
+		h.dockerd.Lock()
+		_, err := h.docker.run(ctx, "builder", "prune", "--all", "--force")
+		h.dockerd.Unlock()
+		if err != nil {
+			return err
+		}
 	}
+	if !usesBkgen {
+		return nil
+	}
+	h.bkgenBuilder.Lock()
+	defer h.bkgenBuilder.Unlock()
 	if out, _ := h.docker.run(ctx, "ps", "--quiet", "--filter", "name=^buildx_buildkit_bkgen0$"); strings.TrimSpace(out) != "" {
 		if _, err := h.docker.run(ctx, "exec", "buildx_buildkit_bkgen0", "buildctl", "prune", "--all"); err != nil {
 			return err
