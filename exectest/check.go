@@ -366,6 +366,9 @@ func (c *check) tokens() {
 // the first token it asked for lived, so the push needed another (else the
 // scenario proves nothing about expiry).
 func (c *check) outlivedToken() {
+	if len(c.broke) > 0 {
+		return // a build failed: that is the finding
+	}
 	scale := c.repo.Scenario.TimeScale
 	for _, s := range c.res.Steps {
 		if c.imageOfBuildStep(s.Step.Key) == "" || s.State != agentsim.Passed {
