@@ -14,16 +14,18 @@
 // Jobs find two stand-ins first on PATH, one binary (cmd/standin):
 //
 //   - buildkite-agent: meta-data set/get/exists/keys, oidc request-token
-//     (tokens recorded with their audience and lifetime), annotate,
+//     (the token is the registries' htpasswd password, recorded with its
+//     audience, lifetime and job), annotate,
 //     artifact upload, and pipeline upload: go-pipeline's parse and
 //     upload-time interpolation with the uploading job's environment (as
 //     internal/pipetest does), if_changed applied as agents since 3.103 do,
 //     and the step graph checked as Buildkite checks it;
 //   - docker: the real CLI, each call and its output recorded (so a test
 //     can tell which steps built), and the registries' part of OIDC logins
-//     played: a token is swapped for the registries' htpasswd password only
-//     when its audience and lifetime are right and it has not expired, and a
-//     command naming a registry whose token expired is refused.
+//     played: a login with the job's token is refused unless its audience
+//     names that registry, its lifetime is within the registry's limit and
+//     it has not expired, and a command naming a registry whose token has
+//     expired since is refused (Config.TimeScale runs that clock faster).
 //
 // Everything a build shares (meta-data, tokens, uploads, records) lives in
 // its State directory, named to jobs by BKGEN_AGENTSIM_STATE.

@@ -15,12 +15,13 @@ import (
 // Docker runs `docker ARGS` for a job: the real CLI, with the call and its
 // output recorded in the build's state (so a test can tell which steps
 // built), and with the registries' side of OIDC logins played here, since
-// the registries themselves take a fixed htpasswd password:
+// the registries themselves take a fixed htpasswd password (which is what
+// the stand-in agent hands out as a token):
 //
-//   - `docker login SERVER --password-stdin` with a token the stand-in
-//     agent issued is refused, as the registry would, when the token's
-//     audience is not https://SERVER, its lifetime is over the registry's
-//     limit, or it has expired; otherwise the real password replaces it;
+//   - `docker login SERVER --password-stdin` with the token the stand-in
+//     agent last gave the job is refused, as the registry would, when the
+//     token's audience is not https://SERVER, its lifetime is over the
+//     registry's limit, or it has expired;
 //   - any later command that names that registry is refused once the token
 //     has expired, and a push that ends after it expired fails.
 func Docker(args []string, sio Stdio) int {
@@ -63,7 +64,7 @@ func Docker(args []string, sio Stdio) int {
 	a := withoutGlobalFlags(args)
 	stdin := sio.In
 	if len(a) > 0 && a[0] == "login" {
-		swapped, why, err := st.oidcLogin(cfg, dockerConfig, a[1:], sio.In)
+		swapped, why, err := st.oidcLogin(cfg, dockerConfig, call.Job, a[1:], sio.In)
 		switch {
 		case err != nil:
 			return finish(fail("%v", err))
@@ -135,10 +136,10 @@ func pushes(a []string) bool {
 }
 
 // oidcLogin checks a `docker login` (its arguments after "login") made
-// with a token the stand-in issued, as a registry taking OIDC tokens would.
-// It returns the stdin to give the real login (the real password in place
-// of the token), or why the registry refuses.
-func (s State) oidcLogin(cfg Config, dockerConfig string, args []string, in io.Reader) (io.Reader, string, error) {
+// with the token the stand-in last gave the job, as a registry taking OIDC
+// tokens would. It returns the stdin to give the real login, or why the
+// registry refuses.
+func (s State) oidcLogin(cfg Config, dockerConfig, job string, args []string, in io.Reader) (io.Reader, string, error) {
 	pos, flags := parseFlags(args, []string{"password-stdin"}, "username", "u", "password", "p")
 	server := "index.docker.io"
 	if len(pos) > 0 {
@@ -156,8 +157,10 @@ func (s State) oidcLogin(cfg Config, dockerConfig string, args []string, in io.R
 		return nil, "", fmt.Errorf("reading the password: %w", err)
 	}
 	password := strings.TrimRight(string(b), "\r\n")
-	t, isToken := s.LookupToken(password)
-	if !isToken || !contains(cfg.OIDCHosts, host) {
+	t, isToken := s.latestToken(job)
+	if !isToken || t.Token != password || !contains(cfg.OIDCHosts, host) {
+		// A password, or a token from elsewhere (a Packages token in an
+		// environment variable): the registry checks it as it is.
 		s.forgetLogin(dockerConfig, host)
 		return bytes.NewReader(b), "", nil
 	}
@@ -173,7 +176,7 @@ func (s State) oidcLogin(cfg Config, dockerConfig string, args []string, in io.R
 	if err := s.recordLogin(dockerConfig, host, login{Server: server, Token: t}); err != nil {
 		return nil, "", err
 	}
-	return strings.NewReader(cfg.RegistryPassword), "", nil
+	return bytes.NewReader(b), "", nil
 }
 
 // expiredLogin says why a command is refused: it names a registry this

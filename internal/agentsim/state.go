@@ -30,9 +30,8 @@ type State struct{ Dir string }
 type Config struct {
 	// Docker is the real docker CLI the wrapper runs.
 	Docker string `json:"docker"`
-	// RegistryPassword is what a registry that takes OIDC tokens really
-	// accepts (the registries here use htpasswd): the wrapper swaps a valid
-	// token for it when a job logs in.
+	// RegistryPassword is what the registries really accept (they use
+	// htpasswd): the stand-in agent hands it out as every OIDC token.
 	RegistryPassword string `json:"registry_password"`
 	// OIDCHosts are the registries whose logins take OIDC tokens and check
 	// their audience and lifetime.
@@ -166,22 +165,33 @@ func (s State) AllMetaData() (map[string]string, error) {
 	return out, nil
 }
 
-// IssueToken records and returns a new token.
+// IssueToken records a token the agent gives a job. Its text is the
+// registries' password (they use htpasswd): any client can log in with it,
+// and the docker wrapper checks the login against the job's latest token.
 func (s State) IssueToken(audience string, lifetime int, job string) (Token, error) {
-	t := Token{Token: "bkgen-exec-oidc." + randomHex(16), Audience: audience, Lifetime: lifetime, Issued: time.Now(), Job: job}
-	return t, writeJSON(s.path("tokens", t.Token+".json"), t)
+	c, err := s.Config()
+	if err != nil {
+		return Token{}, err
+	}
+	t := Token{Token: c.RegistryPassword, Audience: audience, Lifetime: lifetime, Issued: time.Now(), Job: job}
+	if t.Token == "" {
+		t.Token = "bkgen-exec-oidc." + randomHex(16)
+	}
+	return t, writeJSON(s.path("tokens", stamp()+".json"), t)
 }
 
-// LookupToken finds an issued token by its text.
-func (s State) LookupToken(text string) (Token, bool) {
-	if !strings.HasPrefix(text, "bkgen-exec-oidc.") || strings.ContainsAny(text, "/\\") {
+// latestToken is the last token a job was given before now.
+func (s State) latestToken(job string) (Token, bool) {
+	tokens, err := s.Tokens()
+	if err != nil || job == "" {
 		return Token{}, false
 	}
-	var t Token
-	if err := readJSON(s.path("tokens", text+".json"), &t); err != nil {
-		return Token{}, false
+	for i := len(tokens) - 1; i >= 0; i-- {
+		if tokens[i].Job == job {
+			return tokens[i], true
+		}
 	}
-	return t, true
+	return Token{}, false
 }
 
 // Tokens returns every issued token, oldest first.
