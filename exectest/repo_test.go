@@ -79,19 +79,51 @@ func TestStandin(t *testing.T) {
 	}
 }
 
-func TestShowRepo(t *testing.T) {
-	name := os.Getenv("SHOW")
-	if name == "" {
-		t.Skip()
-	}
-	scs, _ := Scenarios()
-	for _, sc := range scs {
-		if sc.Name == name {
-			r, err := PrepareRepo(sc, "/tmp/bkx-show-"+name, "run1", fakeEnv)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Log(r.Dir)
+// A row is FAIL on any failure, NOT EXECUTABLE when nothing but the upload
+// could run, and PASS otherwise, its not-executable steps listed.
+func TestRowSettle(t *testing.T) {
+	for _, tc := range []struct {
+		row  Row
+		want string
+	}{
+		{Row{Ran: 3, Failures: []string{"x"}}, Fail},
+		{Row{Ran: 1, NotExecutable: []string{"build-api: plugin ecr#v2.11.0: no AWS", "scan-api: depends on build-api, which cannot run here"}}, NotExecutable},
+		{Row{Reason: "no image can be changed"}, NotExecutable},
+		{Row{Ran: 4, NotExecutable: []string{"scan-web: scans with trivy"}}, Pass},
+	} {
+		tc.row.settle()
+		if tc.row.Result != tc.want {
+			t.Errorf("%+v: %s, want %s", tc.row, tc.row.Result, tc.want)
 		}
+	}
+	r := Row{Ran: 1, NotExecutable: []string{"build-api: plugin ecr#v2.11.0: no AWS", "scan-api: depends on build-api, which cannot run here"}}
+	r.settle()
+	if r.Reason != "every step: plugin ecr#v2.11.0: no AWS" {
+		t.Errorf("reason %q", r.Reason)
+	}
+}
+
+// The probe's record reads back; a consumer with no record never ran.
+func TestProbeRecord(t *testing.T) {
+	dir := t.TempDir()
+	if p, err := readProbe(dir, "app-unit", 0); p != nil || err != nil {
+		t.Fatalf("no record: %v, %v", p, err)
+	}
+	os.MkdirAll(filepath.Join(dir, probeDir), 0o755)
+	rec := "key=app-unit\nparallel_job=2\nparallel_job_count=4\nenv FORCE_COLOR=0\nmarker=image=app stage=production platform=linux/amd64 arch=x86_64 run=r\n"
+	os.WriteFile(filepath.Join(dir, probeDir, "app-unit.2"), []byte(rec), 0o644)
+	p, err := readProbe(dir, "app-unit", 2)
+	if err != nil || p == nil || p.ParallelJob != "2" || p.ParallelJobCount != "4" || p.Env["FORCE_COLOR"] != "0" ||
+		p.Marker != "image=app stage=production platform=linux/amd64 arch=x86_64 run=r" {
+		t.Errorf("%+v, %v", p, err)
+	}
+	if got := artifactFile("coverage/**/*.xml"); got != "coverage/probe/probe-${BUILDKITE_PARALLEL_JOB:-0}.xml" {
+		t.Errorf("artifact file %q", got)
+	}
+}
+
+func TestSameUnderTop(t *testing.T) {
+	if !sameUnderTop([]string{"a", "b", "c"}, []string{"a", "b", "d"}) || sameUnderTop([]string{"a", "b", "c"}, []string{"a", "x", "c"}) || sameUnderTop([]string{"a"}, []string{"a"}) {
+		t.Error("sameUnderTop")
 	}
 }
