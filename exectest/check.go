@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -95,6 +96,8 @@ func (c *check) steps() {
 			c.row.Notes = append(c.row.Notes, fmt.Sprintf("%s soft-failed: %s: %s", s.Step.Key, s.Reason, lastLines(s.Jobs, 2)))
 		case agentsim.Passed:
 			c.row.Ran++
+		case agentsim.Skipped:
+			c.row.Notes = append(c.row.Notes, fmt.Sprintf("%s skipped: %s", s.Step.Key, s.Reason))
 		}
 		for _, call := range c.res.Calls(s.Step.Key) {
 			if call.Builds() && s.Step.Key != agentsim.FirstStepKey {
@@ -303,7 +306,7 @@ func (c *check) consumers() {
 			if s == nil || (s.State != agentsim.Passed && s.State != agentsim.SoftFailed) {
 				continue
 			}
-			want := c.repo.Standins[im.Name].Marker("linux/amd64")
+			want := c.repo.Standins[im.Name].Marker(hostPlatform(im))
 			for _, j := range s.Jobs {
 				p, err := readProbe(j.Checkout, key, j.Index)
 				if err != nil {
@@ -338,10 +341,20 @@ func (c *check) consumers() {
 	}
 }
 
+// hostPlatform is the platform of an image a container runs here: amd64
+// when the image has it (or names none), else its first.
+func hostPlatform(im *spec.Image) string {
+	if len(im.Platforms) == 0 || slices.Contains(im.Platforms, "linux/amd64") {
+		return "linux/amd64"
+	}
+	return im.Platforms[0]
+}
+
 // tokens: every OIDC token asked for the lifetime bkgen means to ask (the
 // registry refuses longer ones, and expired ones: see agentsim.Docker).
 func (c *check) tokens() {
 	lifetimes := map[int]int{}
+	c.row.TokenLifetimes = lifetimes
 	for _, t := range c.res.Tokens {
 		lifetimes[t.Lifetime]++
 		if t.Lifetime != provider.OIDCTokenLifetime {

@@ -33,6 +33,8 @@ type Row struct {
 	// NotExecutable lists the steps that cannot run here, with why.
 	NotExecutable []string `json:"not_executable,omitempty"`
 	Notes         []string `json:"notes,omitempty"`
+	// TokenLifetimes counts the OIDC tokens the build asked for, by lifetime (s).
+	TokenLifetimes map[int]int `json:"token_lifetimes,omitempty"`
 }
 
 // settle decides the row's result from what the checks found: a failure
@@ -134,6 +136,19 @@ func WriteTable(w io.Writer, rows []*Row, total time.Duration) {
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\n%d PASS, %d FAIL, %d NOT EXECUTABLE; wall time %s\n", counts[Pass], counts[Fail], counts[NotExecutable], total.Round(time.Second))
+	lifetimes := map[int]int{}
+	for _, r := range rows {
+		for l, n := range r.TokenLifetimes {
+			lifetimes[l] += n
+		}
+	}
+	if len(lifetimes) > 0 {
+		var parts []string
+		for _, l := range sortedInts(lifetimes) {
+			parts = append(parts, fmt.Sprintf("%d with --lifetime %d", lifetimes[l], l))
+		}
+		fmt.Fprintf(w, "OIDC tokens asked for: %s\n", strings.Join(parts, ", "))
+	}
 
 	var failed []*Row
 	for _, r := range rows {
