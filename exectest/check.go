@@ -558,7 +558,7 @@ func (c *check) importSeen(im *spec.Image) string {
 }
 
 // errorLine picks what a person reads first in a failed job's output.
-var errorLine = regexp.MustCompile(`(?i)(^|\s)(error|fatal)\b|refuses|denied|not found|no such`)
+var errorLine = regexp.MustCompile(`(?i)(^|\s)(error|fatal)\b|refuses|denied|not found|no such|stand-in for the example entrypoint`)
 
 // lastLines is the end of the jobs' output, the harness's own lines left
 // out: what a person reads first when a step fails. A line that reports
