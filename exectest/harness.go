@@ -58,7 +58,14 @@ type Harness struct {
 	// images: what the run's builds and checks left in dockerd's image
 	// store (content tags, extra tags, digests), removed by Close.
 	images map[string]bool
+	// bkgenBuilderBefore: bkgen's own builder existed before the run (else
+	// the run's steps made it, and Close removes it).
+	bkgenBuilderBefore bool
 }
+
+// bkgenContainer is the container of the builder bkgen's steps make for
+// themselves (docker buildx create --name bkgen).
+const bkgenContainer = "buildx_buildkit_bkgen0"
 
 // NewHarness builds bkgen and the stand-ins, logs the harness in to both
 // registries and copies the base image to the hosted registry.
@@ -76,6 +83,9 @@ func NewHarness(ctx context.Context, env *Env, out string, jobs int) (*Harness, 
 	h.docker = dockerCLI{bin: env.Docker, config: filepath.Join(out, "docker-config")}
 	if err := writeDockerAuth(h.docker.config, env, env.PackagesHost, env.HostedHost); err != nil {
 		return nil, err
+	}
+	if out, _ := h.docker.run(ctx, "ps", "--all", "--quiet", "--filter", "name=^"+bkgenContainer+"$"); strings.TrimSpace(out) != "" {
+		h.bkgenBuilderBefore = true
 	}
 	hosted := env.HostedBaseImage()
 	if _, err := h.docker.inspect(ctx, hosted); err != nil {
@@ -234,10 +244,15 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 
 // Close removes from dockerd's image store what the run put there: every
 // content tag its builds made or pulled and every image it looked inside
-// (the registries keep them).
+// (the registries keep them), and bkgen's own builder if the run's steps
+// made it.
 func (h *Harness) Close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if !h.bkgenBuilderBefore {
+		h.docker.run(context.Background(), "rm", "--force", "--volumes", bkgenContainer)
+		h.docker.run(context.Background(), "volume", "rm", "--force", bkgenContainer+"_state")
+	}
 	var refs []string
 	for r := range h.images {
 		refs = append(refs, r)
@@ -376,8 +391,8 @@ func (h *Harness) coldBuilder(ctx context.Context, p Profile, builder string, us
 	}
 	h.bkgenBuilder.Lock()
 	defer h.bkgenBuilder.Unlock()
-	if out, _ := h.docker.run(ctx, "ps", "--quiet", "--filter", "name=^buildx_buildkit_bkgen0$"); strings.TrimSpace(out) != "" {
-		if _, err := h.docker.run(ctx, "exec", "buildx_buildkit_bkgen0", "buildctl", "prune", "--all"); err != nil {
+	if out, _ := h.docker.run(ctx, "ps", "--quiet", "--filter", "name=^"+bkgenContainer+"$"); strings.TrimSpace(out) != "" {
+		if _, err := h.docker.run(ctx, "exec", bkgenContainer, "buildctl", "prune", "--all"); err != nil {
 			return err
 		}
 	}
