@@ -436,6 +436,9 @@ func (br *buildRun) runJob(ctx context.Context, step *Step, index int) *Job {
 	if err := os.MkdirAll(j.DockerConfig, 0o700); err != nil {
 		return failJob("%v", err)
 	}
+	if err := os.MkdirAll(filepath.Join(j.Dir, "tmp"), 0o700); err != nil {
+		return failJob("%v", err)
+	}
 	if err := checkout(br.b.Repo, br.b.Commit, j.Checkout); err != nil {
 		return failJob("checkout: %v", err)
 	}
@@ -596,6 +599,9 @@ func (br *buildRun) jobEnv(j *Job) []string {
 		env[k] = v
 	}
 	env["DOCKER_CONFIG"] = j.DockerConfig
+	// The job's own temporary directory: what a step leaves there goes
+	// with the job, not into the machine's /tmp.
+	env["TMPDIR"] = filepath.Join(j.Dir, "tmp")
 	for k, v := range s.Env {
 		env[k] = v
 	}
