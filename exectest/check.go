@@ -44,9 +44,6 @@ type check struct {
 	done map[string]bool
 	// broke: images with a build step that failed (reported already).
 	broke map[string]bool
-	// looked: references the build or the checks may have left in
-	// dockerd's image store.
-	looked []string
 }
 
 func (c *check) fail(format string, a ...any) {
@@ -174,7 +171,6 @@ func (c *check) images() {
 			c.fail("%s: %s is %s, but meta-data bkgen:image:%s says %s", im.Name, ref, m.Digest, im.Name, wantDigest)
 		}
 		for _, tag := range c.extraTags(im) {
-			c.looked = append(c.looked, repo+":"+tag) // a docker driver build loads it
 			t, err := c.docker.inspect(c.ctx, repo+":"+tag)
 			switch {
 			case err != nil:
@@ -220,7 +216,6 @@ func (c *check) contents(im *spec.Image, repo string, m *manifest) {
 		} else if len(platforms) > 1 {
 			continue // reported above
 		}
-		c.looked = append(c.looked, ref)
 		in, err := c.docker.lookInside(c.ctx, ref, p)
 		if err != nil {
 			c.fail("%s (%s): looking inside: %v", im.Name, p, err)

@@ -135,7 +135,12 @@ type Standin struct {
 	Secrets    []string
 	Keep       []string
 	Rebuild    string // a comment line that changes the content tag but no layer
+	Label      string // the image's runLabel ("" for none)
 }
+
+// runLabel marks every image a run of the harness builds, so that it can
+// remove them from dockerd's store.
+const runLabel = "org.bkgen.exec.run"
 
 // NewStandin reads an image's Dockerfile as the example wrote it.
 func NewStandin(im *spec.Image, src, run, base string) *Standin {
@@ -252,6 +257,9 @@ func (s *Standin) Text() string {
 	w("COPY . /bkgen/context/%s", s.Image)
 	if s.Entrypoint != "" {
 		w("ENTRYPOINT %s", s.Entrypoint)
+	}
+	if s.Label != "" {
+		w("LABEL %s=%s", runLabel, s.Label)
 	}
 	if s.Stage != finalStage {
 		w("")

@@ -55,9 +55,6 @@ type Harness struct {
 	// lock of each it may use; emptying one takes its write lock, so no
 	// other scenario's cold builder empties a builder under a running build.
 	dockerd, bkgenBuilder sync.RWMutex
-	// images: what the run's builds and checks left in dockerd's image
-	// store (content tags, extra tags, digests), removed by Close.
-	images map[string]bool
 	// bkgenBuilderBefore: bkgen's own builder existed before the run (else
 	// the run's steps made it, and Close removes it).
 	bkgenBuilderBefore bool
@@ -75,7 +72,6 @@ func NewHarness(ctx context.Context, env *Env, out string, jobs int) (*Harness, 
 		RunID:  fmt.Sprintf("%06x", rand.IntN(1<<24)),
 		number: 1000 * (1 + rand.IntN(899)),
 		Logf:   func(string, ...any) {},
-		images: map[string]bool{},
 	}
 	if err := agentsim.Install(h.Bin, true); err != nil {
 		return nil, err
@@ -121,7 +117,7 @@ func (h *Harness) Run(ctx context.Context, sc *Scenario, p Profile) []*Row {
 		return []*Row{r}
 	}
 	run := h.RunID + "-" + sc.Name + "-" + p.Name
-	repo, err := prepareRepo(sc, filepath.Join(dir, "repo"), run, "exec-"+run, h.Env)
+	repo, err := PrepareRepo(sc, filepath.Join(dir, "repo"), RepoOptions{Run: run, Branch: "exec-" + run, Label: h.RunID}, h.Env)
 	if err != nil {
 		return errRow(PhaseFirst, err)
 	}
@@ -225,14 +221,6 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 	if !h.Keep {
 		os.RemoveAll(filepath.Join(dir, "jobs"))
 	}
-	h.mu.Lock()
-	for _, r := range refs {
-		h.images[r] = true
-	}
-	for _, r := range c.looked {
-		h.images[r] = true
-	}
-	h.mu.Unlock()
 	out := &outcome{refs: refs, done: c.done, usesBkgen: prev != nil && prev.usesBkgen}
 	for _, call := range res.DockerCalls {
 		if strings.Contains(" "+strings.Join(call.Args, " ")+" ", " --builder bkgen ") {
@@ -242,29 +230,31 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 	return row, out
 }
 
-// Close removes from dockerd's image store what the run put there: every
-// content tag its builds made or pulled and every image it looked inside
-// (the registries keep them), and bkgen's own builder if the run's steps
-// made it.
+// Close removes from dockerd's image store every image of the run (its
+// builds load them, its consumers and checks pull them; the registries keep
+// them): each stand-in labels its image with the run, and bkgen's own
+// builder if the run's steps made it.
 func (h *Harness) Close() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	ctx := context.Background()
 	if !h.bkgenBuilderBefore {
-		h.docker.run(context.Background(), "rm", "--force", "--volumes", bkgenContainer)
-		h.docker.run(context.Background(), "volume", "rm", "--force", bkgenContainer+"_state")
+		h.docker.run(ctx, "rm", "--force", "--volumes", bkgenContainer)
+		h.docker.run(ctx, "volume", "rm", "--force", bkgenContainer+"_state")
 	}
-	var refs []string
-	for r := range h.images {
-		refs = append(refs, r)
+	out, _ := h.docker.run(ctx, "image", "ls", "--quiet", "--no-trunc", "--filter", "label="+runLabel+"="+h.RunID)
+	ids := map[string]bool{}
+	for _, id := range strings.Fields(out) {
+		ids[id] = true
 	}
-	sort.Strings(refs)
-	for len(refs) > 0 {
-		n := min(len(refs), 100)
-		// Refs never pulled are missing: that is no failure.
-		h.docker.run(context.Background(), append([]string{"image", "rm", "--force"}, refs[:n]...)...)
-		refs = refs[n:]
+	var list []string
+	for id := range ids {
+		list = append(list, id)
 	}
-	h.images = map[string]bool{}
+	sort.Strings(list)
+	for len(list) > 0 {
+		n := min(len(list), 100)
+		h.docker.run(ctx, append([]string{"image", "rm", "--force"}, list[:n]...)...)
+		list = list[n:]
+	}
 }
 
 // runner is the agent for a scenario's builds under a profile.

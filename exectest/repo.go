@@ -41,15 +41,25 @@ const specPath = ".buildkite/bkgen.yml"
 // change it.
 const changeFileName = "bkgen-exec-input.txt"
 
-// PrepareRepo makes the scenario's repository in dir. run goes into every
-// marker (and so every content tag): builds of different runs, scenarios
-// and profiles never find each other's images, even in the same repository
-// (several examples push base and web to acme/images).
-func PrepareRepo(sc *Scenario, dir, run string, env *Env) (*Repo, error) {
-	return prepareRepo(sc, dir, run, "main", env)
+// RepoOptions make one run's repository of a scenario.
+type RepoOptions struct {
+	// Run goes into every marker (and so every content tag): builds of
+	// different runs, scenarios and profiles never find each other's
+	// images, even in the same repository (several examples push base and
+	// web to acme/images).
+	Run string
+	// Branch is the repository's branch ("main" when empty).
+	Branch string
+	// Label is every image's runLabel, by which the run finds its images
+	// in dockerd's store ("" for none).
+	Label string
 }
 
-func prepareRepo(sc *Scenario, dir, run, branch string, env *Env) (*Repo, error) {
+// PrepareRepo makes the scenario's repository in dir.
+func PrepareRepo(sc *Scenario, dir string, o RepoOptions, env *Env) (*Repo, error) {
+	if o.Branch == "" {
+		o.Branch = "main"
+	}
 	if err := copyTree(sc.Dir, dir); err != nil {
 		return nil, err
 	}
@@ -61,7 +71,7 @@ func prepareRepo(sc *Scenario, dir, run, branch string, env *Env) (*Repo, error)
 	if err != nil {
 		return nil, err
 	}
-	r := &Repo{Dir: dir, Scenario: sc, Spec: s, Standins: map[string]*Standin{}, Branch: branch}
+	r := &Repo{Dir: dir, Scenario: sc, Spec: s, Standins: map[string]*Standin{}, Branch: o.Branch}
 	written := map[string]string{}
 	for _, im := range s.Images {
 		if other, ok := written[im.Dockerfile]; ok {
@@ -76,7 +86,8 @@ func prepareRepo(sc *Scenario, dir, run, branch string, env *Env) (*Repo, error)
 		if reg := s.Registry(im.Registry); reg != nil && reg.Provider.Name() == "hosted" {
 			base = env.HostedBaseImage()
 		}
-		r.Standins[im.Name] = NewStandin(im, string(orig), run, base)
+		r.Standins[im.Name] = NewStandin(im, string(orig), o.Run, base)
+		r.Standins[im.Name].Label = o.Label
 	}
 	if err := r.writeDockerfiles(); err != nil {
 		return nil, err

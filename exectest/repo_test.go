@@ -23,7 +23,7 @@ func TestPrepareRepos(t *testing.T) {
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.Name, func(t *testing.T) {
-			r, err := PrepareRepo(sc, t.TempDir(), "run1", fakeEnv)
+			r, err := PrepareRepo(sc, t.TempDir(), RepoOptions{Run: "run1", Label: "l1"}, fakeEnv)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -45,7 +45,7 @@ func TestPrepareRepos(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !strings.Contains(string(df), "run run1") {
+				if !strings.Contains(string(df), "run run1") || !strings.Contains(string(df), "LABEL "+runLabel+"=l1") {
 					t.Errorf("%s: not a stand-in:\n%s", im.Name, df)
 				}
 				for _, c := range got.Consumers {
