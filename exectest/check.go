@@ -1,0 +1,608 @@
+package exectest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/bkgen/bkgen/internal/agentsim"
+	"github.com/bkgen/bkgen/provider"
+	"github.com/bkgen/bkgen/spec"
+)
+
+// The phases of a scenario, in order.
+const (
+	PhaseFirst   = "first"   // a fresh build: everything builds and runs
+	PhaseAgain   = "again"   // the same commit again: every guard hits, nothing builds
+	PhaseChanged = "changed" // one changed file: exactly that image and its dependents build
+	PhaseCold    = "cold"    // a cold builder: layers come from the remote cache where there is one
+)
+
+// Phases lists them in the order they run.
+var Phases = []string{PhaseFirst, PhaseAgain, PhaseChanged, PhaseCold}
+
+// check is the checks after one build.
+type check struct {
+	ctx      context.Context
+	repo     *Repo
+	phase    string
+	res      *agentsim.Result
+	refs     map[string]string // image → content-tag reference, from bkgen preview
+	prevRefs map[string]string // the previous phase's
+	prevDone map[string]bool   // the previous phase's done
+	env      map[string]string // the build's variables, for extra tags
+	docker   dockerCLI
+	row      *Row
+	// built: images with a step that ran docker buildx build.
+	built map[string]bool
+	// done: images whose final step passed (built, or found by the guard).
+	done map[string]bool
+	// broke: images with a build step that failed (reported already).
+	broke map[string]bool
+}
+
+func (c *check) fail(format string, a ...any) {
+	c.row.Failures = append(c.row.Failures, fmt.Sprintf(format, a...))
+}
+
+func (c *check) run() {
+	first := c.res.Step(agentsim.FirstStepKey)
+	if first.State != agentsim.Passed {
+		c.fail("%s: %s: %s", first.Step.Key, first.Reason, lastLines(first.Jobs, 3))
+		return
+	}
+	c.steps()
+	c.images()
+	c.consumers()
+	c.tokens()
+	c.annotation()
+	if c.repo.Scenario.TimeScale > 1 && c.phase == PhaseFirst {
+		c.outlivedToken()
+	}
+	switch c.phase {
+	case PhaseAgain:
+		c.nothingBuilt()
+	case PhaseChanged:
+		c.exactlyChanged()
+	case PhaseCold:
+		c.fromRemoteCache()
+	}
+}
+
+// steps: every step that ran passed; the ones that cannot run here are
+// listed with why.
+func (c *check) steps() {
+	c.built, c.done, c.broke = map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, s := range c.res.Steps {
+		switch s.State {
+		case agentsim.Failed:
+			c.fail("%s: %s%s: %s", s.Step.Key, s.Reason, c.neverRan(s), lastLines(s.Jobs, 3))
+			if im := c.imageOfBuildStep(s.Step.Key); im != "" {
+				c.broke[im] = true
+			}
+		case agentsim.Broken:
+			c.row.Notes = append(c.row.Notes, fmt.Sprintf("%s did not run: %s", s.Step.Key, s.Reason))
+		case agentsim.NotExecutable:
+			c.row.NotExecutable = append(c.row.NotExecutable, s.Step.Key+": "+s.Reason)
+		case agentsim.SoftFailed:
+			c.row.Notes = append(c.row.Notes, fmt.Sprintf("%s soft-failed: %s: %s", s.Step.Key, s.Reason, lastLines(s.Jobs, 2)))
+		case agentsim.Passed:
+			c.row.Ran++
+		case agentsim.Skipped:
+			c.row.Notes = append(c.row.Notes, fmt.Sprintf("%s skipped: %s", s.Step.Key, s.Reason))
+		}
+		for _, call := range c.res.Calls(s.Step.Key) {
+			if call.Builds() && s.Step.Key != agentsim.FirstStepKey {
+				if im := c.imageOfBuildStep(s.Step.Key); im != "" {
+					c.built[im] = true
+				}
+			}
+		}
+	}
+	for _, im := range c.repo.Spec.Images {
+		if s := c.res.Step(spec.FinalKey(im)); s != nil && s.State == agentsim.Passed {
+			c.done[im.Name] = true
+		}
+	}
+}
+
+// neverRan says, of a failed consumer step, that its command never ran
+// in a job that failed (its probe left no record).
+func (c *check) neverRan(s *agentsim.StepResult) string {
+	for _, im := range c.repo.Spec.Images {
+		for _, cons := range im.Consumers {
+			if spec.ConsumerKey(im, cons) != s.Step.Key {
+				continue
+			}
+			for _, j := range s.Jobs {
+				if p, err := readProbe(j.Checkout, s.Step.Key, j.Index); err == nil && p == nil && j.State == agentsim.Failed {
+					return " before its command ran (no probe record)"
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// imageOfBuildStep is the image whose build (or per-platform build) a step is.
+func (c *check) imageOfBuildStep(key string) string {
+	for _, im := range c.repo.Spec.Images {
+		for _, ref := range spec.Steps(im) {
+			if ref.Kind == spec.BuildStep && ref.Key == key {
+				return im.Name
+			}
+		}
+	}
+	return ""
+}
+
+// images: for each image pushed: its content tag in the registry, with the
+// digest the meta-data names; its extra tags at the same digest; every
+// platform, each built as that architecture; its marker, build args and
+// labels; and, built on another image, that image's layers first.
+func (c *check) images() {
+	for _, im := range c.repo.Spec.Images {
+		if !c.done[im.Name] {
+			continue
+		}
+		ref := c.refs[im.Name]
+		if ref == "" {
+			c.fail("%s: bkgen preview gives no content tag", im.Name)
+			continue
+		}
+		repo := ref[:strings.LastIndex(ref, ":")]
+		md := c.res.MetaData["bkgen:image:"+im.Name]
+		wantDigest, ok := strings.CutPrefix(md, repo+"@")
+		if !ok || !strings.HasPrefix(wantDigest, "sha256:") {
+			c.fail("%s: meta-data bkgen:image:%s is %q, not %s@sha256:...", im.Name, im.Name, md, repo)
+			continue
+		}
+		m, err := c.docker.inspect(c.ctx, ref)
+		if err != nil {
+			c.fail("%s: the content tag is not in the registry: %v", im.Name, err)
+			continue
+		}
+		if m.Digest != wantDigest {
+			c.fail("%s: %s is %s, but meta-data bkgen:image:%s says %s", im.Name, ref, m.Digest, im.Name, wantDigest)
+		}
+		for _, tag := range c.extraTags(im) {
+			t, err := c.docker.inspect(c.ctx, repo+":"+tag)
+			switch {
+			case err != nil:
+				c.fail("%s: extra tag %s is not in the registry: %v", im.Name, tag, err)
+			case t.Digest != m.Digest:
+				c.fail("%s: extra tag %s is %s, not the content tag's %s", im.Name, tag, t.Digest, m.Digest)
+			}
+		}
+		if c.phase == PhaseAgain {
+			continue // the same images as the build before: only the tags and meta-data are new
+		}
+		c.contents(im, repo, m)
+	}
+}
+
+// contents looks inside an image, on each of its platforms.
+func (c *check) contents(im *spec.Image, repo string, m *manifest) {
+	st := c.repo.Standins[im.Name]
+	platforms := im.Platforms
+	if len(platforms) == 0 {
+		platforms = []string{"linux/amd64"}
+	}
+	byPlatform := m.platforms()
+	if len(platforms) > 1 {
+		var missing []string
+		for _, p := range platforms {
+			if byPlatform[p] == "" {
+				missing = append(missing, p)
+			}
+		}
+		if len(missing) > 0 {
+			c.fail("%s: the image lists %s, not %s", im.Name, strings.Join(sortedPlatforms(byPlatform), ", "), strings.Join(missing, ", "))
+		}
+	}
+	configs, err := c.docker.configs(c.ctx, repo+"@"+m.Digest)
+	if err != nil {
+		c.fail("%s: %v", im.Name, err)
+	}
+	for _, p := range platforms {
+		ref := repo + "@" + m.Digest
+		if d := byPlatform[p]; d != "" {
+			ref = repo + "@" + d
+		} else if len(platforms) > 1 {
+			continue // reported above
+		}
+		in, err := c.docker.lookInside(c.ctx, ref, p)
+		if err != nil {
+			c.fail("%s (%s): looking inside: %v", im.Name, p, err)
+			continue
+		}
+		if want := st.Marker(p); in.Marker != want {
+			c.fail("%s (%s): the marker says %q, want %q", im.Name, p, in.Marker, want)
+		}
+		if want := unameArch(p); in.Uname != want {
+			c.fail("%s (%s): uname -m in the image says %q, want %q", im.Name, p, in.Uname, want)
+		}
+		var args []string
+		for _, kv := range im.Args {
+			args = append(args, kv.Key+"="+kv.Value)
+		}
+		sort.Strings(args)
+		if want := strings.Join(args, " "); in.Args != want {
+			c.fail("%s (%s): built with args %q, want the spec's %q", im.Name, p, in.Args, want)
+		}
+		cfg := config(configs, p)
+		if cfg == nil {
+			continue
+		}
+		for _, kv := range im.Labels {
+			if got := cfg.Config.Labels[kv.Key]; got != kv.Value {
+				c.fail("%s (%s): label %s is %q, want %q", im.Name, p, kv.Key, got, kv.Value)
+			}
+		}
+		for _, dep := range im.DependsOn {
+			c.builtOn(im, dep, p, cfg)
+		}
+	}
+}
+
+// builtOn: an image built on dep has dep's layers (this build's dep) first.
+func (c *check) builtOn(im *spec.Image, dep, platform string, cfg *imageConfig) {
+	depRef := c.refs[dep]
+	if depRef == "" || !c.done[dep] {
+		return
+	}
+	if !c.repo.Standins[im.Name].fromDep(dep) {
+		return
+	}
+	depConfigs, err := c.docker.configs(c.ctx, depRef)
+	if err != nil {
+		c.fail("%s: %v", dep, err)
+		return
+	}
+	dc := config(depConfigs, platform)
+	if dc == nil {
+		c.fail("%s (%s): %s has no %s image to build on", im.Name, platform, dep, platform)
+		return
+	}
+	if len(dc.RootFS.DiffIDs) > len(cfg.RootFS.DiffIDs) || strings.Join(cfg.RootFS.DiffIDs[:len(dc.RootFS.DiffIDs)], " ") != strings.Join(dc.RootFS.DiffIDs, " ") {
+		c.fail("%s (%s): not built on this build's %s (%s): its layers do not start with that image's", im.Name, platform, dep, depRef)
+	}
+}
+
+// fromDep reports whether the stand-in builds FROM dep's image.
+func (s *Standin) fromDep(dep string) bool { return s.FromArg == depArg(dep) }
+
+// extraTags are an image's tags besides the content tag, as the job's
+// shell expands them, and an inline cache's tag.
+func (c *check) extraTags(im *spec.Image) []string {
+	var out []string
+	for _, t := range im.Tags {
+		out = append(out, os.Expand(t.Text, func(k string) string { return c.env[k] }))
+	}
+	if im.Cache.Type == spec.CacheInline {
+		out = append(out, "buildcache-"+regexp.MustCompile(`[^A-Za-z0-9_.-]`).ReplaceAllString(c.env["BUILDKITE_BRANCH"], "-"))
+	}
+	return out
+}
+
+// consumers: each consumer job ran its command inside its image (the probe
+// saw the image's marker), with the step's env and its parallel index, and
+// left the artifacts its artifact_paths name.
+func (c *check) consumers() {
+	for _, im := range c.repo.Spec.Images {
+		for _, cons := range im.Consumers {
+			key := spec.ConsumerKey(im, cons)
+			s := c.res.Step(key)
+			if s == nil || (s.State != agentsim.Passed && s.State != agentsim.SoftFailed) {
+				continue
+			}
+			want := c.repo.Standins[im.Name].Marker(hostPlatform(im))
+			for _, j := range s.Jobs {
+				p, err := readProbe(j.Checkout, key, j.Index)
+				if err != nil {
+					c.fail("%s: %v", key, err)
+					continue
+				}
+				if p == nil {
+					c.fail("%s: the step %s, but its command never ran (no probe record); its output ends: %s", key, s.State, lastLines([]*agentsim.Job{j}, 2))
+					continue
+				}
+				if p.Marker != want {
+					c.fail("%s: ran in %q, not in image %s (%q)", key, p.Marker, im.Name, want)
+				}
+				for _, kv := range cons.Env {
+					if got := p.Env[kv.Key]; got != kv.Value {
+						c.fail("%s: env %s is %q inside the image, want %q", key, kv.Key, got, kv.Value)
+					}
+				}
+				if cons.Parallelism > 1 {
+					if p.ParallelJob != strconv.Itoa(j.Index) || p.ParallelJobCount != strconv.Itoa(cons.Parallelism) {
+						c.fail("%s: parallel job %d of %d saw BUILDKITE_PARALLEL_JOB=%s, BUILDKITE_PARALLEL_JOB_COUNT=%s", key, j.Index, cons.Parallelism, p.ParallelJob, p.ParallelJobCount)
+					}
+				}
+				for _, miss := range j.MissingArtifacts {
+					c.fail("%s: artifact_paths %q matched no file", key, miss)
+				}
+			}
+			if n := len(s.Jobs); cons.Parallelism > 1 && n != cons.Parallelism {
+				c.fail("%s: %d jobs ran, want parallelism %d", key, n, cons.Parallelism)
+			}
+		}
+	}
+}
+
+// hostPlatform is the platform of an image a container runs here: amd64
+// when the image has it (or names none), else its first.
+func hostPlatform(im *spec.Image) string {
+	if len(im.Platforms) == 0 || slices.Contains(im.Platforms, "linux/amd64") {
+		return "linux/amd64"
+	}
+	return im.Platforms[0]
+}
+
+// tokens: every OIDC token asked for the lifetime bkgen means to ask (the
+// registry refuses longer ones, and expired ones: see agentsim.Docker).
+func (c *check) tokens() {
+	lifetimes := map[int]int{}
+	c.row.TokenLifetimes = lifetimes
+	for _, t := range c.res.Tokens {
+		lifetimes[t.Lifetime]++
+		if t.Lifetime != provider.OIDCTokenLifetime {
+			c.fail("an OIDC token for %s was asked for %d s, not %d s", t.Audience, t.Lifetime, provider.OIDCTokenLifetime)
+		}
+	}
+	if len(c.res.Tokens) > 0 {
+		var parts []string
+		for _, l := range sortedInts(lifetimes) {
+			parts = append(parts, fmt.Sprintf("%d × %d s", lifetimes[l], l))
+		}
+		c.row.Notes = append(c.row.Notes, "OIDC tokens: "+strings.Join(parts, ", "))
+	}
+	for _, call := range c.res.DockerCalls {
+		if call.Refused != "" {
+			c.row.Notes = append(c.row.Notes, "registry refused: "+call.Refused)
+		}
+	}
+}
+
+// outlivedToken: on a faster token clock, some build step ran longer than
+// the first token it asked for lived, so the push needed another (else the
+// scenario proves nothing about expiry).
+func (c *check) outlivedToken() {
+	if len(c.broke) > 0 {
+		return // a build failed: that is the finding
+	}
+	scale := c.repo.Scenario.TimeScale
+	for _, s := range c.res.Steps {
+		if c.imageOfBuildStep(s.Step.Key) == "" || s.State != agentsim.Passed {
+			continue
+		}
+		for _, j := range s.Jobs {
+			for _, t := range c.res.Tokens {
+				if t.Job != j.ID {
+					continue
+				}
+				if lived := j.End.Sub(t.Issued).Seconds() * scale; lived > float64(t.Lifetime) {
+					c.row.Notes = append(c.row.Notes, fmt.Sprintf("%s ran %.0f s on the registry's clock, longer than its first token's %d s, and pushed", s.Step.Key, lived, t.Lifetime))
+					return
+				}
+				break // only the job's first token
+			}
+		}
+	}
+	c.fail("no build step outlived its first OIDC token (time scale %g): the scenario shows nothing about expiry", scale)
+}
+
+// annotation: bkgen upload --annotate added the plan to the build.
+func (c *check) annotation() {
+	for _, a := range c.res.Annotations {
+		if a.Context == "bkgen" && strings.Contains(a.Body, "bkgen") {
+			return
+		}
+	}
+	c.fail("bkgen upload --annotate added no annotation with context bkgen")
+}
+
+// nothingBuilt: the same commit again builds nothing (where the build
+// before pushed the image).
+func (c *check) nothingBuilt() {
+	for _, s := range c.res.Steps {
+		if im := c.imageOfBuildStep(s.Step.Key); im == "" || !c.pushedBefore(im) {
+			continue
+		}
+		for _, call := range c.res.Calls(s.Step.Key) {
+			if call.Builds() {
+				c.fail("%s: built again (docker %s) although its content tag is in the registry", s.Step.Key, strings.Join(call.Args[:min(2, len(call.Args))], " "))
+				break
+			}
+		}
+	}
+}
+
+// exactlyChanged: one changed file rebuilds exactly its image and the
+// images built on it (of those the harness can build).
+func (c *check) exactlyChanged() {
+	want := map[string]bool{c.repo.Change: true}
+	for _, d := range c.repo.Dependents(c.repo.Change) {
+		want[d] = true
+	}
+	for _, im := range c.repo.Spec.Images {
+		if !c.repo.Executable(im) || c.notExecutable(im) || c.broke[im.Name] || c.neverBuilt(im) || c.prevRefs[im.Name] == "" {
+			continue
+		}
+		changedTag := c.refs[im.Name] != c.prevRefs[im.Name]
+		switch {
+		case want[im.Name] && !c.built[im.Name]:
+			c.fail("%s: %s changed, and %s did not build", im.Name, c.repo.ChangeFile, im.Name)
+		case !want[im.Name] && c.built[im.Name]:
+			c.fail("%s: built, but %s is not in its inputs", im.Name, c.repo.ChangeFile)
+		}
+		if changedTag != want[im.Name] {
+			c.fail("%s: its content tag changed: %v, want %v (%s → %s)", im.Name, changedTag, want[im.Name], c.prevRefs[im.Name], c.refs[im.Name])
+		}
+	}
+}
+
+// pushedBefore reports whether the previous phase's build left the image
+// in the registry: its content tag then was this one.
+func (c *check) pushedBefore(im string) bool {
+	return c.prevDone[im] && c.prevRefs[im] == c.refs[im]
+}
+
+// neverBuilt reports whether an image's build never ran because an image
+// it is built on failed (reported already) or was skipped.
+func (c *check) neverBuilt(im *spec.Image) bool {
+	for _, ref := range spec.Steps(im) {
+		if ref.Kind != spec.BuildStep {
+			continue
+		}
+		if s := c.res.Step(ref.Key); s == nil || s.State == agentsim.Broken || s.State == agentsim.Skipped {
+			return true
+		}
+	}
+	return false
+}
+
+// notExecutable reports whether an image's final step could not run here.
+func (c *check) notExecutable(im *spec.Image) bool {
+	s := c.res.Step(spec.FinalKey(im))
+	return s != nil && s.State == agentsim.NotExecutable
+}
+
+// fromRemoteCache: on a cold builder every image builds again, and one
+// with a registry (or inline) cache gets its layers from it: every layer
+// under the context's COPY is the very layer of the build before (a RUN
+// step that ran again makes a new one: its files' times differ).
+func (c *check) fromRemoteCache() {
+	for _, im := range c.repo.Spec.Images {
+		if !c.repo.Executable(im) || c.notExecutable(im) || c.broke[im.Name] || c.neverBuilt(im) {
+			continue
+		}
+		if !c.built[im.Name] {
+			c.fail("%s: every Dockerfile changed, and %s did not build", im.Name, im.Name)
+			continue
+		}
+		if im.Cache.Type != spec.CacheRegistry && im.Cache.Type != spec.CacheInline || !c.done[im.Name] || !c.prevDone[im.Name] {
+			continue
+		}
+		if dep := c.repo.Standins[im.Name].FromArg; dep != "" {
+			// Built on an image that was just built again: its COPY layer is
+			// new (a fresh checkout's files), so no layer above it can come
+			// from any cache; builtOn checks it is this build's.
+			c.row.Notes = append(c.row.Notes, im.Name+": built on a rebuilt image, so its own layers are new")
+			continue
+		}
+		before, err := c.docker.configs(c.ctx, c.prevRefs[im.Name])
+		if err != nil {
+			c.fail("%s: %v", im.Name, err)
+			continue
+		}
+		now, err := c.docker.configs(c.ctx, c.refs[im.Name])
+		if err != nil {
+			c.fail("%s: %v", im.Name, err)
+			continue
+		}
+		platforms := im.Platforms
+		if len(platforms) == 0 {
+			platforms = []string{"linux/amd64"}
+		}
+		ok := true
+		for _, p := range platforms {
+			b, n := config(before, p), config(now, p)
+			if b == nil || n == nil {
+				continue // reported by the image checks
+			}
+			if !sameUnderTop(b.RootFS.DiffIDs, n.RootFS.DiffIDs) {
+				ok = false
+				c.fail("%s (%s): on a cold builder the %s cache did not serve the build: the layers under the COPY were made again (%s)",
+					im.Name, p, im.Cache.Type, c.importSeen(im))
+			}
+		}
+		if ok {
+			c.row.Notes = append(c.row.Notes, im.Name+": layers from the remote cache")
+		}
+	}
+}
+
+// sameUnderTop reports whether two images share every layer but the last.
+func sameUnderTop(a, b []string) bool {
+	if len(a) != len(b) || len(a) < 2 {
+		return false
+	}
+	return strings.Join(a[:len(a)-1], " ") == strings.Join(b[:len(b)-1], " ")
+}
+
+// importSeen says whether an image's builds imported a cache manifest.
+func (c *check) importSeen(im *spec.Image) string {
+	for _, ref := range spec.Steps(im) {
+		if ref.Kind != spec.BuildStep {
+			continue
+		}
+		for _, call := range c.res.Calls(ref.Key) {
+			if out, _ := os.ReadFile(call.Output); call.Builds() && strings.Contains(string(out), "importing cache manifest") {
+				return "its build imported a cache manifest"
+			}
+		}
+	}
+	return "no build of it imported a cache manifest"
+}
+
+// errorLine picks what a person reads first in a failed job's output.
+var errorLine = regexp.MustCompile(`(?i)(^|\s)(error|fatal)\b|refuses|denied|not found|no such|stand-in for the example entrypoint`)
+
+// lastLines is the end of the jobs' output, the harness's own lines left
+// out: what a person reads first when a step fails. A line that reports
+// an error, and the one after it, come first.
+func lastLines(jobs []*agentsim.Job, n int) string {
+	var picked []string
+	for _, j := range jobs {
+		if j == nil || (j.State != agentsim.Failed && j.State != agentsim.SoftFailed && len(jobs) > 1) {
+			continue
+		}
+		var lines []string
+		for _, l := range strings.Split(j.Output(), "\n") {
+			l = strings.TrimSpace(l)
+			if l == "" || strings.HasPrefix(l, "~~~ bkgen-exec agent") || strings.HasPrefix(l, "$ ") ||
+				strings.HasPrefix(l, "WARNING! Your credentials") || strings.HasPrefix(l, "Configure a credential helper") ||
+				strings.HasPrefix(l, "https://docs.docker.com/go/credential-store") {
+				continue
+			}
+			lines = append(lines, l)
+		}
+		for i := len(lines) - 1; i >= 0; i-- {
+			if errorLine.MatchString(lines[i]) {
+				lines = lines[i:min(i+2, len(lines))]
+				break
+			}
+		}
+		if len(lines) > n {
+			lines = lines[len(lines)-n:]
+		}
+		picked = append(picked, strings.Join(lines, " | "))
+		break
+	}
+	return strings.Join(picked, " / ")
+}
+
+func sortedPlatforms(m map[string]string) []string {
+	var out []string
+	for p := range m {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedInts(m map[int]int) []int {
+	var out []int
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}

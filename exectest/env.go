@@ -1,0 +1,91 @@
+package exectest
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// EnvFile is where scripts/exec-env/setup.sh says what it brought up.
+const EnvFile = "/run/bkgen-exec/env.sh"
+
+// Env is the execution environment setup.sh brought up (its BKGEN_EXEC_*
+// variables).
+type Env struct {
+	Docker            string // the docker CLI
+	PackagesHost      string // stands in for packages.buildkite.com
+	HostedHost        string // the hosted agents' registry
+	HostedRegistryURL string // BUILDKITE_HOSTED_REGISTRY_URL
+	RegistryUser      string
+	RegistryPassword  string
+	BuildkitImage     string // for docker-container builders
+	BuildkitdTOML     string // trusts the registries' CA
+	BaseImage         string // busybox + bash, amd64 and arm64, in the packages registry
+	BasePlatforms     []string
+}
+
+// ReadEnv reads setup.sh's env file: `export NAME=VALUE` lines.
+func ReadEnv(path string) (*Env, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	vars := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		line, ok := strings.CutPrefix(line, "export ")
+		if !ok {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			continue
+		}
+		if len(v) >= 2 && (v[0] == '"' && v[len(v)-1] == '"' || v[0] == '\'' && v[len(v)-1] == '\'') {
+			v = v[1 : len(v)-1]
+		}
+		vars[k] = v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	e := &Env{
+		Docker:            vars["BKGEN_EXEC_DOCKER"],
+		PackagesHost:      vars["BKGEN_EXEC_PACKAGES_HOST"],
+		HostedHost:        vars["BKGEN_EXEC_HOSTED_HOST"],
+		HostedRegistryURL: vars["BUILDKITE_HOSTED_REGISTRY_URL"],
+		RegistryUser:      vars["BKGEN_EXEC_REGISTRY_USER"],
+		RegistryPassword:  vars["BKGEN_EXEC_REGISTRY_PASSWORD"],
+		BuildkitImage:     vars["BKGEN_EXEC_BUILDKIT_IMAGE"],
+		BuildkitdTOML:     vars["BKGEN_EXEC_BUILDKITD_TOML"],
+		BaseImage:         vars["BKGEN_EXEC_BASE_IMAGE"],
+	}
+	if p := vars["BKGEN_EXEC_BASE_PLATFORMS"]; p != "" {
+		e.BasePlatforms = strings.Split(p, ",")
+	}
+	var missing []string
+	for name, v := range map[string]string{
+		"BKGEN_EXEC_DOCKER": e.Docker, "BKGEN_EXEC_PACKAGES_HOST": e.PackagesHost, "BKGEN_EXEC_HOSTED_HOST": e.HostedHost,
+		"BKGEN_EXEC_REGISTRY_USER": e.RegistryUser, "BKGEN_EXEC_REGISTRY_PASSWORD": e.RegistryPassword,
+		"BKGEN_EXEC_BUILDKIT_IMAGE": e.BuildkitImage, "BKGEN_EXEC_BASE_IMAGE": e.BaseImage,
+		"BUILDKITE_HOSTED_REGISTRY_URL": e.HostedRegistryURL,
+	} {
+		if v == "" {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("%s does not set %s", path, strings.Join(missing, ", "))
+	}
+	return e, nil
+}
+
+// HostedBaseImage is the base image's copy in the hosted registry, for
+// images that live there (hosted agents log in to that registry only).
+func (e *Env) HostedBaseImage() string {
+	_, rest, _ := strings.Cut(e.BaseImage, "/")
+	return e.HostedHost + "/" + rest
+}

@@ -1,0 +1,403 @@
+package exectest
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bkgen/bkgen/internal/agentsim"
+	"github.com/bkgen/bkgen/provider"
+)
+
+// Profile is how a scenario's jobs build.
+type Profile struct {
+	Name, Title string
+	// Container: a docker-container builder the harness makes from the
+	// local BuildKit image, selected with BUILDX_BUILDER in every job, as
+	// hosted agents preselect their remote builders. Otherwise nothing is
+	// set and buildx uses dockerd's own BuildKit (the docker driver, with
+	// the classic image store), as on the Elastic CI Stack.
+	Container bool
+}
+
+// Profiles are both builder profiles.
+var Profiles = []Profile{
+	{Name: "docker", Title: "dockerd's own BuildKit: docker driver, classic image store, nothing set (Elastic CI Stack)"},
+	{Name: "container", Title: "a docker-container builder selected by BUILDX_BUILDER in every job (remote builders)", Container: true},
+}
+
+// Harness runs scenarios against the environment of scripts/exec-env.
+type Harness struct {
+	Env   *Env
+	RunID string // in every marker, so runs never share images
+	Out   string // results: a directory a scenario, profile and phase
+	Bin   string // bkgen and the stand-ins
+	Slots chan struct{}
+	Keep  bool // keep the jobs' checkouts
+	Logf  func(format string, a ...any)
+
+	docker dockerCLI
+	mu     sync.Mutex
+	number int // build numbers, unique in the run
+	// Builders that scenarios share: dockerd's BuildKit (the docker
+	// profile) and the docker-container builder bkgen's steps make for
+	// themselves (named bkgen, one per dockerd). A build holds the read
+	// lock of each it may use; emptying one takes its write lock, so no
+	// other scenario's cold builder empties a builder under a running build.
+	dockerd, bkgenBuilder sync.RWMutex
+	// bkgenBuilderBefore: bkgen's own builder existed before the run (else
+	// the run's steps made it, and Close removes it).
+	bkgenBuilderBefore bool
+}
+
+// bkgenContainer is the container of the builder bkgen's steps make for
+// themselves (docker buildx create --name bkgen).
+const bkgenContainer = "buildx_buildkit_bkgen0"
+
+// NewHarness builds bkgen and the stand-ins, logs the harness in to both
+// registries and copies the base image to the hosted registry.
+func NewHarness(ctx context.Context, env *Env, out string, jobs int) (*Harness, error) {
+	h := &Harness{
+		Env: env, Out: out, Bin: filepath.Join(out, "bin"), Slots: make(chan struct{}, jobs),
+		RunID:  fmt.Sprintf("%06x", rand.IntN(1<<24)),
+		number: 1000 * (1 + rand.IntN(899)),
+		Logf:   func(string, ...any) {},
+	}
+	if err := agentsim.Install(h.Bin, true); err != nil {
+		return nil, err
+	}
+	h.docker = dockerCLI{bin: env.Docker, config: filepath.Join(out, "docker-config")}
+	if err := writeDockerAuth(h.docker.config, env, env.PackagesHost, env.HostedHost); err != nil {
+		return nil, err
+	}
+	if out, _ := h.docker.run(ctx, "ps", "--all", "--quiet", "--filter", "name=^"+bkgenContainer+"$"); strings.TrimSpace(out) != "" {
+		h.bkgenBuilderBefore = true
+	}
+	hosted := env.HostedBaseImage()
+	if _, err := h.docker.inspect(ctx, hosted); err != nil {
+		if _, err := h.docker.run(ctx, "buildx", "imagetools", "create", "--tag", hosted, env.BaseImage); err != nil {
+			return nil, fmt.Errorf("copying the base image to the hosted registry: %w", err)
+		}
+	}
+	return h, nil
+}
+
+// writeDockerAuth writes a docker config logged in to hosts.
+func writeDockerAuth(dir string, env *Env, hosts ...string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	auths := map[string]any{}
+	for _, h := range hosts {
+		auths[h] = map[string]string{"auth": base64.StdEncoding.EncodeToString([]byte(env.RegistryUser + ":" + env.RegistryPassword))}
+	}
+	b, err := json.Marshal(map[string]any{"auths": auths})
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600)
+}
+
+// Run runs a scenario's phases under one profile and checks each build.
+func (h *Harness) Run(ctx context.Context, sc *Scenario, p Profile) []*Row {
+	dir := filepath.Join(h.Out, sc.Name, p.Name)
+	errRow := func(phase string, err error) []*Row {
+		r := &Row{Scenario: sc.Name, Profile: p.Name, Phase: phase, Dir: dir, Failures: []string{"harness: " + err.Error()}}
+		r.settle()
+		return []*Row{r}
+	}
+	run := h.RunID + "-" + sc.Name + "-" + p.Name
+	repo, err := PrepareRepo(sc, filepath.Join(dir, "repo"), RepoOptions{Run: run, Branch: "exec-" + run, Label: h.RunID}, h.Env)
+	if err != nil {
+		return errRow(PhaseFirst, err)
+	}
+	builder := ""
+	if p.Container {
+		builder = "bkgen-exec-" + h.RunID + "-" + regexp.MustCompile(`[^a-zA-Z0-9_-]`).ReplaceAllString(sc.Name, "-")
+		if _, err := h.docker.run(ctx, "buildx", "create", "--name", builder, "--driver", "docker-container",
+			"--driver-opt", "image="+h.Env.BuildkitImage, "--buildkitd-config", h.Env.BuildkitdTOML, "--bootstrap"); err != nil {
+			return errRow(PhaseFirst, err)
+		}
+		defer h.docker.run(context.Background(), "buildx", "rm", "--force", builder)
+	}
+	var rows []*Row
+	var prev *outcome
+	for _, phase := range Phases {
+		row, out := h.phase(ctx, repo, p, builder, phase, prev)
+		h.Logf("%s / %s / %s: %s in %s: %s", sc.Name, p.Name, phase, row.Result, row.Duration.Round(time.Second), clip(row.Detail(), 200))
+		rows = append(rows, row)
+		if out != nil {
+			prev = out
+		}
+	}
+	return rows
+}
+
+// outcome is what a phase's build left: each image's content-tag
+// reference, which images it pushed (or found), and whether a step used
+// bkgen's own builder.
+type outcome struct {
+	refs      map[string]string
+	done      map[string]bool
+	usesBkgen bool
+}
+
+// phase makes a phase's change, runs its build and checks it.
+func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, phase string, prev *outcome) (*Row, *outcome) {
+	start := time.Now()
+	dir := filepath.Join(h.Out, repo.Scenario.Name, p.Name, phase)
+	row := &Row{Scenario: repo.Scenario.Name, Profile: p.Name, Phase: phase, Dir: dir}
+	defer func() {
+		row.Duration = time.Since(start)
+		row.settle()
+	}()
+	failed := func(err error) (*Row, *outcome) {
+		row.Failures = append(row.Failures, "harness: "+err.Error())
+		return row, nil
+	}
+	switch phase {
+	case PhaseChanged:
+		if repo.Change == "" {
+			row.Reason = "no image of this scenario can be built here, so none can be changed"
+			return row, nil
+		}
+		if err := repo.ChangeInput(); err != nil {
+			return failed(err)
+		}
+	case PhaseCold:
+		if err := h.coldBuilder(ctx, p, builder, prev != nil && prev.usesBkgen); err != nil {
+			return failed(err)
+		}
+		if err := repo.Rebuild("rebuilt on a cold builder"); err != nil {
+			return failed(err)
+		}
+	}
+	h.mu.Lock()
+	h.number++
+	number := h.number
+	h.mu.Unlock()
+	env := h.scenarioEnv(repo)
+	// What the jobs see of the build, for bkgen preview and the extra tags.
+	vars := map[string]string{"BUILDKITE_BRANCH": repo.Branch, "BUILDKITE_PIPELINE_DEFAULT_BRANCH": repo.Branch, "BUILDKITE_BUILD_NUMBER": fmt.Sprint(number)}
+	for k, v := range env {
+		vars[k] = v
+	}
+	b := &agentsim.Build{
+		Dir: dir, Repo: repo.Dir, Commit: repo.Commit, Branch: repo.Branch, DefaultBranch: repo.Branch, Number: number,
+		Env:     env,
+		Command: "bkgen upload --annotate " + shellWords(repo.Scenario.Args),
+		Registry: agentsim.Config{
+			RegistryPassword: h.Env.RegistryPassword,
+			OIDCHosts:        []string{h.Env.PackagesHost},
+			MaxTokenLifetime: provider.OIDCTokenLifetime,
+			TimeScale:        repo.Scenario.TimeScale,
+		},
+	}
+	release := h.share(p)
+	res, err := h.runner(p, builder).Run(ctx, b)
+	release()
+	if err != nil {
+		return failed(err)
+	}
+	refs, err := h.preview(ctx, repo, vars)
+	if err != nil {
+		return failed(err)
+	}
+	c := &check{ctx: ctx, repo: repo, phase: phase, res: res, refs: refs, env: vars, docker: h.docker, row: row}
+	if prev != nil {
+		c.prevRefs, c.prevDone = prev.refs, prev.done
+	}
+	c.run()
+	if !h.Keep {
+		os.RemoveAll(filepath.Join(dir, "jobs"))
+	}
+	out := &outcome{refs: refs, done: c.done, usesBkgen: prev != nil && prev.usesBkgen}
+	for _, call := range res.DockerCalls {
+		if strings.Contains(" "+strings.Join(call.Args, " ")+" ", " --builder bkgen ") {
+			out.usesBkgen = true
+		}
+	}
+	return row, out
+}
+
+// Close removes from dockerd's image store every image of the run (its
+// builds load them, its consumers and checks pull them; the registries keep
+// them): each stand-in labels its image with the run, and bkgen's own
+// builder if the run's steps made it.
+func (h *Harness) Close() {
+	ctx := context.Background()
+	if !h.bkgenBuilderBefore {
+		h.docker.run(ctx, "rm", "--force", "--volumes", bkgenContainer)
+		h.docker.run(ctx, "volume", "rm", "--force", bkgenContainer+"_state")
+	}
+	out, _ := h.docker.run(ctx, "image", "ls", "--quiet", "--no-trunc", "--filter", "label="+runLabel+"="+h.RunID)
+	ids := map[string]bool{}
+	for _, id := range strings.Fields(out) {
+		ids[id] = true
+	}
+	var list []string
+	for id := range ids {
+		list = append(list, id)
+	}
+	sort.Strings(list)
+	for len(list) > 0 {
+		n := min(len(list), 100)
+		h.docker.run(ctx, append([]string{"image", "rm", "--force"}, list[:n]...)...)
+		list = list[n:]
+	}
+}
+
+// runner is the agent for a scenario's builds under a profile.
+func (h *Harness) runner(p Profile, builder string) *agentsim.Runner {
+	agentEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANG=C.UTF-8"}
+	return &agentsim.Runner{
+		BinDir: h.Bin, Docker: h.Env.Docker, AgentEnv: agentEnv, Slots: h.Slots,
+		NotExecutable: notExecutable,
+		PrepareJob: func(j *agentsim.Job) error {
+			// Hosted agents are logged in to their registry.
+			if strings.HasPrefix(j.Step.Queue(), "hosted") {
+				if err := writeDockerAuth(j.DockerConfig, h.Env, h.Env.HostedHost); err != nil {
+					return err
+				}
+			}
+			if builder == "" {
+				return nil
+			}
+			// The builder, preselected: its definition in the job's docker config.
+			inst := filepath.Join(j.DockerConfig, "buildx", "instances")
+			if err := os.MkdirAll(inst, 0o755); err != nil {
+				return err
+			}
+			def, err := os.ReadFile(filepath.Join(h.docker.config, "buildx", "instances", builder))
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(inst, builder), def, 0o644); err != nil {
+				return err
+			}
+			j.Env = append(j.Env, "BUILDX_BUILDER="+builder)
+			return nil
+		},
+	}
+}
+
+// scenarioEnv is what every job of a scenario's builds gets besides the
+// agent's own variables: the scenario's env file, the hosted registry's
+// URL, and the secrets an agent's hooks would export (build secrets and
+// Buildkite Packages tokens, whose names the spec gives).
+func (h *Harness) scenarioEnv(repo *Repo) map[string]string {
+	env := map[string]string{}
+	for k, v := range repo.Scenario.Env {
+		env[k] = v
+	}
+	env["BUILDKITE_HOSTED_REGISTRY_URL"] = h.Env.HostedRegistryURL
+	for _, im := range repo.Spec.Images {
+		for _, s := range im.Secrets {
+			env[s] = "bkgen-exec-secret-" + s
+		}
+	}
+	for _, r := range repo.Spec.Registries {
+		if r.Provider.Name() == "buildkite" && r.Config.Get("auth") == "token" {
+			env[r.Config.Get("token_env")] = h.Env.RegistryPassword
+		}
+	}
+	return env
+}
+
+// preview asks bkgen for each image's content-tag reference at the repo's
+// commit, as the build's first job saw it.
+func (h *Harness) preview(ctx context.Context, repo *Repo, env map[string]string) (map[string]string, error) {
+	args := append([]string{"preview", "--format", "json"}, repo.Scenario.Args...)
+	cmd := exec.CommandContext(ctx, filepath.Join(h.Bin, "bkgen"), args...)
+	cmd.Dir = repo.Dir
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		return nil, fmt.Errorf("bkgen %s: %v: %s", strings.Join(args, " "), err, stderr)
+	}
+	var pv struct {
+		Images []struct{ Name, Ref string }
+	}
+	if err := json.Unmarshal(out, &pv); err != nil {
+		return nil, fmt.Errorf("bkgen preview: %w", err)
+	}
+	refs := map[string]string{}
+	for _, im := range pv.Images {
+		refs[im.Name] = os.Expand(im.Ref, func(k string) string { return env[k] })
+	}
+	return refs, nil
+}
+
+// share takes the read locks of the shared builders a build under p may
+// use, and returns what releases them.
+func (h *Harness) share(p Profile) func() {
+	if !p.Container {
+		h.dockerd.RLock()
+	}
+	h.bkgenBuilder.RLock()
+	return func() {
+		h.bkgenBuilder.RUnlock()
+		if !p.Container {
+			h.dockerd.RUnlock()
+		}
+	}
+}
+
+// coldBuilder empties the builder's cache: the harness's docker-container
+// builder, or dockerd's build cache, and, for a scenario whose steps used
+// it, the docker-container builder bkgen's steps make for themselves.
+func (h *Harness) coldBuilder(ctx context.Context, p Profile, builder string, usesBkgen bool) error {
+	if p.Container {
+		if _, err := h.docker.run(ctx, "buildx", "prune", "--builder", builder, "--all", "--force"); err != nil {
+			return err
+		}
+	} else {
+		h.dockerd.Lock()
+		_, err := h.docker.run(ctx, "builder", "prune", "--all", "--force")
+		h.dockerd.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	if !usesBkgen {
+		return nil
+	}
+	h.bkgenBuilder.Lock()
+	defer h.bkgenBuilder.Unlock()
+	if out, _ := h.docker.run(ctx, "ps", "--quiet", "--filter", "name=^"+bkgenContainer+"$"); strings.TrimSpace(out) != "" {
+		if _, err := h.docker.run(ctx, "exec", bkgenContainer, "buildctl", "prune", "--all"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// shellWords quotes arguments for bash.
+func shellWords(args []string) string {
+	var out []string
+	for _, a := range args {
+		if regexp.MustCompile(`^[A-Za-z0-9_./=:,+-]+$`).MatchString(a) {
+			out = append(out, a)
+		} else {
+			out = append(out, "'"+strings.ReplaceAll(a, "'", `'\''`)+"'")
+		}
+	}
+	return strings.Join(out, " ")
+}

@@ -1,0 +1,158 @@
+package exectest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/bkgen/bkgen/spec"
+	"gopkg.in/yaml.v3"
+)
+
+// probeDir is where, relative to the checkout, a consumer's probe writes.
+const probeDir = "bkgen-exec-probes"
+
+// Probe is what a consumer step's probe recorded.
+type Probe struct {
+	Key              string
+	ParallelJob      string // "unset" without parallelism
+	ParallelJobCount string
+	Env              map[string]string // the consumer's env names, "unset" for one not set
+	Marker           string            // the image's marker; "none" when there is none
+}
+
+// probeCommand replaces a consumer's command: it records, in the checkout,
+// that it ran and where (the marker only the image has), the consumer's
+// env and its parallel index, and writes a file for each artifact path.
+func probeCommand(key string, c *spec.Consumer) string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	w("# bkgen-exec probe: records that %s ran, and where", key)
+	w("mkdir -p %s", probeDir)
+	w("{")
+	w(`  echo "key=%s"`, key)
+	w(`  echo "parallel_job=${BUILDKITE_PARALLEL_JOB-unset}"`)
+	w(`  echo "parallel_job_count=${BUILDKITE_PARALLEL_JOB_COUNT-unset}"`)
+	for _, kv := range c.Env {
+		w(`  echo "env %s=${%s-unset}"`, kv.Key, kv.Key)
+	}
+	w(`  echo "marker=$(cat %s 2>/dev/null || echo none)"`, markerPath)
+	w(`} > %s/%s.${BUILDKITE_PARALLEL_JOB:-0}`, probeDir, key)
+	for _, p := range c.ArtifactPaths {
+		for _, one := range strings.Split(p, ";") {
+			if one = strings.TrimSpace(one); one != "" {
+				f := artifactFile(one)
+				w(`mkdir -p "$(dirname "%s")" && echo probe > "%s"`, f, f)
+			}
+		}
+	}
+	w("echo \"bkgen-exec probe: %s ran in $(cat %s 2>/dev/null || echo 'no image of the harness')\"", key, markerPath)
+	return b.String()
+}
+
+// artifactFile is a file an artifact glob matches, made for the job's
+// parallel index.
+func artifactFile(glob string) string {
+	f := strings.ReplaceAll(glob, "**", "probe")
+	f = strings.ReplaceAll(f, "*", "probe-${BUILDKITE_PARALLEL_JOB:-0}")
+	return strings.ReplaceAll(f, "?", "p")
+}
+
+// readProbe reads the probe a consumer job wrote in its checkout; nil when
+// there is none.
+func readProbe(checkout, key string, index int) (*Probe, error) {
+	b, err := os.ReadFile(filepath.Join(checkout, probeDir, fmt.Sprintf("%s.%d", key, index)))
+	if os.IsNotExist(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p := &Probe{Env: map[string]string{}}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "env "); ok {
+			k, v, _ := strings.Cut(rest, "=")
+			p.Env[k] = v
+			continue
+		}
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "key":
+			p.Key = v
+		case "parallel_job":
+			p.ParallelJob = v
+		case "parallel_job_count":
+			p.ParallelJobCount = v
+		case "marker":
+			p.Marker = v
+		}
+	}
+	return p, nil
+}
+
+// rewriteSpec replaces every consumer's command in a spec with its probe,
+// keeping everything else as written (comments included).
+func rewriteSpec(src []byte, s *spec.Spec) ([]byte, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Content) == 0 {
+		return nil, fmt.Errorf("empty spec")
+	}
+	images := mapValue(doc.Content[0], "images")
+	if images == nil {
+		return nil, fmt.Errorf("no images")
+	}
+	for i := 0; i+1 < len(images.Content); i += 2 {
+		im := s.Image(images.Content[i].Value)
+		if im == nil {
+			return nil, fmt.Errorf("image %q is not in the loaded spec", images.Content[i].Value)
+		}
+		consumers := mapValue(images.Content[i+1], "consumers")
+		if consumers == nil {
+			continue
+		}
+		for j := 0; j+1 < len(consumers.Content); j += 2 {
+			name := consumers.Content[j].Value
+			var c *spec.Consumer
+			for _, x := range im.Consumers {
+				if x.Name == name {
+					c = x
+				}
+			}
+			if c == nil {
+				return nil, fmt.Errorf("consumer %s.%s is not in the loaded spec", im.Name, name)
+			}
+			body := consumers.Content[j+1]
+			for k := 0; k+1 < len(body.Content); k += 2 {
+				if body.Content[k].Value == "command" {
+					body.Content[k+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Style: yaml.LiteralStyle,
+						Value: probeCommand(spec.ConsumerKey(im, c), c)}
+				}
+			}
+		}
+	}
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), enc.Close()
+}
+
+// mapValue is the value of key in a mapping node, or nil.
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package exectest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// dockerCLI runs the harness's own docker commands (never a job's): the
+// real CLI with the harness's docker config, logged in to both registries.
+type dockerCLI struct {
+	bin    string
+	config string
+}
+
+func (d dockerCLI) run(ctx context.Context, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, d.bin, args...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+d.config)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.String(), nil
+}
+
+// manifest is what `imagetools inspect` says of a reference.
+type manifest struct {
+	MediaType string `json:"mediaType"`
+	Digest    string `json:"digest"`
+	Manifests []struct {
+		MediaType string `json:"mediaType"`
+		Digest    string `json:"digest"`
+		Platform  *struct {
+			OS           string `json:"os"`
+			Architecture string `json:"architecture"`
+			Variant      string `json:"variant"`
+		} `json:"platform"`
+	} `json:"manifests"`
+}
+
+// platforms maps each real platform of an index (attestations left out)
+// to its manifest's digest; a single manifest has none.
+func (m *manifest) platforms() map[string]string {
+	out := map[string]string{}
+	for _, x := range m.Manifests {
+		if x.Platform == nil || x.Platform.OS == "unknown" {
+			continue
+		}
+		p := x.Platform.OS + "/" + x.Platform.Architecture
+		if x.Platform.Variant != "" && !(x.Platform.Architecture == "arm64" && x.Platform.Variant == "v8") {
+			p += "/" + x.Platform.Variant
+		}
+		out[p] = x.Digest
+	}
+	return out
+}
+
+func (d dockerCLI) inspect(ctx context.Context, ref string) (*manifest, error) {
+	out, err := d.run(ctx, "buildx", "imagetools", "inspect", ref, "--format", "{{json .Manifest}}")
+	if err != nil {
+		return nil, err
+	}
+	var m manifest
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		return nil, fmt.Errorf("imagetools inspect %s: %w", ref, err)
+	}
+	return &m, nil
+}
+
+// imageConfig is the part of an image's config the checks read.
+type imageConfig struct {
+	Architecture string `json:"architecture"`
+	Config       struct {
+		Labels     map[string]string `json:"Labels"`
+		Entrypoint []string          `json:"Entrypoint"`
+	} `json:"config"`
+	RootFS struct {
+		DiffIDs []string `json:"diff_ids"`
+	} `json:"rootfs"`
+}
+
+// configs returns the image config of each platform of ref (one, keyed
+// "", for a single-platform image).
+func (d dockerCLI) configs(ctx context.Context, ref string) (map[string]*imageConfig, error) {
+	out, err := d.run(ctx, "buildx", "imagetools", "inspect", ref, "--format", "{{json .Image}}")
+	if err != nil {
+		return nil, err
+	}
+	var single imageConfig
+	if err := json.Unmarshal([]byte(out), &single); err == nil && len(single.RootFS.DiffIDs) > 0 {
+		return map[string]*imageConfig{"": &single}, nil
+	}
+	var many map[string]*imageConfig
+	if err := json.Unmarshal([]byte(out), &many); err != nil {
+		return nil, fmt.Errorf("imagetools inspect %s: the image config: %w", ref, err)
+	}
+	return many, nil
+}
+
+// config is the config for platform (or the only one).
+func config(all map[string]*imageConfig, platform string) *imageConfig {
+	if c, ok := all[platform]; ok {
+		return c
+	}
+	if c, ok := all[""]; ok {
+		return c
+	}
+	if len(all) == 1 {
+		for _, c := range all {
+			return c
+		}
+	}
+	return nil
+}
+
+// inside runs, in a container of ref for platform, a script that prints
+// the marker, uname -m and the build args: proof of what was built where.
+type inside struct {
+	Marker, Uname, Args string
+}
+
+func (d dockerCLI) lookInside(ctx context.Context, ref, platform string) (*inside, error) {
+	out, err := d.run(ctx, "run", "--rm", "--platform", platform, "--entrypoint", "/bin/sh", ref, "-c",
+		"echo \"marker=$(cat "+markerPath+")\"; echo \"uname=$(uname -m)\"; echo \"args=$(cat /bkgen/args | tr '\\n' ' ')\"")
+	if err != nil {
+		return nil, err
+	}
+	in := &inside{}
+	for _, line := range strings.Split(out, "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		switch k {
+		case "marker":
+			in.Marker = v
+		case "uname":
+			in.Uname = v
+		case "args":
+			in.Args = strings.TrimSpace(v)
+		}
+	}
+	return in, nil
+}

@@ -1,0 +1,297 @@
+package exectest
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/bkgen/bkgen/internal/gittest"
+	"github.com/bkgen/bkgen/spec"
+)
+
+// Repo is a scenario's git repository, as the harness builds it: a copy of
+// the example whose Dockerfiles are stand-ins and whose consumers run
+// probes, committed on main.
+type Repo struct {
+	Dir      string
+	Scenario *Scenario
+	Spec     *spec.Spec
+	Standins map[string]*Standin // by image
+	// Branch is the repository's branch, the builds' and the pipeline's
+	// default: a name of its own, so that no other scenario writes the
+	// registry caches this one reads (several examples push base and web
+	// to the same repositories).
+	Branch string
+	Commit string
+	// Change is the image whose context holds ChangeFile, the file the
+	// "changed" phase edits ("" when no image here can be rebuilt).
+	Change     string
+	ChangeFile string
+}
+
+// specPath is where a spec lives in its repository.
+const specPath = ".buildkite/bkgen.yml"
+
+// changeFileName is the file the harness adds to one image's context, to
+// change it.
+const changeFileName = "bkgen-exec-input.txt"
+
+// RepoOptions make one run's repository of a scenario.
+type RepoOptions struct {
+	// Run goes into every marker (and so every content tag): builds of
+	// different runs, scenarios and profiles never find each other's
+	// images, even in the same repository (several examples push base and
+	// web to acme/images).
+	Run string
+	// Branch is the repository's branch ("main" when empty).
+	Branch string
+	// Label is every image's runLabel, by which the run finds its images
+	// in dockerd's store ("" for none).
+	Label string
+}
+
+// PrepareRepo makes the scenario's repository in dir.
+func PrepareRepo(sc *Scenario, dir string, o RepoOptions, env *Env) (*Repo, error) {
+	if o.Branch == "" {
+		o.Branch = "main"
+	}
+	if err := copyTree(sc.Dir, dir); err != nil {
+		return nil, err
+	}
+	src, err := os.ReadFile(filepath.Join(dir, specPath))
+	if err != nil {
+		return nil, err
+	}
+	s, err := spec.Load(specPath, src)
+	if err != nil {
+		return nil, err
+	}
+	r := &Repo{Dir: dir, Scenario: sc, Spec: s, Standins: map[string]*Standin{}, Branch: o.Branch}
+	written := map[string]string{}
+	for _, im := range s.Images {
+		if other, ok := written[im.Dockerfile]; ok {
+			return nil, fmt.Errorf("images %s and %s share %s: the harness writes one stand-in per image", other, im.Name, im.Dockerfile)
+		}
+		written[im.Dockerfile] = im.Name
+		orig, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(im.Dockerfile)))
+		if err != nil {
+			return nil, fmt.Errorf("image %s: %w", im.Name, err)
+		}
+		base := env.BaseImage
+		if reg := s.Registry(im.Registry); reg != nil && reg.Provider.Name() == "hosted" {
+			base = env.HostedBaseImage()
+		}
+		r.Standins[im.Name] = NewStandin(im, string(orig), o.Run, base)
+		r.Standins[im.Name].Label = o.Label
+	}
+	if err := r.writeDockerfiles(); err != nil {
+		return nil, err
+	}
+	probed, err := rewriteSpec(src, s)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, specPath), probed, 0o644); err != nil {
+		return nil, err
+	}
+	if r.Spec, err = spec.Load(specPath, probed); err != nil {
+		return nil, fmt.Errorf("the spec with probes: %w", err)
+	}
+	if r.Change = r.changeTarget(); r.Change != "" {
+		ctx := r.Spec.Image(r.Change).Context
+		r.ChangeFile = path.Join(ctx, changeFileName)
+		if ctx == "." {
+			r.ChangeFile = changeFileName
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(r.ChangeFile)), []byte("1\n"), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.git("init", "-q", "-b", r.Branch); err != nil {
+		return nil, err
+	}
+	return r, r.commit("the example, with stand-in Dockerfiles and probes")
+}
+
+func (r *Repo) writeDockerfiles() error {
+	for _, im := range r.Spec.Images {
+		p := filepath.Join(r.Dir, filepath.FromSlash(im.Dockerfile))
+		if err := os.WriteFile(p, []byte(r.Standins[im.Name].Text()), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Executable reports whether the harness can build an image at all: its
+// registry is one this machine serves and its cache one it has.
+func (r *Repo) Executable(im *spec.Image) bool {
+	reg := r.Spec.Registry(im.Registry)
+	if reg == nil {
+		return false
+	}
+	switch reg.Provider.Name() {
+	case "buildkite", "hosted":
+	default:
+		return false
+	}
+	return im.Cache.Type != spec.CacheS3
+}
+
+// changeTarget picks the image the "changed" phase edits: of the images
+// the harness can build, the one with the most dependents it can build too
+// (the first in the spec's order on a tie).
+func (r *Repo) changeTarget() string {
+	best, most := "", -1
+	for _, im := range r.Spec.Images {
+		if !r.Executable(im) {
+			continue
+		}
+		n := 0
+		for _, d := range r.Dependents(im.Name) {
+			if r.Executable(r.Spec.Image(d)) {
+				n++
+			}
+		}
+		if n > most {
+			best, most = im.Name, n
+		}
+	}
+	return best
+}
+
+// Dependents are the images built on name, directly or not, in spec order.
+func (r *Repo) Dependents(name string) []string {
+	in := map[string]bool{name: true}
+	var out []string
+	for _, im := range r.Spec.Images { // in dependency order
+		for _, d := range im.DependsOn {
+			if in[d] && !in[im.Name] {
+				in[im.Name] = true
+				out = append(out, im.Name)
+			}
+		}
+	}
+	return out
+}
+
+// ChangeInput edits the change file and commits: one changed file in one
+// image's context. A scenario that lists its changed files gets this one.
+func (r *Repo) ChangeInput() error {
+	if r.Change == "" {
+		return fmt.Errorf("no image here can be rebuilt")
+	}
+	if err := os.WriteFile(filepath.Join(r.Dir, filepath.FromSlash(r.ChangeFile)), []byte("2\n"), 0o644); err != nil {
+		return err
+	}
+	if err := r.writeChangedFiles([]string{r.ChangeFile}); err != nil {
+		return err
+	}
+	return r.commit("change " + r.ChangeFile)
+}
+
+// Rebuild changes every Dockerfile by a comment: every content tag changes
+// and no layer does, so each image builds again, from whatever cache it
+// can find.
+func (r *Repo) Rebuild(note string) error {
+	var files []string
+	for _, im := range r.Spec.Images {
+		r.Standins[im.Name].Rebuild = note
+		files = append(files, im.Dockerfile)
+	}
+	if err := r.writeDockerfiles(); err != nil {
+		return err
+	}
+	if err := r.writeChangedFiles(files); err != nil {
+		return err
+	}
+	return r.commit(note)
+}
+
+// writeChangedFiles rewrites the list of changed files the scenario gives
+// bkgen (--changed-files FILE), if it gives one.
+func (r *Repo) writeChangedFiles(files []string) error {
+	for i, a := range r.Scenario.Args {
+		name := ""
+		switch {
+		case a == "--changed-files" && i+1 < len(r.Scenario.Args):
+			name = r.Scenario.Args[i+1]
+		case strings.HasPrefix(a, "--changed-files="):
+			name = strings.TrimPrefix(a, "--changed-files=")
+		}
+		if name != "" && name != "-" {
+			sort.Strings(files)
+			return os.WriteFile(filepath.Join(r.Dir, filepath.FromSlash(name)), []byte(strings.Join(files, "\n")+"\n"), 0o644)
+		}
+	}
+	return nil
+}
+
+func (r *Repo) commit(msg string) error {
+	if err := r.git("add", "-A"); err != nil {
+		return err
+	}
+	if err := r.git("commit", "-q", "--allow-empty", "-m", msg); err != nil {
+		return err
+	}
+	out, err := gittest.Command(r.Dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		return fmt.Errorf("git rev-parse: %w", err)
+	}
+	r.Commit = strings.TrimSpace(string(out))
+	return nil
+}
+
+func (r *Repo) git(args ...string) error {
+	cmd := gittest.Command(r.Dir, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, out.String())
+	}
+	return nil
+}
+
+// copyTree copies an example, leaving out the harness's own files (env,
+// args and exec at its top).
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		switch rel {
+		case "env", "args", "exec":
+			return nil
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case info.Mode()&fs.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		default:
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(target, b, info.Mode().Perm())
+		}
+	})
+}

@@ -1,0 +1,114 @@
+package exectest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Scenario is one repository the harness builds: an example of examples/,
+// or an extra scenario of exectest/testdata/scenarios/. Both have the same
+// layout: .buildkite/bkgen.yml, and optionally an env file (the uploading
+// job's BUILDKITE_* values), an args file (bkgen's flags; --all when
+// absent) and, for extra scenarios, an exec file (the harness's options).
+type Scenario struct {
+	Name  string
+	Dir   string
+	Extra bool // not one of examples/
+	Env   map[string]string
+	Args  []string
+	// TimeScale runs the registries' token clocks this much faster (exec
+	// file: time_scale=N), so a build can outlive a 300 s OIDC token.
+	TimeScale float64
+	// Expect says what the scenario must show (exec file: expect=...), for
+	// the table: the harness passes or fails it by the same checks as any.
+	Expect string
+}
+
+// ModuleRoot is the module's root directory, found from this file.
+func ModuleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..")
+}
+
+// Scenarios lists the examples, then the extra scenarios, each sorted by name.
+func Scenarios() ([]*Scenario, error) {
+	var out []*Scenario
+	for _, src := range []struct {
+		dir   string
+		extra bool
+	}{
+		{filepath.Join(ModuleRoot(), "examples"), false},
+		{filepath.Join(ModuleRoot(), "exectest", "testdata", "scenarios"), true},
+	} {
+		specs, err := filepath.Glob(filepath.Join(src.dir, "*", ".buildkite", "bkgen.yml"))
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(specs)
+		for _, s := range specs {
+			sc, err := loadScenario(filepath.Dir(filepath.Dir(s)), src.extra)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, sc)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no examples under %s", filepath.Join(ModuleRoot(), "examples"))
+	}
+	return out, nil
+}
+
+func loadScenario(dir string, extra bool) (*Scenario, error) {
+	sc := &Scenario{Name: filepath.Base(dir), Dir: dir, Extra: extra, Env: map[string]string{}, Args: []string{"--all"}}
+	if src, err := os.ReadFile(filepath.Join(dir, "env")); err == nil {
+		if sc.Env, err = keyValues(string(src)); err != nil {
+			return nil, fmt.Errorf("%s/env: %w", dir, err)
+		}
+	}
+	if src, err := os.ReadFile(filepath.Join(dir, "args")); err == nil {
+		sc.Args = strings.Fields(string(src))
+	}
+	if src, err := os.ReadFile(filepath.Join(dir, "exec")); err == nil {
+		opts, err := keyValues(string(src))
+		if err != nil {
+			return nil, fmt.Errorf("%s/exec: %w", dir, err)
+		}
+		for k, v := range opts {
+			switch k {
+			case "time_scale":
+				if sc.TimeScale, err = strconv.ParseFloat(v, 64); err != nil {
+					return nil, fmt.Errorf("%s/exec: time_scale: %w", dir, err)
+				}
+			case "expect":
+				sc.Expect = v
+			default:
+				return nil, fmt.Errorf("%s/exec: unknown option %q", dir, k)
+			}
+		}
+	}
+	return sc, nil
+}
+
+// keyValues parses KEY=VALUE lines (blank lines and # comments ignored),
+// as the examples' env files hold them.
+func keyValues(src string) (map[string]string, error) {
+	out := map[string]string{}
+	for i, line := range strings.Split(src, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("line %d: expected KEY=VALUE", i+1)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
+}

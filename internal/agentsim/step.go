@@ -1,0 +1,291 @@
+package agentsim
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	pipeline "github.com/buildkite/go-pipeline"
+)
+
+// Step is a command step as the runner needs it, read from the uploaded
+// pipeline (after interpolation).
+type Step struct {
+	Key, Label, Command string
+	Env                 map[string]string
+	DependsOn           []Dependency
+	// AllowDependencyFailure runs the step whatever its dependencies did.
+	AllowDependencyFailure bool
+	// Skip is why the step does not run ("" when it runs).
+	Skip        string
+	Parallelism int // 0: one job, with no BUILDKITE_PARALLEL_* variables
+	SoftFail    SoftFail
+	// ArtifactPaths are the step's artifact globs, relative to the checkout.
+	ArtifactPaths []string
+	// Image runs the job inside this image, as hosted agents do.
+	Image            string
+	Agents           map[string]string
+	Plugins          []string // each plugin's source (name#version)
+	TimeoutInMinutes int
+}
+
+// Dependency is one entry of depends_on.
+type Dependency struct {
+	Key          string
+	AllowFailure bool
+}
+
+// SoftFail says which failures do not fail the build.
+type SoftFail struct {
+	Any          bool  // soft_fail: true, or an exit_status "*"
+	ExitStatuses []int // soft_fail: [{exit_status: N}, ...]
+}
+
+// Matches reports whether a job that exited with status soft-fails.
+func (s SoftFail) Matches(status int) bool {
+	if status == 0 {
+		return false
+	}
+	if s.Any {
+		return true
+	}
+	for _, x := range s.ExitStatuses {
+		if x == status {
+			return true
+		}
+	}
+	return false
+}
+
+// Queue is the step's agents queue ("" when it names none).
+func (s *Step) Queue() string { return s.Agents["queue"] }
+
+// Jobs is how many jobs the step runs.
+func (s *Step) Jobs() int {
+	if s.Parallelism > 1 {
+		return s.Parallelism
+	}
+	return 1
+}
+
+// StepFrom reads a command step of an uploaded pipeline.
+func StepFrom(c *pipeline.CommandStep) (*Step, error) {
+	s := &Step{Key: c.Key, Label: c.Label, Command: c.Command, Env: map[string]string{}}
+	for k, v := range c.Env {
+		s.Env[k] = v
+	}
+	for _, p := range c.Plugins {
+		s.Plugins = append(s.Plugins, p.Source)
+	}
+	rf := c.RemainingFields
+	for _, d := range dependsOn(rf["depends_on"]) {
+		s.DependsOn = append(s.DependsOn, Dependency{Key: d.key, AllowFailure: d.allowFailure})
+	}
+	s.AllowDependencyFailure = truthy(rf["allow_dependency_failure"])
+	switch v := rf["skip"].(type) {
+	case nil:
+	case bool:
+		if v {
+			s.Skip = "skipped"
+		}
+	case string:
+		if b, err := strconv.ParseBool(v); err == nil {
+			if b {
+				s.Skip = "skipped"
+			}
+		} else if v != "" {
+			s.Skip = v
+		}
+	default:
+		return nil, fmt.Errorf("step %q: skip is a %T", s.Key, v)
+	}
+	if v, ok := rf["parallelism"]; ok {
+		n, err := integer(v)
+		if err != nil {
+			return nil, fmt.Errorf("step %q: parallelism: %w", s.Key, err)
+		}
+		s.Parallelism = n
+	}
+	if v, ok := rf["timeout_in_minutes"]; ok {
+		n, err := integer(v)
+		if err != nil {
+			return nil, fmt.Errorf("step %q: timeout_in_minutes: %w", s.Key, err)
+		}
+		s.TimeoutInMinutes = n
+	}
+	sf, err := softFail(rf["soft_fail"])
+	if err != nil {
+		return nil, fmt.Errorf("step %q: soft_fail: %w", s.Key, err)
+	}
+	s.SoftFail = sf
+	switch v := rf["artifact_paths"].(type) {
+	case nil:
+	case string:
+		s.ArtifactPaths = splitArtifactPaths(v)
+	case []any:
+		for _, x := range v {
+			if str, ok := x.(string); ok {
+				s.ArtifactPaths = append(s.ArtifactPaths, splitArtifactPaths(str)...)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("step %q: artifact_paths is a %T", s.Key, v)
+	}
+	if v, ok := rf["image"].(string); ok {
+		s.Image = v
+	}
+	s.Agents = agents(rf["agents"])
+	return s, nil
+}
+
+func splitArtifactPaths(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ";") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+type dep struct {
+	key          string
+	allowFailure bool
+}
+
+// dependsOn reads depends_on: a key, a list of keys, or a list of
+// {step: KEY, allow_failure: BOOL}.
+func dependsOn(v any) []dep {
+	var out []dep
+	switch x := v.(type) {
+	case string:
+		if x != "" {
+			out = append(out, dep{key: x})
+		}
+	case []any:
+		for _, e := range x {
+			switch y := e.(type) {
+			case string:
+				out = append(out, dep{key: y})
+			default:
+				if m, ok := asMap(y); ok {
+					k, _ := m["step"].(string)
+					out = append(out, dep{key: k, allowFailure: truthy(m["allow_failure"])})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func softFail(v any) (SoftFail, error) {
+	switch x := v.(type) {
+	case nil:
+		return SoftFail{}, nil
+	case bool:
+		return SoftFail{Any: x}, nil
+	case string:
+		b, err := strconv.ParseBool(x)
+		return SoftFail{Any: b}, err
+	case []any:
+		var sf SoftFail
+		for _, e := range x {
+			m, ok := asMap(e)
+			if !ok {
+				return sf, fmt.Errorf("an entry is a %T", e)
+			}
+			switch st := m["exit_status"].(type) {
+			case string:
+				if st == "*" {
+					sf.Any = true
+					continue
+				}
+				n, err := strconv.Atoi(st)
+				if err != nil {
+					return sf, err
+				}
+				sf.ExitStatuses = append(sf.ExitStatuses, n)
+			default:
+				n, err := integer(st)
+				if err != nil {
+					return sf, err
+				}
+				sf.ExitStatuses = append(sf.ExitStatuses, n)
+			}
+		}
+		return sf, nil
+	}
+	return SoftFail{}, fmt.Errorf("a %T", v)
+}
+
+// agents reads agents: a mapping, or a list of KEY=VALUE.
+func agents(v any) map[string]string {
+	out := map[string]string{}
+	if m, ok := asMap(v); ok {
+		for k, x := range m {
+			out[k] = fmt.Sprint(x)
+		}
+		return out
+	}
+	if l, ok := v.([]any); ok {
+		for _, e := range l {
+			if s, ok := e.(string); ok {
+				if k, val, ok := strings.Cut(s, "="); ok {
+					out[k] = val
+				}
+			}
+		}
+	}
+	return out
+}
+
+// asMap turns go-pipeline's ordered maps (and plain ones) into a map.
+func asMap(v any) (map[string]any, bool) {
+	switch m := v.(type) {
+	case map[string]any:
+		return m, true
+	case interface{ ToMap() map[string]any }:
+		return m.ToMap(), true
+	}
+	return nil, false
+}
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		b, _ := strconv.ParseBool(x)
+		return b
+	}
+	return false
+}
+
+func integer(v any) (int, error) {
+	switch x := v.(type) {
+	case int:
+		return x, nil
+	case int64:
+		return int(x), nil
+	case uint64:
+		return int(x), nil
+	case float64:
+		if x != float64(int(x)) {
+			return 0, fmt.Errorf("%v is not a whole number", x)
+		}
+		return int(x), nil
+	case string:
+		return strconv.Atoi(x)
+	}
+	return 0, fmt.Errorf("a %T", v)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
