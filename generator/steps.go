@@ -135,15 +135,19 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		extraTags = append(extraTags, quoteExpanding(t.repo+":"+cacheTag))
 	}
 	var push []string
+	if im.Cache.Type == spec.CacheInline {
+		// The cache travels in the image: it is exported with it.
+		push, to = to, nil
+	}
 	if v.platform != "" {
 		// Pushed by digest only: the manifest step gives the image its tags.
-		push = []string{"--output " + quoteExpanding("type=image,name="+t.repo+",push-by-digest=true,name-canonical=true,push=true")}
+		push = append(push, "--output "+quoteExpanding("type=image,name="+t.repo+",push-by-digest=true,name-canonical=true,push=true"))
 	} else {
 		args = append(args, "--tag "+quoteExpanding(t.ref()))
 		for _, tag := range extraTags {
 			args = append(args, "--tag "+tag)
 		}
-		push = []string{"--push"}
+		push = append(push, "--push")
 	}
 	args = append(args, "--progress=plain", quote(notAnOption(im.Context)))
 	cmd, err := templates.Build(templates.BuildData{

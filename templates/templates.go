@@ -43,8 +43,8 @@ type BuildData struct {
 	Relogin    bool     // log in again right before the push: the login expires in minutes
 	Reuse      bool     // publish the digest when the content tag is already there (not one platform of several)
 	Args       []string // docker buildx build's arguments, each a ready word or flag and word
-	CacheTo    []string // the --cache-to arguments, for the build that pushes
-	Push       []string // the arguments that push: --push, or an image output pushed by digest
+	CacheTo    []string // the --cache-to arguments of a cache exported after the push
+	Push       []string // the arguments that push: --push, or an image output pushed by digest (and an inline cache)
 	ExtraTagsQ []string // the image's other tags
 	RefQ       string   // the content-tag reference
 	MetaKeyQ   string   // the meta-data key the digest is published under

@@ -50,7 +50,8 @@ var cases = []struct {
 		"  --build-arg 'BASE_IMAGE=base:bk-1'",
 		`docker buildx build "${args[@]}" --output type=cacheonly`,
 		"# Log in again right before pushing: the OIDC token lives 5 minutes.",
-		`docker buildx build "${args[@]}" --cache-to 'type=registry,ref=r:c,mode=max' --push --metadata-file "$metadata"`,
+		`docker buildx build "${args[@]}" --push --metadata-file "$metadata"`,
+		`docker buildx build "${args[@]}" --cache-to 'type=registry,ref=r:c,mode=max' --output type=cacheonly`,
 		`buildkite-agent meta-data set 'bkgen:image:app' ` + repo + `"@$digest"`,
 	}, nil},
 	{"build.sh.tmpl", "one platform of several, plugin login", with(Build, BuildData{
