@@ -112,7 +112,10 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	}
 	// What dockerd's own BuildKit cannot do: with the classic image store of
 	// a stock Elastic CI Stack agent it exports no cache, pushes no digest and
-	// builds one platform at a time.
+	// builds one platform at a time. Its inline cache is unreliable: an
+	// imported one goes unused while another build from the same base runs,
+	// and layers served from it are re-exported without their cache records,
+	// so the next cold build misses (both seen with dockerd 20.10).
 	var b *templates.Builder
 	switch {
 	case v.platform != "":
@@ -121,6 +124,8 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		b = &templates.Builder{Why: "Building several platforms at once"}
 	case im.Cache.Type == spec.CacheRegistry || im.Cache.Type == spec.CacheLocal || im.Cache.Type == spec.CacheS3:
 		b = &templates.Builder{Why: "Exporting a cache"}
+	case im.Cache.Type == spec.CacheInline:
+		b = &templates.Builder{Why: "A dependable inline cache"}
 	}
 	if b != nil {
 		b.Name, b.ImageQ = builderName, quote(builderImage)

@@ -71,6 +71,11 @@ pid_alive() {
   echo "$pid"
 }
 
+# started PIDFILE: the process just started into PIDFILE has not exited. Its
+# executable is not checked: right after `cmd &` it may still be the shell
+# that is about to exec it.
+started() { running "$(<"$1")"; }
+
 # running PID: alive and not a zombie waiting for init to reap it.
 running() {
   local stat

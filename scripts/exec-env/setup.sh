@@ -249,7 +249,7 @@ stage_docker() {
     local i
     for ((i = 0; i < 120; i++)); do
       docker_up && break
-      pid_alive "$RUN_DIR/dockerd.pid" dockerd >/dev/null || die "dockerd exited: $(tail -5 "$LOG_DIR/dockerd.log")"
+      started "$RUN_DIR/dockerd.pid" || die "dockerd exited: $(tail -5 "$LOG_DIR/dockerd.log")"
       sleep 0.5
     done
     docker_up || die "dockerd did not answer within 60s: $(tail -5 "$LOG_DIR/dockerd.log")"
@@ -289,7 +289,7 @@ EOF
       </dev/null >"$LOG_DIR/dnsmasq.log" 2>&1 9>&- &
     echo $! >"$RUN_DIR/dnsmasq.pid"
     sleep 0.3
-    pid_alive "$RUN_DIR/dnsmasq.pid" dnsmasq >/dev/null || die "dnsmasq exited: $(tail -5 "$LOG_DIR/dnsmasq.log")"
+    started "$RUN_DIR/dnsmasq.pid" || die "dnsmasq exited: $(tail -5 "$LOG_DIR/dnsmasq.log")"
   fi
 }
 
@@ -333,7 +333,7 @@ EOF
   for ((i = 0; i < 50; i++)); do
     code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA_CERT" "https://$host/v2/" || true)
     [[ $code == 401 ]] && break
-    pid_alive "$pidfile" docker-registry >/dev/null || die "registry $host exited: $(tail -5 "$LOG_DIR/registry-$name.log")"
+    started "$pidfile" || die "registry $host exited: $(tail -5 "$LOG_DIR/registry-$name.log")"
     sleep 0.2
   done
   [[ $code == 401 ]] || die "https://$host/v2/ answered '$code', not 401: $(tail -5 "$LOG_DIR/registry-$name.log")"
