@@ -56,8 +56,9 @@ stop_pid "$RUN_DIR/registry-packages.pid" docker-registry 10
 stop_pid "$RUN_DIR/registry-hosted.pid" docker-registry 10
 stop_pid "$RUN_DIR/dnsmasq.pid" dnsmasq 5
 
-# Mounts dockerd or containerd left behind.
-awk '{print $2}' /proc/mounts | { grep -E "^($WORK_DIR/docker|$RUN_DIR/docker)/" || true; } | sort -r |
+# Mounts dockerd or containerd left behind (the data root itself included:
+# dockerd bind-mounts it onto itself).
+awk '{print $2}' /proc/mounts | { grep -E "^($WORK_DIR/docker|$RUN_DIR/docker)(/|\$)" || true; } | sort -r |
   while read -r m; do
     log "unmounting $m"
     umount "$m" 2>/dev/null || umount -l "$m" || true
