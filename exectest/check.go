@@ -315,11 +315,17 @@ func (c *check) consumers() {
 				if p.Marker != want {
 					c.fail("%s: ran in %q, not in image %s (%q)", key, p.Marker, im.Name, want)
 				}
-				for _, kv := range cons.Env {
-					if got := p.Env[kv.Key]; got != kv.Value {
-						c.fail("%s: env %s is %q inside the image, want %q", key, kv.Key, got, kv.Value)
+				clouds := cons.Container.Credentials
+				if clouds == nil {
+					clouds = registryClouds[c.repo.Spec.Registry(im.Registry).Provider.Name()]
+				}
+				c.credentials(key, clouds, p)
+				for name, want := range wantEnv(cons, clouds) {
+					if got := p.Env[name]; got != want {
+						c.fail("%s: env %s is %q inside the image, want %q", key, name, got, want)
 					}
 				}
+				c.container(key, cons.Container, p)
 				if cons.Parallelism > 1 {
 					if p.ParallelJob != strconv.Itoa(j.Index) || p.ParallelJobCount != strconv.Itoa(cons.Parallelism) {
 						c.fail("%s: parallel job %d of %d saw BUILDKITE_PARALLEL_JOB=%s, BUILDKITE_PARALLEL_JOB_COUNT=%s", key, j.Index, cons.Parallelism, p.ParallelJob, p.ParallelJobCount)
@@ -332,6 +338,87 @@ func (c *check) consumers() {
 			if n := len(s.Jobs); cons.Parallelism > 1 && n != cons.Parallelism {
 				c.fail("%s: %d jobs ran, want parallelism %d", key, n, cons.Parallelism)
 			}
+		}
+	}
+}
+
+// wantEnv is what a consumer's probe must see of the variables it
+// records: its own env always; the pipeline's variable when the job's
+// environment propagates and is not denied; the hook's only when passed.
+func wantEnv(cons *spec.Consumer, clouds []string) map[string]string {
+	ct := cons.Container
+	want := map[string]string{buildVar: "unset", hookVar: "unset", awsKeyVar: "unset"}
+	if slices.Contains(clouds, "aws") {
+		want[awsKeyVar] = awsKeyValue
+	}
+	if ct.Propagate && !matchesAny(ct.Deny, buildVar) {
+		want[buildVar] = buildValue
+	}
+	if matchesAny(ct.Pass, hookVar) && !matchesAny(ct.Deny, hookVar) {
+		want[hookVar] = hookValue
+	}
+	for _, kv := range cons.Env {
+		want[kv.Key] = kv.Value
+	}
+	return want
+}
+
+// registryClouds are the clouds whose credentials a consumer of an image
+// in a registry of the provider gets by default.
+var registryClouds = map[string][]string{"ecr": {"aws"}, "gar": {"gcp"}}
+
+// credentials: the cloud credential files reached the container, readable,
+// exactly when the consumer's clouds say so.
+func (c *check) credentials(key string, clouds []string, p *Probe) {
+	for _, f := range []struct{ cloud, file string }{{"gcp", "gcp-credentials"}, {"gcp", "gcp-token"}, {"aws", "aws-token"}} {
+		if want := slices.Contains(clouds, f.cloud); p.Readable[f.file] != want {
+			c.fail("%s: the %s file readable inside is %v, want %v (credentials %v)", key, f.file, p.Readable[f.file], want, clouds)
+		}
+	}
+}
+
+// matchesAny: name matches one of the spec's name patterns (a final *
+// matches any rest).
+func matchesAny(patterns []string, name string) bool {
+	for _, p := range patterns {
+		if p == name || strings.HasSuffix(p, "*") && strings.HasPrefix(name, strings.TrimSuffix(p, "*")) {
+			return true
+		}
+	}
+	return false
+}
+
+// container: the consumer's container ran as its spec says.
+func (c *check) container(key string, ct spec.Container, p *Probe) {
+	switch {
+	case ct.User == "agent":
+		if want := fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()); p.User != want {
+			c.fail("%s: ran as %s, want the agent's %s", key, p.User, want)
+		}
+	case strings.Contains(ct.User, ":") && p.User != ct.User:
+		c.fail("%s: ran as %s, want %s", key, p.User, ct.User)
+	}
+	if ct.Workdir != "" && p.Dir != ct.Workdir {
+		c.fail("%s: ran in %s, want %s", key, p.Dir, ct.Workdir)
+	}
+	if p.Shell != ct.Shell[0] {
+		c.fail("%s: the command ran in %s, want %s", key, p.Shell, ct.Shell[0])
+	}
+	for _, t := range ct.Tmpfs {
+		dst, _, _ := strings.Cut(t, ":")
+		if p.Mounts[dst] != "tmpfs" {
+			c.fail("%s: %s is %q, want a tmpfs", key, dst, p.Mounts[dst])
+		}
+	}
+	for _, h := range ct.AddHosts {
+		name, addr, _ := strings.Cut(h, ":")
+		if p.Hosts[name] != addr {
+			c.fail("%s: /etc/hosts gives %s as %q, want %s", key, name, p.Hosts[name], addr)
+		}
+	}
+	for _, v := range ct.Volumes {
+		if dst := strings.Split(v, ":")[1]; !p.Dirs[dst] {
+			c.fail("%s: the volume %s is not mounted", key, v)
 		}
 	}
 }

@@ -186,15 +186,20 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 	h.number++
 	number := h.number
 	h.mu.Unlock()
-	env := h.scenarioEnv(repo)
+	env, hookEnv := h.scenarioEnv(repo)
+	if err := cloudCredentials(filepath.Join(dir, "cloud"), hookEnv); err != nil {
+		return failed(err)
+	}
 	// What the jobs see of the build, for bkgen preview and the extra tags.
 	vars := map[string]string{"BUILDKITE_BRANCH": repo.Branch, "BUILDKITE_PIPELINE_DEFAULT_BRANCH": repo.Branch, "BUILDKITE_BUILD_NUMBER": fmt.Sprint(number)}
-	for k, v := range env {
-		vars[k] = v
+	for _, m := range []map[string]string{env, hookEnv} {
+		for k, v := range m {
+			vars[k] = v
+		}
 	}
 	b := &agentsim.Build{
 		Dir: dir, Repo: repo.Dir, Commit: repo.Commit, Branch: repo.Branch, DefaultBranch: repo.Branch, Number: number,
-		Env:     env,
+		Env: env, HookEnv: hookEnv,
 		Command: "bkgen upload --annotate " + shellWords(repo.Scenario.Args),
 		Registry: agentsim.Config{
 			RegistryPassword: h.Env.RegistryPassword,
@@ -264,6 +269,13 @@ func (h *Harness) runner(p Profile, builder string) *agentsim.Runner {
 		BinDir: h.Bin, Docker: h.Env.Docker, AgentEnv: agentEnv, Slots: h.Slots,
 		NotExecutable: notExecutable,
 		PrepareJob: func(j *agentsim.Job) error {
+			// Probes write here, whatever user a consumer runs as.
+			if err := os.Mkdir(filepath.Join(j.Checkout, probeDir), 0o777); err != nil {
+				return err
+			}
+			if err := os.Chmod(filepath.Join(j.Checkout, probeDir), 0o777); err != nil {
+				return err
+			}
 			// Hosted agents are logged in to their registry.
 			if strings.HasPrefix(j.Step.Queue(), "hosted") {
 				if err := writeDockerAuth(j.DockerConfig, h.Env, h.Env.HostedHost); err != nil {
@@ -292,26 +304,53 @@ func (h *Harness) runner(p Profile, builder string) *agentsim.Runner {
 }
 
 // scenarioEnv is what every job of a scenario's builds gets besides the
-// agent's own variables: the scenario's env file, the hosted registry's
-// URL, and the secrets an agent's hooks would export (build secrets and
-// Buildkite Packages tokens, whose names the spec gives).
-func (h *Harness) scenarioEnv(repo *Repo) map[string]string {
-	env := map[string]string{}
+// agent's own variables. From Buildkite (the job's env file lists them):
+// the scenario's env file and the harness's pipeline variable. From the
+// agent's hooks: the hosted registry's URL, the secrets (build secrets and
+// Buildkite Packages tokens, whose names the spec gives) and the harness's
+// hook variable.
+func (h *Harness) scenarioEnv(repo *Repo) (env, hookEnv map[string]string) {
+	env = map[string]string{buildVar: buildValue}
 	for k, v := range repo.Scenario.Env {
 		env[k] = v
 	}
-	env["BUILDKITE_HOSTED_REGISTRY_URL"] = h.Env.HostedRegistryURL
+	hookEnv = map[string]string{hookVar: hookValue, "BUILDKITE_HOSTED_REGISTRY_URL": h.Env.HostedRegistryURL}
 	for _, im := range repo.Spec.Images {
 		for _, s := range im.Secrets {
-			env[s] = "bkgen-exec-secret-" + s
+			hookEnv[s] = "bkgen-exec-secret-" + s
 		}
 	}
 	for _, r := range repo.Spec.Registries {
 		if r.Provider.Name() == "buildkite" && r.Config.Get("auth") == "token" {
-			env[r.Config.Get("token_env")] = h.Env.RegistryPassword
+			hookEnv[r.Config.Get("token_env")] = h.Env.RegistryPassword
 		}
 	}
-	return env
+	return env, hookEnv
+}
+
+// cloudCredentials writes, in dir, the files a job's cloud credentials are
+// (a workload-identity credential that reads a token file, an AWS web
+// identity token), and puts in env what the ecr and gcp plugins export.
+func cloudCredentials(dir string, env map[string]string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	gcpToken, awsToken := filepath.Join(dir, "gcp-token"), filepath.Join(dir, "aws-token")
+	creds := filepath.Join(dir, "gcp-credentials.json")
+	files := map[string]string{
+		gcpToken: "gcp-oidc-token\n",
+		awsToken: "aws-oidc-token\n",
+		creds:    fmt.Sprintf(`{"type": "external_account", "credential_source": {"file": %q}}`+"\n", gcpToken),
+	}
+	for f, content := range files {
+		if err := os.WriteFile(f, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	env[gcpCredentialsVar] = creds
+	env[awsKeyVar] = awsKeyValue
+	env["AWS_WEB_IDENTITY_TOKEN_FILE"] = awsToken
+	return nil
 }
 
 // preview asks bkgen for each image's content-tag reference at the repo's

@@ -21,7 +21,24 @@ type Probe struct {
 	ParallelJobCount string
 	Env              map[string]string // the consumer's env names, "unset" for one not set
 	Marker           string            // the image's marker; "none" when there is none
+	User             string            // uid:gid
+	Dir              string            // the working directory
+	Shell            string            // $0: the program that ran the command
+	Mounts           map[string]string // mount point: filesystem type
+	Hosts            map[string]string // /etc/hosts: name to address
+	Dirs             map[string]bool   // the consumer's volume targets that exist
+	Readable         map[string]bool   // credential files it could read: gcp-credentials, gcp-token, aws-token
 }
+
+// Variables every build of the harness has: one Buildkite gives the job
+// (pipeline env, so in $BUILDKITE_ENV_FILE) and one an agent hook exports.
+const (
+	buildVar, buildValue = "BKGEN_EXEC_BUILD_VAR", "from the pipeline's env"
+	hookVar, hookValue   = "BKGEN_EXEC_HOOK_VAR", "exported by a hook"
+	// What the ecr and gcp plugins export (cloudCredentials).
+	gcpCredentialsVar      = "GOOGLE_APPLICATION_CREDENTIALS"
+	awsKeyVar, awsKeyValue = "AWS_ACCESS_KEY_ID", "AKIABKGENEXEC"
+)
 
 // probeCommand replaces a consumer's command: it records, in the checkout,
 // that it ran and where (the marker only the image has), the consumer's
@@ -35,10 +52,23 @@ func probeCommand(key string, c *spec.Consumer) string {
 	w(`  echo "key=%s"`, key)
 	w(`  echo "parallel_job=${BUILDKITE_PARALLEL_JOB-unset}"`)
 	w(`  echo "parallel_job_count=${BUILDKITE_PARALLEL_JOB_COUNT-unset}"`)
-	for _, kv := range c.Env {
-		w(`  echo "env %s=${%s-unset}"`, kv.Key, kv.Key)
+	for _, name := range probedEnv(c) {
+		w(`  echo "env %s=${%s-unset}"`, name, name)
 	}
 	w(`  echo "marker=$(cat %s 2>/dev/null || echo none)"`, markerPath)
+	w(`  if [ -r "${%s:-/none}" ]; then echo "readable gcp-credentials"; fi`, gcpCredentialsVar)
+	w(`  f=$(sed -n 's/.*"file" *: *"\([^"]*\)".*/\1/p' "${%s:-/dev/null}")`, gcpCredentialsVar)
+	w(`  if [ -n "$f" ] && [ -r "$f" ]; then echo "readable gcp-token"; fi`)
+	w(`  if [ -r "${AWS_WEB_IDENTITY_TOKEN_FILE:-/none}" ]; then echo "readable aws-token"; fi`)
+	w(`  echo "user=$(id -u):$(id -g)"`)
+	w(`  echo "dir=$(pwd)"`)
+	w(`  echo "shell=$0"`)
+	w(`  awk '{print "mount " $2 "=" $3}' /proc/mounts`)
+	w(`  awk '$1 !~ /^#/ {for (i = 2; i <= NF; i++) print "host " $i "=" $1}' /etc/hosts`)
+	for _, v := range c.Container.Volumes {
+		dst := strings.Split(v, ":")[1]
+		w(`  if [ -d %s ]; then echo "volume %s"; fi`, dst, dst)
+	}
 	w(`} > %s/%s.${BUILDKITE_PARALLEL_JOB:-0}`, probeDir, key)
 	for _, p := range c.ArtifactPaths {
 		for _, one := range strings.Split(p, ";") {
@@ -50,6 +80,16 @@ func probeCommand(key string, c *spec.Consumer) string {
 	}
 	w("echo \"bkgen-exec probe: %s ran in $(cat %s 2>/dev/null || echo 'no image of the harness')\"", key, markerPath)
 	return b.String()
+}
+
+// probedEnv is the variables a consumer's probe records: its own env and
+// the harness's two.
+func probedEnv(c *spec.Consumer) []string {
+	names := []string{buildVar, hookVar, awsKeyVar}
+	for _, kv := range c.Env {
+		names = append(names, kv.Key)
+	}
+	return names
 }
 
 // artifactFile is a file an artifact glob matches, made for the job's
@@ -70,11 +110,31 @@ func readProbe(checkout, key string, index int) (*Probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Probe{Env: map[string]string{}}
+	p := &Probe{Env: map[string]string{}, Mounts: map[string]string{}, Hosts: map[string]string{}, Dirs: map[string]bool{}, Readable: map[string]bool{}}
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "env "); ok {
 			k, v, _ := strings.Cut(rest, "=")
 			p.Env[k] = v
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "mount "); ok {
+			k, v, _ := strings.Cut(rest, "=")
+			p.Mounts[k] = v
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "host "); ok {
+			k, v, _ := strings.Cut(rest, "=")
+			if _, seen := p.Hosts[k]; !seen {
+				p.Hosts[k] = v
+			}
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "readable "); ok {
+			p.Readable[rest] = true
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "volume "); ok {
+			p.Dirs[rest] = true
 			continue
 		}
 		k, v, _ := strings.Cut(line, "=")
@@ -87,6 +147,12 @@ func readProbe(checkout, key string, index int) (*Probe, error) {
 			p.ParallelJobCount = v
 		case "marker":
 			p.Marker = v
+		case "user":
+			p.User = v
+		case "dir":
+			p.Dir = v
+		case "shell":
+			p.Shell = v
 		}
 	}
 	return p, nil

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/bkgen/bkgen/internal/pipetext"
@@ -322,12 +323,16 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 	}, nil
 }
 
-// consumerEnv is passed from the job into a consumer's container: what
-// Buildkite tells a job about itself, so scripts inside behave as on the agent.
+// consumerEnv is what Buildkite tells a job about itself, passed into a
+// consumer's container by name (unless denied) even when the job's
+// environment is not propagated, so scripts inside behave as on the agent.
 var consumerEnv = []string{
-	"BUILDKITE", "CI", "BUILDKITE_AGENT_ACCESS_TOKEN", "BUILDKITE_BRANCH",
-	"BUILDKITE_BUILD_ID", "BUILDKITE_BUILD_NUMBER", "BUILDKITE_COMMIT", "BUILDKITE_JOB_ID",
-	"BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT",
+	"BUILDKITE", "CI", "BUILDKITE_AGENT_ACCESS_TOKEN", "BUILDKITE_AGENT_ENDPOINT",
+	"BUILDKITE_ANALYTICS_TOKEN", "BUILDKITE_BRANCH", "BUILDKITE_BUILD_ID", "BUILDKITE_BUILD_NUMBER",
+	"BUILDKITE_BUILD_URL", "BUILDKITE_COMMIT", "BUILDKITE_JOB_ID", "BUILDKITE_LABEL", "BUILDKITE_MESSAGE",
+	"BUILDKITE_ORGANIZATION_SLUG", "BUILDKITE_PARALLEL_JOB", "BUILDKITE_PARALLEL_JOB_COUNT",
+	"BUILDKITE_PIPELINE_SLUG", "BUILDKITE_PULL_REQUEST", "BUILDKITE_PULL_REQUEST_BASE_BRANCH",
+	"BUILDKITE_REPO", "BUILDKITE_RETRY_COUNT", "BUILDKITE_STEP_KEY", "BUILDKITE_TAG",
 }
 
 // consumerStep runs a spec's command inside the image. On hosted agents the
@@ -374,11 +379,8 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	}
 	_, err := write(c.Command)
 	verbatim := err == nil
-	env := append([]string{}, consumerEnv...)
-	for _, kv := range c.Env {
-		env = append(env, kv.Key)
-	}
-	data := templates.ConsumerData{Login: t.Login, RefQ: quoteExpanding(t.ref()), EnvQ: env}
+	data := containerData(c, t)
+	data.Login, data.RefQ = t.Login, quoteExpanding(t.ref())
 	if verbatim {
 		data.Delimiter, data.Command = heredocDelimiter(c.Command), c.Command
 	} else {
@@ -386,6 +388,62 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	}
 	s.Command, err = templates.Consumer(data)
 	return s, err
+}
+
+// containerData is how the consumer's container runs, from its spec.
+func containerData(c *spec.Consumer, t *target) templates.ConsumerData {
+	ct := c.Container
+	d := templates.ConsumerData{
+		BuildkiteEnv: consumerEnv, Propagate: ct.Propagate, DenyQ: ct.Deny,
+		SSHAgent: ct.SSHAgent, EntrypointQ: quote(ct.Shell[0]),
+		MountCheckout: ct.MountCheckout, AgentUser: ct.User == "agent",
+	}
+	for _, kv := range c.Env {
+		d.StepEnv = append(d.StepEnv, kv.Key)
+	}
+	d.PassQ = strings.Join(ct.Pass, " | ")
+	clouds := ct.Credentials
+	if clouds == nil && t.Credentials != "" {
+		clouds = []string{t.Credentials}
+	}
+	d.AWS, d.GCP = slices.Contains(clouds, "aws"), slices.Contains(clouds, "gcp")
+	for _, a := range ct.Shell[1:] {
+		d.ShellArgsQ = append(d.ShellArgsQ, quote(a))
+	}
+	if ct.Workdir != "" {
+		d.WorkdirQ = quote(ct.Workdir)
+	}
+	opt := func(name, value string) {
+		if value != "" {
+			d.OptionsQ = append(d.OptionsQ, quote("--"+name+"="+value))
+		}
+	}
+	if ct.User != "agent" {
+		opt("user", ct.User)
+	}
+	opt("network", ct.Network)
+	opt("shm-size", ct.ShmSize)
+	opt("cpus", ct.CPUs)
+	opt("memory", ct.Memory)
+	opt("gpus", ct.GPUs)
+	if ct.Privileged {
+		d.OptionsQ = append(d.OptionsQ, "--privileged")
+	}
+	for _, h := range ct.AddHosts {
+		opt("add-host", h)
+	}
+	for _, p := range ct.Tmpfs {
+		opt("tmpfs", p)
+	}
+	for _, v := range ct.Volumes {
+		if rest, ok := strings.CutPrefix(v, "./"); ok {
+			// In the checkout, wherever the job has it.
+			d.OptionsQ = append(d.OptionsQ, `--volume="$PWD"/`+quote(rest))
+			continue
+		}
+		opt("volume", v)
+	}
+	return d
 }
 
 // heredocDelimiter picks a delimiter that no line of the command equals, so

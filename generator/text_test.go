@@ -58,6 +58,7 @@ func textSpec(text string, hosted bool) string {
 		"concurrency_group": text,
 		"concurrency":       1,
 		"if_changed":        map[string]any{"include": "**", "exclude": "**"},
+		"container":         map[string]any{"shell": []any{"/bin/sh", text, "-c"}},
 	}
 	s := map[string]any{
 		"version":    1,
@@ -161,6 +162,9 @@ func checkText(t *testing.T, text string, hosted bool) {
 	run := bashArgs(t, c.Command, "docker-run")
 	if got := run[len(run)-1]; got != text && got != strings.TrimRight(text, "\n") {
 		t.Errorf("text %q: consumer command = %q", text, got)
+	}
+	if got := run[len(run)-3]; got != text {
+		t.Errorf("text %q: consumer shell argument = %q", text, got)
 	}
 }
 

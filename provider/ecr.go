@@ -46,8 +46,9 @@ func (ECR) Access(c *Config, _ buildenv.Build) (*Access, error) {
 		fields = append(fields, stepvalue.Field{Key: "assume_role", Value: stepvalue.Mapping(stepvalue.Field{Key: "role_arn", Value: stepvalue.Str(role)})})
 	}
 	return &Access{
-		Base:    c.Get("account_id") + ".dkr.ecr." + c.Get("region") + ".amazonaws.com",
-		Plugins: []Plugin{{Source: ecrPlugin, Config: stepvalue.Mapping(fields...)}},
+		Credentials: "aws",
+		Base:        c.Get("account_id") + ".dkr.ecr." + c.Get("region") + ".amazonaws.com",
+		Plugins:     []Plugin{{Source: ecrPlugin, Config: stepvalue.Mapping(fields...)}},
 		// ECR refuses BuildKit's default cache manifest.
 		CacheToAttrs: ",image-manifest=true,oci-mediatypes=true",
 	}, nil

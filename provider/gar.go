@@ -50,7 +50,7 @@ func (GAR) Scanners() []string { return pullingScanners }
 
 func (GAR) Access(c *Config, _ buildenv.Build) (*Access, error) {
 	host := c.Get("location") + "-docker.pkg.dev"
-	a := &Access{Base: host + "/" + c.Get("project") + "/" + c.Get("repository")}
+	a := &Access{Base: host + "/" + c.Get("project") + "/" + c.Get("repository"), Credentials: "gcp"}
 	if c.Has("workload_identity.audience") {
 		a.Plugins = []Plugin{{Source: wifPlugin, Config: stepvalue.Mapping(
 			stepvalue.Field{Key: "audience", Value: stepvalue.Str(c.Get("workload_identity.audience"))},

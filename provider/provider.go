@@ -112,6 +112,10 @@ type Access struct {
 	// CacheToAttrs are --cache-to attributes the registry needs with a
 	// registry cache, such as ECR's ",image-manifest=true".
 	CacheToAttrs string
+	// Credentials is the cloud whose credentials the job holds for the
+	// registry ("aws", "gcp"; "" for none): a consumer's container gets
+	// them unless the spec says otherwise.
+	Credentials string
 	// OIDCAudience is the audience of the Buildkite OIDC token that logs in,
 	// "" when the job's docker config does; --verify-registry asks for it.
 	OIDCAudience string

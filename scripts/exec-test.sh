@@ -36,7 +36,7 @@ export BKGEN_EXEC=1 GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 export BKGEN_EXEC_RESULTS=${BKGEN_EXEC_RESULTS:-/tmp/bkgen-exec-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$BKGEN_EXEC_RESULTS"
 t1=$SECONDS
-(cd "$repo" && go test ./exectest -run '^TestExecution$' -count=1 -v -timeout 45m) >"$BKGEN_EXEC_RESULTS/go-test.log" 2>&1
+(cd "$repo" && go test ./exectest -run '^(TestExecution|TestConsumerCancel)$' -count=1 -v -timeout 45m) >"$BKGEN_EXEC_RESULTS/go-test.log" 2>&1
 status=$?
 echo "--- harness: $((SECONDS - t1))s (go test exit $status; its output: $BKGEN_EXEC_RESULTS/go-test.log)"
 if [[ -s $BKGEN_EXEC_RESULTS/table.txt ]]; then

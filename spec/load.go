@@ -503,7 +503,7 @@ func (d *decoder) ifChanged(n *yaml.Node, what string) *IfChanged {
 var consumerFields = []string{
 	"label", "command", "parallelism", "if_changed", "env", "agents", "plugins",
 	"artifact_paths", "timeout_in_minutes", "retry", "soft_fail", "concurrency",
-	"concurrency_group", "priority", "depends_on",
+	"concurrency_group", "priority", "depends_on", "container",
 }
 
 func (d *decoder) consumers(n *yaml.Node, what string) []*Consumer {
@@ -528,7 +528,7 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 	if !ok {
 		return nil
 	}
-	c := &Consumer{Name: key.Value, Pos: posOf(key)}
+	c := &Consumer{Name: key.Value, Pos: posOf(key), Container: DefaultContainer()}
 	if p, ok := f["command"]; ok {
 		ok := true
 		if r := resolve(p.value); r.Kind == yaml.SequenceNode {
@@ -565,6 +565,8 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 			for _, kv := range c.Env {
 				d.pipelineText(v, field+"."+kv.Key, kv.Value)
 			}
+		case "container":
+			c.Container = d.container(v, field)
 		case "agents":
 			c.Agents = d.agents(v, field)
 		case "plugins":

@@ -176,6 +176,50 @@ images:
 	}
 }
 
+func TestLoadConsumerContainer(t *testing.T) {
+	s := mustLoad(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    consumers:
+      plain:
+        command: make test
+      tuned:
+        command: make test
+        container:
+          environment: {propagate: false, pass: [NPM_TOKEN, SENTRY_*], deny: BUILDKITE_AGENT_ACCESS_TOKEN}
+          credentials: aws
+          user: agent
+          workdir: /src
+          volumes: ["./cache:/cache", "/var/run/docker.sock:/var/run/docker.sock:ro", "gomod:/go/pkg/mod"]
+          tmpfs: ["/tmp:size=64m"]
+          network: host
+          privileged: true
+          shm_size: 2g
+          cpus: 1.5
+          memory: 4g
+          gpus: all
+          add_hosts: ["db.internal:10.0.0.5", "host.docker.internal:host-gateway"]
+          shell: [/bin/bash, -e, -c]
+          ssh_agent: true
+`)
+	if diff := cmp.Diff(DefaultContainer(), s.Image("app").Consumers[0].Container, cmpopts.IgnoreFields(Container{}, "Pos")); diff != "" {
+		t.Errorf("a consumer without container (-want +got):\n%s", diff)
+	}
+	want := Container{
+		Pass: []string{"NPM_TOKEN", "SENTRY_*"}, Deny: []string{"BUILDKITE_AGENT_ACCESS_TOKEN"},
+		Credentials: []string{"aws"}, User: "agent", Workdir: "/src", MountCheckout: true,
+		Volumes: []string{"./cache:/cache", "/var/run/docker.sock:/var/run/docker.sock:ro", "gomod:/go/pkg/mod"},
+		Tmpfs:   []string{"/tmp:size=64m"}, Network: "host", Privileged: true, ShmSize: "2g", CPUs: "1.5", Memory: "4g",
+		GPUs: "all", AddHosts: []string{"db.internal:10.0.0.5", "host.docker.internal:host-gateway"},
+		Shell: []string{"/bin/bash", "-e", "-c"}, SSHAgent: true,
+	}
+	if diff := cmp.Diff(want, s.Image("app").Consumers[1].Container, cmpopts.IgnoreFields(Container{}, "Pos")); diff != "" {
+		t.Errorf("container (-want +got):\n%s", diff)
+	}
+}
+
 // TestLoadErrors checks that every problem is reported at once, each at the
 // position of the value it is about.
 func TestLoadErrors(t *testing.T) {
@@ -215,6 +259,53 @@ imgaes: {}
 				`bkgen.yml:3:3: registries.packages: registry is required for provider buildkite`,
 				`bkgen.yml:3:46: registries.packages: unknown field "registy" (did you mean "registry"?)`,
 				`bkgen.yml:4:1: spec: unknown field "imgaes" (did you mean "images"?)`,
+			},
+		},
+		{
+			name: "container options",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    consumers:
+      unit:
+        command: make test
+        container:
+          environment: {propagate: yes please, pass: [NPM-TOKEN], deny: ["*X"]}
+          credentials: [azure]
+          user: "--privileged"
+          workdir: relative/dir
+          volumes: ["../secrets:/s", "/a:/b:rwx", "x", "/etc:dst", "-v:/x"]
+          tmpfs: ["/t:size=1m;rm -rf"]
+          network: "--privileged"
+          shm_size: lots
+          cpus: "-1"
+          gpus: every
+          add_hosts: ["db"]
+          shell: ["-c"]
+          sudo: true
+`,
+			want: []string{
+				`bkgen.yml:10:36: images.app.consumers.unit.container.environment.propagate: expected true or false, found the string "yes please"`,
+				`bkgen.yml:10:55: images.app.consumers.unit.container.environment.pass: "NPM-TOKEN" is not a variable name (letters, digits and '_'), optionally ending in *`,
+				`bkgen.yml:10:74: images.app.consumers.unit.container.environment.deny: "*X" is not a variable name (letters, digits and '_'), optionally ending in *`,
+				`bkgen.yml:11:25: images.app.consumers.unit.container.credentials: "azure" is not one of aws, gcp`,
+				`bkgen.yml:12:17: images.app.consumers.unit.container.user: "--privileged" is not a user: give agent (the job's own uid and gid), a name or uid, or NAME:GROUP`,
+				`bkgen.yml:13:20: images.app.consumers.unit.container.workdir: "relative/dir" is not a path in the container: absolute and clean, without ':' or ','`,
+				`bkgen.yml:14:21: images.app.consumers.unit.container.volumes: "../secrets:/s": the source is an absolute path, ./a path in the checkout, or a volume name`,
+				`bkgen.yml:14:38: images.app.consumers.unit.container.volumes: "/a:/b:rwx": the mode is ro or rw, not "rwx"`,
+				`bkgen.yml:14:51: images.app.consumers.unit.container.volumes: "x" is not SRC:DST or SRC:DST:ro`,
+				`bkgen.yml:14:56: images.app.consumers.unit.container.volumes: "dst" is not a path in the container: absolute and clean, without ':' or ','`,
+				`bkgen.yml:14:68: images.app.consumers.unit.container.volumes: "-v:/x": the source is an absolute path, ./a path in the checkout, or a volume name`,
+				`bkgen.yml:15:19: images.app.consumers.unit.container.tmpfs: "size=1m;rm -rf": tmpfs options are comma-separated words such as size=64m,mode=1777`,
+				`bkgen.yml:16:20: images.app.consumers.unit.container.network: "--privileged" is not a network: host, none, bridge, a network's name or container:NAME`,
+				`bkgen.yml:17:21: images.app.consumers.unit.container.shm_size: "lots" is not a size such as 2g or 512m`,
+				`bkgen.yml:18:17: images.app.consumers.unit.container.cpus: "-1" is not a number of CPUs such as 2 or 1.5`,
+				`bkgen.yml:19:17: images.app.consumers.unit.container.gpus: "every" is not all, a number of GPUs, or device=ID[,ID]`,
+				`bkgen.yml:20:23: images.app.consumers.unit.container.add_hosts: "db" is not NAME:ADDRESS (an IP address or host-gateway)`,
+				`bkgen.yml:21:19: images.app.consumers.unit.container.shell: "-c" is not a program`,
+				`bkgen.yml:22:11: images.app.consumers.unit.container: unknown field "sudo"`,
 			},
 		},
 		{

@@ -152,6 +152,7 @@ type Consumer struct {
 	Parallelism int // 0: not set
 	IfChanged   *IfChanged
 	Env         []KV // sorted by key
+	Container   Container
 	// Pass-through step attributes, as Buildkite has them.
 	Agents           *stepvalue.Value
 	Plugins          []Plugin

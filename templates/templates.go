@@ -116,14 +116,27 @@ func ECRScan(d ECRScanData) (string, error) { return render("scan-ecr.sh.tmpl", 
 
 // ConsumerData is what <image>-<consumer> runs with: the command either
 // verbatim in a quoted heredoc (Command and Delimiter) or as one quoted
-// word (CommandQ).
+// word (CommandQ). Names and patterns are plain words the template writes
+// as they are (the spec allows nothing else in them).
 type ConsumerData struct {
-	Login     string
-	RefQ      string
-	EnvQ      []string // variables passed from the job into the container
-	Command   string
-	Delimiter string // a heredoc delimiter no line of Command equals
-	CommandQ  string
+	Login         string
+	RefQ          string
+	StepEnv       []string // the step's own env names: always passed
+	BuildkiteEnv  []string // what Buildkite tells a job about itself, passed unless denied
+	Propagate     bool     // pass every name in $BUILDKITE_ENV_FILE too
+	PassQ         string   // a case pattern of more names from the job's environment; "" for none
+	DenyQ         []string // case patterns never passed
+	AWS, GCP      bool     // pass the job's cloud credentials
+	SSHAgent      bool
+	EntrypointQ   string
+	ShellArgsQ    []string // the shell's words after its program, before the command
+	MountCheckout bool
+	WorkdirQ      string   // "" keeps the image's
+	AgentUser     bool     // run as the job's uid:gid
+	OptionsQ      []string // more docker run options, each one ready word
+	Command       string
+	Delimiter     string // a heredoc delimiter no line of Command equals
+	CommandQ      string
 }
 
 // Consumer renders consumer.sh.tmpl.

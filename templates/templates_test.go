@@ -88,12 +88,21 @@ var cases = []struct {
 		CountQueryQ: "'sum([imageScanFindings.findingSeverityCounts.HIGH || `0`])'", Severities: "HIGH", Fail: true,
 	}), nil, nil},
 	{"consumer.sh.tmpl", "heredoc", with(Consumer, ConsumerData{
-		Login: oidcLogin, RefQ: ref, EnvQ: []string{"BUILDKITE", "CI"},
+		Login: oidcLogin, RefQ: ref, StepEnv: []string{"FORCE_COLOR"}, BuildkiteEnv: []string{"BUILDKITE", "CI"},
+		Propagate: true, PassQ: "NPM_TOKEN | SENTRY_*", DenyQ: []string{"BUILDKITE_AGENT_ACCESS_TOKEN"},
+		AWS: true, GCP: true, SSHAgent: true, EntrypointQ: "/bin/bash", ShellArgsQ: []string{"-eo", "pipefail", "-c"},
+		MountCheckout: true, WorkdirQ: "/src", AgentUser: true, OptionsQ: []string{"--network=host", "--tmpfs=/tmp"},
 		Command: "make test\necho \"$HOME\"", Delimiter: "BKGEN_COMMAND",
-	}), []string{"BKGEN_COMMAND", "make test"}, nil},
+	}), []string{
+		"BKGEN_COMMAND", "make test", "  --entrypoint /bin/bash \\", `  --volume "$PWD:"/src \`, "  --workdir /src \\",
+		`  --user "$(id -u):$(id -g)" \`, "  --network=host \\", "  NPM_TOKEN | SENTRY_*) bkgen_allow \"$bkgen_name\" ;;",
+		"  PATH | HOME | PWD | OLDPWD | SHLVL | HOSTNAME | USER | SHELL | TERM | TMPDIR | DOCKER_CONFIG | DOCKER_HOST | BUILDKITE_ENV_FILE | BUILDKITE_AGENT_ACCESS_TOKEN) return 0 ;;",
+		"bkgen_pass FORCE_COLOR", "bkgen_allow BUILDKITE CI",
+		"  " + ref + ` -eo pipefail -c "$(cat <<'BKGEN_COMMAND'`,
+	}, nil},
 	{"consumer.sh.tmpl", "one quoted word", with(Consumer, ConsumerData{
-		RefQ: ref, CommandQ: `$'echo \\$HOME'`,
-	}), []string{"  " + ref + ` -e -c $'echo \\$HOME'`}, nil},
+		RefQ: ref, CommandQ: `$'echo \\$HOME'`, EntrypointQ: "/bin/sh", ShellArgsQ: []string{"-e", "-c"},
+	}), []string{"  " + ref + ` -e -c $'echo \\$HOME' &`}, nil},
 	{"login-buildkite-oidc.sh.tmpl", "", with(BuildkiteOIDCLogin, BuildkiteOIDCLoginData{
 		AudienceQ: "'https://packages.buildkite.com/acme/images'", ServerQ: "'packages.buildkite.com/acme/images'", Lifetime: 300,
 	}), strings.Split(oidcLogin, "\n"), nil},

@@ -50,9 +50,13 @@ type Build struct {
 	// DefaultBranch is BUILDKITE_PIPELINE_DEFAULT_BRANCH ("main" when empty).
 	DefaultBranch string
 	Number        int
-	// Env is the build's environment (pipeline env, agent hooks' secrets),
-	// given to every job, the first included.
+	// Env is the build's environment from Buildkite (pipeline and build
+	// env), given to every job, the first included, and listed in its
+	// $BUILDKITE_ENV_FILE.
 	Env map[string]string
+	// HookEnv is what the agent's hooks export into every job (secrets,
+	// registry tokens): in the job's environment, not in its env file.
+	HookEnv map[string]string
 	// Command is what the pipeline's first step runs, such as "bkgen upload".
 	Command string
 	// Agents is the first step's agents.
@@ -95,6 +99,7 @@ type Job struct {
 	Dir          string
 	Checkout     string
 	DockerConfig string
+	EnvFile      string // $BUILDKITE_ENV_FILE
 	Log          string
 	Env          []string
 	Exit         int
@@ -442,7 +447,10 @@ func (br *buildRun) runJob(ctx context.Context, step *Step, index int) *Job {
 	if err := checkout(br.b.Repo, br.b.Commit, j.Checkout); err != nil {
 		return failJob("checkout: %v", err)
 	}
-	j.Env = br.jobEnv(j)
+	var err error
+	if j.Env, err = br.jobEnv(j); err != nil {
+		return failJob("the job's environment: %v", err)
+	}
 	if br.r.PrepareJob != nil {
 		if err := br.r.PrepareJob(j); err != nil {
 			return failJob("preparing the job: %v", err)
@@ -548,7 +556,7 @@ func passesIntoImage(k string, s *Step) bool {
 }
 
 // jobEnv is a job's environment, as the agent makes it.
-func (br *buildRun) jobEnv(j *Job) []string {
+func (br *buildRun) jobEnv(j *Job) ([]string, error) {
 	b, s := br.b, j.Step
 	env := map[string]string{}
 	for _, kv := range br.r.AgentEnv {
@@ -592,25 +600,39 @@ func (br *buildRun) jobEnv(j *Job) []string {
 		set["BUILDKITE_PARALLEL_JOB"] = strconv.Itoa(j.Index)
 		set["BUILDKITE_PARALLEL_JOB_COUNT"] = strconv.Itoa(s.Parallelism)
 	}
+	for k, v := range b.Env {
+		set[k] = v
+	}
+	for k, v := range s.Env {
+		set[k] = v
+	}
+	// What Buildkite gave the job, as the agent lists it for plugins that
+	// pass the job's environment on (KEY="value", one a line).
+	j.EnvFile = filepath.Join(j.Dir, "env")
+	var file strings.Builder
+	for _, k := range sortedKeys(set) {
+		fmt.Fprintf(&file, "%s=%q\n", k, set[k])
+	}
+	if err := os.WriteFile(j.EnvFile, []byte(file.String()), 0o600); err != nil {
+		return nil, err
+	}
+	set["BUILDKITE_ENV_FILE"] = j.EnvFile
 	for k, v := range set {
 		env[k] = v
 	}
-	for k, v := range b.Env {
+	for k, v := range b.HookEnv {
 		env[k] = v
 	}
 	env["DOCKER_CONFIG"] = j.DockerConfig
 	// The job's own temporary directory: what a step leaves there goes
 	// with the job, not into the machine's /tmp.
 	env["TMPDIR"] = filepath.Join(j.Dir, "tmp")
-	for k, v := range s.Env {
-		env[k] = v
-	}
 	env[StateEnv] = br.st.Dir
 	out := make([]string, 0, len(env))
 	for _, k := range sortedKeys(env) {
 		out = append(out, k+"="+env[k])
 	}
-	return out
+	return out, nil
 }
 
 // checkout makes a fresh checkout of commit in dir, as an agent does.

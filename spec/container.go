@@ -1,0 +1,276 @@
+package spec
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Container is how a consumer's container runs: what the docker plugin
+// (docker#v5) offers for `docker run`, in the spec's words. The zero value
+// is not the default: DefaultContainer is.
+type Container struct {
+	// Propagate passes, by name, every variable Buildkite gave the job (the
+	// names in $BUILDKITE_ENV_FILE: pipeline, build and step env).
+	Propagate bool
+	// Pass names more variables from the job's environment, such as ones
+	// its hooks export; a final * matches any rest of the name.
+	Pass []string
+	// Deny names variables never passed, with the same patterns; only the
+	// step's own env is passed whatever it says.
+	Deny []string
+	// Credentials are the clouds whose credentials the job holds that go
+	// in: "aws", "gcp". Nil: those of the image's registry.
+	Credentials []string
+	// User is the container's user: "" (the image's), "agent" (the job's
+	// uid:gid, so files written into the checkout are the agent's), or
+	// what `docker run --user` takes (name or uid, optionally :group).
+	User string
+	// Workdir is where the checkout is mounted and the command runs.
+	Workdir       string
+	MountCheckout bool
+	Volumes       []string // SRC:DST[:ro|rw]; SRC absolute, ./relative to the checkout, or a volume name
+	Tmpfs         []string // PATH[:OPTIONS]
+	Network       string
+	Privileged    bool
+	ShmSize       string
+	CPUs          string
+	Memory        string
+	GPUs          string
+	AddHosts      []string // NAME:ADDRESS
+	// Shell runs the command: its first word is the entrypoint, the rest
+	// and the command its arguments.
+	Shell    []string
+	SSHAgent bool
+	Pos      Pos
+}
+
+// DefaultContainer is a consumer's container when the spec says nothing.
+func DefaultContainer() Container {
+	return Container{Propagate: true, Workdir: "/workdir", MountCheckout: true, Shell: []string{"/bin/sh", "-e", "-c"}}
+}
+
+var containerFields = []string{
+	"environment", "credentials", "user", "workdir", "mount_checkout", "volumes", "tmpfs",
+	"network", "privileged", "shm_size", "cpus", "memory", "gpus", "add_hosts", "shell", "ssh_agent",
+}
+
+var (
+	envPatternRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*\*?$|^\*$`)
+	userRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`)
+	volumeNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	networkRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*(:[A-Za-z0-9][A-Za-z0-9_.-]*)?$`)
+	sizeRE       = regexp.MustCompile(`^[0-9]+[bkmgBKMG]?$`)
+	cpusRE       = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+	gpusRE       = regexp.MustCompile(`^(all|[0-9]+|device=[A-Za-z0-9,-]+)$`)
+	hostRE       = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([0-9A-Fa-f.:]+|host-gateway)$`)
+	tmpfsOptsRE  = regexp.MustCompile(`^[A-Za-z0-9=,_-]+$`)
+	// A container path: absolute, and nothing docker's --volume syntax
+	// would read as a separator.
+	containerPathRE = regexp.MustCompile(`^/[^:,\x00-\x1f]*$`)
+)
+
+// Clouds are what `credentials` takes.
+var Clouds = []string{"aws", "gcp"}
+
+func (d *decoder) container(n *yaml.Node, what string) Container {
+	c := DefaultContainer()
+	c.Pos = posOf(n)
+	f, ok := d.fields(n, what, containerFields)
+	if !ok {
+		return c
+	}
+	for name, p := range f {
+		field := what + "." + name
+		v := p.value
+		switch name {
+		case "environment":
+			d.environment(v, field, &c)
+		case "credentials":
+			c.Credentials = []string{}
+			items, _ := d.strList(v, field, true)
+			for _, it := range items {
+				if !contains(Clouds, it.text) {
+					d.errorf(it.node, field, "%s is not one of %s%s", quoteForMessage(it.text), strings.Join(Clouds, ", "), didYouMean(it.text, Clouds))
+					continue
+				}
+				if !contains(c.Credentials, it.text) {
+					c.Credentials = append(c.Credentials, it.text)
+				}
+			}
+		case "user":
+			if s, ok := d.nonEmpty(v, field); ok {
+				if s != "agent" && !userRE.MatchString(s) {
+					d.errorf(v, field, "%s is not a user: give agent (the job's own uid and gid), a name or uid, or NAME:GROUP", quoteForMessage(s))
+				} else {
+					c.User = s
+				}
+			}
+		case "workdir":
+			if s, ok := d.nonEmpty(v, field); ok && d.containerPath(v, field, s) {
+				c.Workdir = s
+			}
+		case "mount_checkout":
+			c.MountCheckout, _ = d.boolean(v, field)
+		case "volumes":
+			items, _ := d.strList(v, field, false)
+			for _, it := range items {
+				if d.volume(it.node, field, it.text) {
+					c.Volumes = append(c.Volumes, it.text)
+				}
+			}
+		case "tmpfs":
+			items, _ := d.strList(v, field, true)
+			for _, it := range items {
+				dst, opts, hasOpts := strings.Cut(it.text, ":")
+				if !d.containerPath(it.node, field, dst) {
+					continue
+				}
+				if hasOpts && !tmpfsOptsRE.MatchString(opts) {
+					d.errorf(it.node, field, "%s: tmpfs options are comma-separated words such as size=64m,mode=1777", quoteForMessage(opts))
+					continue
+				}
+				c.Tmpfs = append(c.Tmpfs, it.text)
+			}
+		case "network":
+			c.Network = d.matching(v, field, networkRE, "a network: host, none, bridge, a network's name or container:NAME")
+		case "privileged":
+			c.Privileged, _ = d.boolean(v, field)
+		case "shm_size":
+			c.ShmSize = d.matching(v, field, sizeRE, "a size such as 2g or 512m")
+		case "memory":
+			c.Memory = d.matching(v, field, sizeRE, "a size such as 4g or 512m")
+		case "cpus":
+			c.CPUs = d.matching(v, field, cpusRE, "a number of CPUs such as 2 or 1.5")
+		case "gpus":
+			c.GPUs = d.matching(v, field, gpusRE, "all, a number of GPUs, or device=ID[,ID]")
+		case "add_hosts":
+			items, _ := d.strList(v, field, false)
+			for _, it := range items {
+				if !hostRE.MatchString(it.text) {
+					d.errorf(it.node, field, "%s is not NAME:ADDRESS (an IP address or host-gateway)", quoteForMessage(it.text))
+					continue
+				}
+				c.AddHosts = append(c.AddHosts, it.text)
+			}
+		case "shell":
+			c.Shell = d.shell(v, field)
+		case "ssh_agent":
+			c.SSHAgent, _ = d.boolean(v, field)
+		}
+	}
+	return c
+}
+
+// environment decodes {propagate, pass, deny}.
+func (d *decoder) environment(n *yaml.Node, what string, c *Container) {
+	f, ok := d.fields(n, what, []string{"propagate", "pass", "deny"})
+	if !ok {
+		return
+	}
+	if p, ok := f["propagate"]; ok {
+		c.Propagate, _ = d.boolean(p.value, what+".propagate")
+	}
+	for _, name := range []string{"pass", "deny"} {
+		p, ok := f[name]
+		if !ok {
+			continue
+		}
+		field := what + "." + name
+		items, _ := d.strList(p.value, field, true)
+		for _, it := range items {
+			if !envPatternRE.MatchString(it.text) {
+				d.errorf(it.node, field, "%s is not a variable name (letters, digits and '_'), optionally ending in *", quoteForMessage(it.text))
+				continue
+			}
+			if name == "pass" {
+				c.Pass = append(c.Pass, it.text)
+			} else {
+				c.Deny = append(c.Deny, it.text)
+			}
+		}
+	}
+}
+
+// matching decodes a scalar (a number is taken as written) that must match re.
+func (d *decoder) matching(n *yaml.Node, what string, re *regexp.Regexp, rule string) string {
+	s, ok := d.str(n, what)
+	if !ok {
+		return ""
+	}
+	if !re.MatchString(s) {
+		d.errorf(n, what, "%s is not %s", quoteForMessage(s), rule)
+		return ""
+	}
+	return s
+}
+
+func (d *decoder) containerPath(n *yaml.Node, what, p string) bool {
+	if !containerPathRE.MatchString(p) || path.Clean(p) != p && path.Clean(p)+"/" != p {
+		d.errorf(n, what, "%s is not a path in the container: absolute and clean, without ':' or ','", quoteForMessage(p))
+		return false
+	}
+	return d.pipelineText(n, what, p)
+}
+
+// volume checks SRC:DST[:ro|rw].
+func (d *decoder) volume(n *yaml.Node, what, v string) bool {
+	parts := strings.Split(v, ":")
+	if len(parts) < 2 || len(parts) > 3 {
+		d.errorf(n, what, "%s is not SRC:DST or SRC:DST:ro", quoteForMessage(v))
+		return false
+	}
+	src := parts[0]
+	switch {
+	case strings.HasPrefix(src, "/"):
+		if !containerPathRE.MatchString(src) {
+			d.errorf(n, what, "%s: the source path holds a character docker's --volume cannot take", quoteForMessage(v))
+			return false
+		}
+	case strings.HasPrefix(src, "./"):
+		rel := path.Clean(src)
+		if rel == ".." || strings.HasPrefix(rel, "../") || strings.ContainsAny(src, ",\x00") {
+			d.errorf(n, what, "%s: a relative source must stay inside the checkout", quoteForMessage(v))
+			return false
+		}
+	case volumeNameRE.MatchString(src):
+	default:
+		d.errorf(n, what, "%s: the source is an absolute path, ./a path in the checkout, or a volume name", quoteForMessage(v))
+		return false
+	}
+	if !d.containerPath(n, what, parts[1]) {
+		return false
+	}
+	if len(parts) == 3 && parts[2] != "ro" && parts[2] != "rw" {
+		d.errorf(n, what, "%s: the mode is ro or rw, not %s", quoteForMessage(v), quoteForMessage(parts[2]))
+		return false
+	}
+	return d.pipelineText(n, what, src)
+}
+
+// shell decodes the words that run the command.
+func (d *decoder) shell(n *yaml.Node, what string) []string {
+	items, ok := d.strList(n, what, false)
+	if !ok {
+		return DefaultContainer().Shell
+	}
+	if len(items) == 0 {
+		d.errorf(n, what, "must name a program, such as [/bin/bash, -e, -c]")
+		return DefaultContainer().Shell
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		if it.text == "" || strings.ContainsRune(it.text, 0) {
+			d.errorf(it.node, fmt.Sprintf("%s[%d]", what, i), "must not be empty")
+		}
+		if i == 0 && (strings.HasPrefix(it.text, "-") || strings.ContainsAny(it.text, " \t\n")) {
+			d.errorf(it.node, what, "%s is not a program", quoteForMessage(it.text))
+		}
+		d.pipelineText(it.node, what, it.text)
+		out[i] = it.text
+	}
+	return out
+}
