@@ -319,13 +319,16 @@ func (c *check) consumers() {
 				if clouds == nil {
 					clouds = registryClouds[c.repo.Spec.Registry(im.Registry).Provider.Name()]
 				}
-				c.credentials(key, clouds, p)
+				if !cons.Container.JobImage {
+					// A job image is the job: what it reads is in it already.
+					c.credentials(key, clouds, p)
+					c.container(key, cons.Container, p)
+				}
 				for name, want := range wantEnv(cons, clouds) {
 					if got := p.Env[name]; got != want {
 						c.fail("%s: env %s is %q inside the image, want %q", key, name, got, want)
 					}
 				}
-				c.container(key, cons.Container, p)
 				if cons.Parallelism > 1 {
 					if p.ParallelJob != strconv.Itoa(j.Index) || p.ParallelJobCount != strconv.Itoa(cons.Parallelism) {
 						c.fail("%s: parallel job %d of %d saw BUILDKITE_PARALLEL_JOB=%s, BUILDKITE_PARALLEL_JOB_COUNT=%s", key, j.Index, cons.Parallelism, p.ParallelJob, p.ParallelJobCount)
@@ -348,6 +351,14 @@ func (c *check) consumers() {
 func wantEnv(cons *spec.Consumer, clouds []string) map[string]string {
 	ct := cons.Container
 	want := map[string]string{buildVar: "unset", hookVar: "unset", awsKeyVar: "unset"}
+	if ct.JobImage {
+		// The job runs in the image: its whole environment is there.
+		want = map[string]string{buildVar: buildValue, hookVar: hookValue, awsKeyVar: awsKeyValue}
+		for _, kv := range cons.Env {
+			want[kv.Key] = kv.Value
+		}
+		return want
+	}
 	if slices.Contains(clouds, "aws") {
 		want[awsKeyVar] = awsKeyValue
 	}

@@ -57,7 +57,7 @@ func probeCommand(key string, c *spec.Consumer) string {
 	}
 	w(`  echo "marker=$(cat %s 2>/dev/null || echo none)"`, markerPath)
 	w(`  if [ -r "${%s:-/none}" ]; then echo "readable gcp-credentials"; fi`, gcpCredentialsVar)
-	w(`  f=$(sed -n 's/.*"file" *: *"\([^"]*\)".*/\1/p' "${%s:-/dev/null}")`, gcpCredentialsVar)
+	w(`  f=$(sed -n 's/.*"file" *: *"\([^"]*\)".*/\1/p' "${%s:-/dev/null}" 2>/dev/null || true)`, gcpCredentialsVar)
 	w(`  if [ -n "$f" ] && [ -r "$f" ]; then echo "readable gcp-token"; fi`)
 	w(`  if [ -r "${AWS_WEB_IDENTITY_TOKEN_FILE:-/none}" ]; then echo "readable aws-token"; fi`)
 	w(`  echo "user=$(id -u):$(id -g)"`)

@@ -34,6 +34,7 @@ type Step struct {
 	IfChanged        *spec.IfChanged // --if-changed agent: left for the agent to evaluate
 	Skip             string
 	Agents           *stepvalue.Value
+	Image            imageRef // the job runs inside this image (hosted agents)
 	Plugins          []Plugin
 	Env              []spec.KV
 	Parallelism      int
@@ -49,7 +50,7 @@ type Step struct {
 
 // size is about how many bytes the step takes in the pipeline.
 func (s *Step) size() int {
-	n := len(s.Key) + len(s.Label) + len(s.Skip) + len(s.ConcurrencyGroup) + len(s.Command) +
+	n := len(s.Key) + len(s.Label) + len(s.Skip) + len(s.Image.Rest) + len(s.ConcurrencyGroup) + len(s.Command) +
 		s.Agents.Bytes() + s.Retry.Bytes() + s.SoftFail.Bytes()
 	for _, d := range s.DependsOn {
 		n += len(d)
@@ -187,6 +188,9 @@ func (w *writer) step(s *Step) *yaml.Node {
 	}
 	if s.Agents != nil {
 		add("agents", w.value(s.Agents))
+	}
+	if s.Image != (imageRef{}) {
+		add("image", w.image(s.Image))
 	}
 	if len(s.Plugins) > 0 {
 		seq := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
@@ -327,6 +331,25 @@ func (w *writer) value(v *stepvalue.Value) *yaml.Node {
 		return seq
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+}
+
+// imageRef is an image reference whose start may be an upload-time
+// variable: the one place bkgen leaves a `$` for the agent to interpolate,
+// since a step's image must be known before its job starts.
+type imageRef struct {
+	UploadVar string // "" or the variable that starts the reference
+	Rest      string
+}
+
+// image writes an image reference, its upload-time variable left for the
+// agent (a Literal pipeline's generator has filled it in already).
+func (w *writer) image(ref imageRef) *yaml.Node {
+	n := w.str(ref.Rest)
+	if ref.UploadVar != "" {
+		n.Value = "${" + ref.UploadVar + "}" + n.Value
+		n.Style = scalarStyle(n.Value)
+	}
+	return n
 }
 
 func intNode(i int) *yaml.Node {

@@ -379,6 +379,27 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	}
 	_, err := write(c.Command)
 	verbatim := err == nil
+	if c.Container.JobImage {
+		// The job runs in the image: the step's image attribute, which the
+		// agent reads before the job starts, so its registry variable is
+		// filled in by the upload.
+		s.Image = imageRef{Rest: t.ref()}
+		if t.BaseVar != "" {
+			s.Image = imageRef{UploadVar: t.BaseVar, Rest: strings.TrimPrefix(t.ref(), t.Base)}
+			if g.in.Literal {
+				ref, ok := t.baseFilled(t.ref())
+				if !ok {
+					return nil, fmt.Errorf("%s: mode job_image leaves $%s to the upload, and this one does not interpolate: set it when bkgen runs", s.Key, t.BaseVar)
+				}
+				s.Image = imageRef{Rest: ref}
+			}
+		}
+		s.Command = c.Command
+		if !verbatim {
+			s.Command = "eval " + quote(c.Command)
+		}
+		return s, nil
+	}
 	data := containerData(c, t)
 	data.Login, data.RefQ = t.Login, quoteExpanding(t.ref())
 	if verbatim {

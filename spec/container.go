@@ -45,7 +45,11 @@ type Container struct {
 	// and the command its arguments.
 	Shell    []string
 	SSHAgent bool
+	// JobImage runs the whole job in the image, as hosted agents do with a
+	// step's image attribute, instead of docker run on the agent.
+	JobImage bool
 	Pos      Pos
+	modeAt   *yaml.Node
 }
 
 // DefaultContainer is a consumer's container when the spec says nothing.
@@ -54,7 +58,7 @@ func DefaultContainer() Container {
 }
 
 var containerFields = []string{
-	"environment", "credentials", "user", "workdir", "mount_checkout", "volumes", "tmpfs",
+	"mode", "environment", "credentials", "user", "workdir", "mount_checkout", "volumes", "tmpfs",
 	"network", "privileged", "shm_size", "cpus", "memory", "gpus", "add_hosts", "shell", "ssh_agent",
 }
 
@@ -82,6 +86,18 @@ func (d *decoder) container(n *yaml.Node, what string) Container {
 	f, ok := d.fields(n, what, containerFields)
 	if !ok {
 		return c
+	}
+	if p, ok := f["mode"]; ok {
+		mode, _ := d.oneOf(p.value, what+".mode", "docker", "job_image")
+		c.JobImage, c.modeAt = mode == "job_image", p.value
+		if c.JobImage {
+			for name, q := range f {
+				if name != "mode" {
+					d.errorf(q.key, what, "%s does not apply with mode: job_image: the job itself runs in the image, with the job's environment", name)
+				}
+			}
+			return c
+		}
 	}
 	for name, p := range f {
 		field := what + "." + name

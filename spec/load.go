@@ -822,6 +822,11 @@ func (d *decoder) image(im *Image, what string, ownRegistry bool, names, regName
 	if reg != nil && reg.Provider != nil && im.Scan != nil && !contains(reg.Provider.Scanners(), im.Scan.Tool.Name()) {
 		d.errorf(im.set["scan"], what+".scan", "%s cannot scan this image: it goes to %s, and images in a %s registry are scanned with %s", im.Scan.Tool.Name(), reg.Name, reg.Provider.Name(), strings.Join(reg.Provider.Scanners(), " or "))
 	}
+	for _, c := range im.Consumers {
+		if c.Container.JobImage && reg != nil && reg.Provider != nil && reg.Provider.Name() != "hosted" {
+			d.errorf(c.Container.modeAt, what+".consumers."+c.Name+".container.mode", "job_image runs the job in the image, which hosted agents do with images from their own registry; this image goes to %s (%s): use mode: docker", reg.Name, reg.Provider.Name())
+		}
+	}
 	if im.MultiArch == Native && len(im.Platforms) > 1 {
 		seen := map[string]string{}
 		for _, p := range im.Platforms {

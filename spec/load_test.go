@@ -204,7 +204,7 @@ images:
           shell: [/bin/bash, -e, -c]
           ssh_agent: true
 `)
-	if diff := cmp.Diff(DefaultContainer(), s.Image("app").Consumers[0].Container, cmpopts.IgnoreFields(Container{}, "Pos")); diff != "" {
+	if diff := cmp.Diff(DefaultContainer(), s.Image("app").Consumers[0].Container, cmpopts.IgnoreFields(Container{}, "Pos"), cmpopts.IgnoreUnexported(Container{})); diff != "" {
 		t.Errorf("a consumer without container (-want +got):\n%s", diff)
 	}
 	want := Container{
@@ -215,7 +215,7 @@ images:
 		GPUs: "all", AddHosts: []string{"db.internal:10.0.0.5", "host.docker.internal:host-gateway"},
 		Shell: []string{"/bin/bash", "-e", "-c"}, SSHAgent: true,
 	}
-	if diff := cmp.Diff(want, s.Image("app").Consumers[1].Container, cmpopts.IgnoreFields(Container{}, "Pos")); diff != "" {
+	if diff := cmp.Diff(want, s.Image("app").Consumers[1].Container, cmpopts.IgnoreFields(Container{}, "Pos"), cmpopts.IgnoreUnexported(Container{})); diff != "" {
 		t.Errorf("container (-want +got):\n%s", diff)
 	}
 }
@@ -306,6 +306,35 @@ images:
 				`bkgen.yml:20:23: images.app.consumers.unit.container.add_hosts: "db" is not NAME:ADDRESS (an IP address or host-gateway)`,
 				`bkgen.yml:21:19: images.app.consumers.unit.container.shell: "-c" is not a program`,
 				`bkgen.yml:22:11: images.app.consumers.unit.container: unknown field "sudo"`,
+			},
+		},
+		{
+			name: "job image",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+  hosted: {provider: hosted}
+images:
+  app:
+    registry: packages
+    consumers:
+      unit:
+        command: make test
+        container: {mode: job_image}
+  web:
+    registry: hosted
+    consumers:
+      unit:
+        command: make test
+        container: {mode: job_image, user: agent}
+      lint:
+        command: make lint
+        container: {mode: jobimage}
+`,
+			want: []string{
+				`bkgen.yml:11:27: images.app.consumers.unit.container.mode: job_image runs the job in the image, which hosted agents do with images from their own registry; this image goes to packages (buildkite): use mode: docker`,
+				`bkgen.yml:17:38: images.web.consumers.unit.container: user does not apply with mode: job_image: the job itself runs in the image, with the job's environment`,
+				`bkgen.yml:20:27: images.web.consumers.lint.container.mode: "jobimage" is not one of docker, job_image (did you mean "job_image"?)`,
 			},
 		},
 		{

@@ -542,17 +542,18 @@ func (br *buildRun) imageCommand(ctx context.Context, j *Job) *exec.Cmd {
 	return exec.CommandContext(ctx, br.r.Docker, args...)
 }
 
-// passesIntoImage: the job's variables an image step sees (not the host's
-// PATH, HOME or docker config).
+// passesIntoImage: the job's variables an image step sees, which is all
+// of them (hosted agents run the whole job in the image, hooks included)
+// but the agent machine's own PATH, HOME or docker config.
 func passesIntoImage(k string, s *Step) bool {
 	if _, ok := s.Env[k]; ok {
 		return true
 	}
 	switch k {
-	case "PATH", "HOME", "PWD", "SHLVL", "TMPDIR", "DOCKER_CONFIG", "HOSTNAME", "OLDPWD", "_":
+	case "PATH", "HOME", "PWD", "SHLVL", "TMPDIR", "DOCKER_CONFIG", "HOSTNAME", "OLDPWD", "_", "LANG":
 		return false
 	}
-	return strings.HasPrefix(k, "BUILDKITE") || k == "CI" || k == StateEnv
+	return true
 }
 
 // jobEnv is a job's environment, as the agent makes it.
