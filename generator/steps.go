@@ -335,10 +335,11 @@ var consumerEnv = []string{
 	"BUILDKITE_REPO", "BUILDKITE_RETRY_COUNT", "BUILDKITE_STEP_KEY", "BUILDKITE_TAG",
 }
 
-// consumerStep runs a spec's command inside the image. On hosted agents the
-// step's image attribute does that and the command is the spec's own; on
-// other agents the step logs in, pulls and runs the command in a container,
-// handing it over verbatim in a quoted heredoc.
+// consumerStep runs a spec's command inside the image. By default the step
+// logs in, pulls and runs the command in a container as its container spec
+// says, handing it over verbatim in a quoted heredoc. With container mode
+// job_image (hosted agents) the step's image attribute makes the image the
+// job's own, and the command is the spec's.
 //
 // A command the pipeline cannot carry as it is (a backslash before a `$`,
 // which upload-time interpolation would eat) travels as one ANSI-C quoted

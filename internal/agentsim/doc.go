@@ -5,8 +5,10 @@
 // as the first job, then runs the steps that job uploaded in dependency
 // order: each job gets a fresh checkout of the build's commit, a fresh,
 // empty DOCKER_CONFIG (as the Elastic CI Stack gives), the BUILDKITE_*
-// variables, the step's env and /bin/bash -e -c, or runs inside the step's
-// image as hosted agents do. It honours skip, soft_fail, parallelism,
+// variables, the build's and the step's env (listed, as the agent lists
+// them, in $BUILDKITE_ENV_FILE), what hooks export (Build.HookEnv, not
+// listed) and /bin/bash -e -c, or runs inside the step's image as hosted
+// agents do, with the job's whole environment. It honours skip, soft_fail, parallelism,
 // depends_on (a missing key refuses the upload) and artifact_paths; a step
 // it cannot run here (plugins, or what Runner.NotExecutable names) is not
 // executable, and so is every step that depends on it.
