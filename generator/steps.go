@@ -156,8 +156,9 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		push = append(push, "--push")
 	}
 	args = append(args, "--progress=plain", quote(notAnOption(im.Context)))
+	baseLogins, plugins := g.baseAccess(im, t)
 	cmd, err := templates.Build(templates.BuildData{
-		Builder: b, Login: t.Login, Relogin: t.Expires,
+		Builder: b, BaseLogins: baseLogins, Login: t.Login, Relogin: t.Expires,
 		// One platform of several does not publish: the manifest step does.
 		Reuse: v.platform == "", Args: args, CacheTo: to, Push: push, ExtraTagsQ: extraTags,
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(v.metaKey), RepoQ: quoteExpanding(t.repo),
@@ -165,7 +166,28 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	if err != nil {
 		return nil, err
 	}
-	return &Step{Key: v.key, Label: v.label, DependsOn: deps, Agents: v.agents, Plugins: t.plugins, Command: cmd}, nil
+	return &Step{Key: v.key, Label: v.label, DependsOn: deps, Agents: v.agents, Plugins: plugins, Command: cmd}, nil
+}
+
+// baseAccess is how a build of im reaches the images it is built on that
+// live in other registries: their logins (shell) and plugins, besides its
+// own registry's plugins. The spec has refused pairs of registries that
+// cannot both be logged in to in one job.
+func (g *gen) baseAccess(im *spec.Image, t *target) (logins []string, plugins []Plugin) {
+	plugins = append(plugins, t.plugins...)
+	seen := map[string]bool{t.registry.Name: true}
+	for _, d := range im.DependsOn {
+		base := g.targets[d]
+		if seen[base.registry.Name] {
+			continue
+		}
+		seen[base.registry.Name] = true
+		if base.Login != "" {
+			logins = append(logins, base.Login)
+		}
+		plugins = append(plugins, base.plugins...)
+	}
+	return logins, plugins
 }
 
 // notAnOption keeps a path from reading as an option or as "-" (stdin):

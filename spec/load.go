@@ -102,6 +102,7 @@ func (d *decoder) load(src []byte) *Spec {
 		d.errorf(root, "", "images is required: name at least one image to build")
 	}
 	if len(s.Images) > 0 {
+		d.checkLogins(s)
 		d.checkSteps(s.Images)
 		d.checkValueSizes(s.Images)
 		s.Images = d.dependencyOrder(s.Images)
@@ -854,6 +855,42 @@ const maxKeyLength = 100
 // consumer "c"), keys too long or shaped like a UUID, and consumers
 // depending on themselves or on each other in a circle. (How many jobs an
 // upload holds depends on which steps are left out: the generator counts.)
+// checkLogins refuses a build that would need two logins docker cannot
+// hold at once: it pushes to, or is built on images in, two Buildkite
+// Packages registries. Docker keeps one login per host, and an OIDC token
+// names one registry; only one token good for both (an org-wide token, the
+// same token_env) can serve them.
+func (d *decoder) checkLogins(s *Spec) {
+	for _, im := range s.Images {
+		own := s.Registry(im.Registry)
+		if own == nil || own.Provider == nil || own.Provider.Name() != "buildkite" {
+			continue
+		}
+		for _, dep := range im.DependsOn {
+			base := s.Image(dep)
+			if base == nil {
+				continue
+			}
+			reg := s.Registry(base.Registry)
+			if reg == nil || reg.Provider == nil || reg.Provider.Name() != "buildkite" || reg.Name == own.Name {
+				continue
+			}
+			sameToken := own.Config.Get("auth") == "token" && reg.Config.Get("auth") == "token" &&
+				own.Config.Get("token_env") == reg.Config.Get("token_env")
+			if sameToken {
+				continue
+			}
+			at := im.set["depends_on"]
+			for _, n := range im.dependsOnAt {
+				if n.Value == dep {
+					at = n
+				}
+			}
+			d.errorf(at, "images."+im.Name+".depends_on", "%s is built on %s, which is in Buildkite registry %s, and pushes to Buildkite registry %s: one job cannot log in to both (docker keeps one login per host, and an OIDC token names one registry). Put both images in one registry, make the base public, or give both registries auth: token with the same token_env (an organization-wide token)", im.Name, dep, reg.Name, own.Name)
+		}
+	}
+}
+
 func (d *decoder) checkSteps(images []*Image) {
 	owner := map[string]string{}
 	consumers := map[string]*Consumer{}

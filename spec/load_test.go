@@ -78,8 +78,8 @@ images:
 func TestLoadInheritsDefaults(t *testing.T) {
 	s := mustLoad(t, `version: 1
 registries:
-  a: {provider: buildkite, registry: one}
-  b: {provider: buildkite, registry: two}
+  a: {provider: buildkite, registry: one, auth: token, token_env: PACKAGES_TOKEN}
+  b: {provider: buildkite, registry: two, auth: token, token_env: PACKAGES_TOKEN}
 defaults:
   registry: a
   agents: {queue: linux, os: linux}
@@ -306,6 +306,22 @@ images:
 				`bkgen.yml:20:23: images.app.consumers.unit.container.add_hosts: "db" is not NAME:ADDRESS (an IP address or host-gateway)`,
 				`bkgen.yml:21:19: images.app.consumers.unit.container.shell: "-c" is not a program`,
 				`bkgen.yml:22:11: images.app.consumers.unit.container: unknown field "sudo"`,
+			},
+		},
+		{
+			name: "two Buildkite registries in one build",
+			src: `version: 1
+registries:
+  base: {provider: buildkite, org: acme, registry: base}
+  apps: {provider: buildkite, org: acme, registry: apps}
+  hosted: {provider: hosted}
+images:
+  base: {registry: base}
+  app: {registry: apps, depends_on: [base]}
+  web: {registry: hosted, depends_on: [base]}
+`,
+			want: []string{
+				`bkgen.yml:8:38: images.app.depends_on: app is built on base, which is in Buildkite registry base, and pushes to Buildkite registry apps: one job cannot log in to both (docker keeps one login per host, and an OIDC token names one registry). Put both images in one registry, make the base public, or give both registries auth: token with the same token_env (an organization-wide token)`,
 			},
 		},
 		{

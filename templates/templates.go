@@ -39,6 +39,7 @@ func render(name string, data any) (string, error) {
 // build-<image>-<arch> for one platform of a native multi-arch build.
 type BuildData struct {
 	Builder    *Builder // the builder this build needs when dockerd's own cannot; nil for any
+	BaseLogins []string // shell that logs in to the registries of the images it is built on, first
 	Login      string   // shell lines that log in; "" when plugins do it or none is needed
 	Relogin    bool     // log in again right before the push: the login expires in minutes
 	Reuse      bool     // publish the digest when the content tag is already there (not one platform of several)

@@ -34,8 +34,9 @@ var cases = []struct {
 	wantLines, noLines []string
 }{
 	{"build.sh.tmpl", "builder, relogin, reuse", with(Build, BuildData{
-		Builder: &Builder{Why: "Exporting a cache", Name: "bkgen-buildkit-v1", ImageQ: "moby/buildkit:v1"},
-		Login:   oidcLogin, Relogin: true, Reuse: true,
+		Builder:    &Builder{Why: "Exporting a cache", Name: "bkgen-buildkit-v1", ImageQ: "moby/buildkit:v1"},
+		BaseLogins: []string{"gcloud auth configure-docker 'europe-docker.pkg.dev' --quiet"},
+		Login:      oidcLogin, Relogin: true, Reuse: true,
 		Args:       []string{"--file 'Dockerfile'", "--build-arg 'BASE_IMAGE=base:bk-1'", "--tag " + ref, "--progress=plain", "'services/app'"},
 		CacheTo:    []string{"--cache-to 'type=registry,ref=r:c,mode=max'"},
 		Push:       []string{"--push"},
