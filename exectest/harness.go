@@ -204,6 +204,7 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 		Registry: agentsim.Config{
 			RegistryPassword: h.Env.RegistryPassword,
 			OIDCHosts:        []string{h.Env.PackagesHost},
+			MaxJobs:          repo.Scenario.MaxJobs,
 			MaxTokenLifetime: provider.OIDCTokenLifetime,
 			TimeScale:        repo.Scenario.TimeScale,
 		},

@@ -24,6 +24,9 @@ type Scenario struct {
 	// TimeScale runs the registries' token clocks this much faster (exec
 	// file: time_scale=N), so a build can outlive a 300 s OIDC token.
 	TimeScale float64
+	// MaxJobs is the organization's limit of jobs in one upload the agent
+	// enforces (exec file: max_jobs=N; 0 is Buildkite's 500).
+	MaxJobs int
 	// Expect says what the scenario must show (exec file: expect=...), for
 	// the table: the harness passes or fails it by the same checks as any.
 	Expect string
@@ -87,6 +90,10 @@ func loadScenario(dir string, extra bool) (*Scenario, error) {
 				}
 			case "expect":
 				sc.Expect = v
+			case "max_jobs":
+				if sc.MaxJobs, err = strconv.Atoi(v); err != nil {
+					return nil, fmt.Errorf("%s/exec: max_jobs: %w", dir, err)
+				}
 			default:
 				return nil, fmt.Errorf("%s/exec: unknown option %q", dir, k)
 			}

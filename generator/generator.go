@@ -58,6 +58,9 @@ type Input struct {
 	Paths map[string]ImagePaths
 	// MaxJobs is the most jobs one upload may hold; 0 means DefaultMaxJobs.
 	MaxJobs int
+	// SplitUploads: the pipeline goes up in as many uploads as it needs
+	// (Pipeline.Parts), so only one step over MaxJobs is refused.
+	SplitUploads bool
 	// Literal makes a Literal pipeline, for an upload with
 	// --no-interpolation: the variables the upload would fill in (the
 	// hosted registry's URL) are filled in from Env now.
@@ -190,9 +193,16 @@ func (g *gen) checkJobs(steps []planned, p *Pipeline) error {
 		if !kept[s.Step] {
 			continue
 		}
+		if g.in.SplitUploads {
+			if n := max(1, s.Parallelism); n > limit {
+				return diag.List{{File: g.in.Spec.File, Pos: s.ref.Pos, Severity: diag.Error, Rule: "job-limit", Path: "images." + s.image.Name,
+					Msg: fmt.Sprintf("step %s runs %d jobs, past the %d Buildkite accepts in one upload, and one step cannot be split: lower its parallelism (--max-jobs if your organization's limit is higher)", s.Key, n, limit)}}
+			}
+			continue
+		}
 		if jobs += max(1, s.Parallelism); jobs > limit {
 			return diag.List{{File: g.in.Spec.File, Pos: s.ref.Pos, Severity: diag.Error, Rule: "job-limit", Path: "images." + s.image.Name,
-				Msg: fmt.Sprintf("step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: leave out what does not run (--skipped omit), lower parallelism, or split the spec (--max-jobs if your organization's limit is higher)", s.Key, jobs, limit)}}
+				Msg: fmt.Sprintf("step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: leave out what does not run (--skipped omit), lower parallelism, or let bkgen upload split it into several uploads (--max-jobs if your organization's limit is higher)", s.Key, jobs, limit)}}
 		}
 	}
 	return nil

@@ -25,6 +25,57 @@ type Pipeline struct {
 	Literal bool
 }
 
+// Parts splits the pipeline into uploads of at most limit jobs each
+// (parallelism counted), in an order where every step comes after the
+// steps of this pipeline it depends on, so each upload's depends_on names
+// only steps already uploaded or in it. A step over the limit alone is a
+// part of its own (the generator refuses those when it splits).
+func (p *Pipeline) Parts(limit int) []*Pipeline {
+	var parts []*Pipeline
+	cur, jobs := &Pipeline{Literal: p.Literal}, 0
+	for _, s := range dependencyOrder(p.Steps) {
+		n := max(1, s.Parallelism)
+		if jobs+n > limit && len(cur.Steps) > 0 {
+			parts = append(parts, cur)
+			cur, jobs = &Pipeline{Literal: p.Literal}, 0
+		}
+		cur.Steps = append(cur.Steps, s)
+		jobs += n
+	}
+	if len(cur.Steps) > 0 {
+		parts = append(parts, cur)
+	}
+	return parts
+}
+
+// dependencyOrder orders steps so each follows those it depends on, keeping
+// the given order wherever that already holds.
+func dependencyOrder(steps []*Step) []*Step {
+	byKey := make(map[string]*Step, len(steps))
+	for _, s := range steps {
+		byKey[s.Key] = s
+	}
+	placed := make(map[*Step]bool, len(steps))
+	out := make([]*Step, 0, len(steps))
+	var place func(s *Step)
+	place = func(s *Step) {
+		if placed[s] {
+			return
+		}
+		placed[s] = true // a cycle (which the spec refuses) cannot recurse forever
+		for _, d := range s.DependsOn {
+			if dep := byKey[d]; dep != nil {
+				place(dep)
+			}
+		}
+		out = append(out, s)
+	}
+	for _, s := range steps {
+		place(s)
+	}
+	return out
+}
+
 // Step is a Buildkite command step. Fields are emitted in this order, the
 // ones a reader scans for first, the long command last.
 type Step struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/spec"
 	"github.com/buildkite/go-pipeline/ordered"
+	"github.com/google/go-cmp/cmp"
 	"gopkg.in/yaml.v3"
 )
 
@@ -355,7 +356,7 @@ images:
 `)
 	_, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: changes.Result{Files: []string{"x"}}})
 	var errs diag.List
-	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Error() != "bkgen.yml:10:7: images.app: step app-b takes the pipeline to 5401 jobs (parallelism counted), past the 500 Buildkite accepts in one upload: leave out what does not run (--skipped omit), lower parallelism, or split the spec (--max-jobs if your organization's limit is higher)" {
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Error() != "bkgen.yml:10:7: images.app: step app-b takes the pipeline to 5401 jobs (parallelism counted), past the 500 Buildkite accepts in one upload: leave out what does not run (--skipped omit), lower parallelism, or let bkgen upload split it into several uploads (--max-jobs if your organization's limit is higher)" {
 		t.Fatalf("err = %v", err)
 	}
 	// Left out, app-b is no job at all.
@@ -365,5 +366,45 @@ images:
 	// An organization with a higher limit says so.
 	if _, err := Generate(Input{Spec: s, ContentTags: tags(s), Changes: changes.Result{All: true}, MaxJobs: 10_000}); err != nil {
 		t.Errorf("--max-jobs 10000: %v", err)
+	}
+	// Split into uploads, only the one step that cannot fit is refused.
+	_, err = Generate(Input{Spec: s, ContentTags: tags(s), Changes: changes.Result{All: true}, SplitUploads: true})
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Error() != "bkgen.yml:10:7: images.app: step app-b runs 5000 jobs, past the 500 Buildkite accepts in one upload, and one step cannot be split: lower its parallelism (--max-jobs if your organization's limit is higher)" {
+		t.Fatalf("split: err = %v", err)
+	}
+}
+
+// TestParts splits a pipeline into uploads within the job limit, each step
+// after the steps it depends on, whatever order they were listed in.
+func TestParts(t *testing.T) {
+	step := func(key string, parallelism int, deps ...string) *Step {
+		return &Step{Key: key, Parallelism: parallelism, DependsOn: deps}
+	}
+	p := &Pipeline{Steps: []*Step{
+		step("build-base", 0),
+		step("app-smoke", 0, "app-unit", "build-app"), // listed before what it depends on
+		step("build-app", 0, "build-base"),
+		step("app-unit", 3, "build-app"),
+		step("web-e2e", 2, "build-base", "user-step"), // a key from outside the pipeline
+	}}
+	var got [][]string
+	for _, part := range p.Parts(4) {
+		var keys []string
+		jobs := 0
+		for _, s := range part.Steps {
+			keys = append(keys, s.Key)
+			jobs += max(1, s.Parallelism)
+		}
+		if jobs > 4 {
+			t.Errorf("a part of %d jobs: %v", jobs, keys)
+		}
+		got = append(got, keys)
+	}
+	want := [][]string{{"build-base", "build-app"}, {"app-unit", "app-smoke"}, {"web-e2e"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("parts (-want +got):\n%s", diff)
+	}
+	if n := len((&Pipeline{Steps: p.Steps}).Parts(100)); n != 1 {
+		t.Errorf("under the limit: %d parts, want 1", n)
 	}
 }

@@ -42,6 +42,9 @@ type Options struct {
 	IfChanged generator.IfChangedMode // "" is EvaluateHere
 	Skipped   generator.SkippedMode   // "" is SkipStep
 	MaxJobs   int                     // 0 is generator.DefaultMaxJobs
+	// SplitUploads: the pipeline may go up in several uploads of at most
+	// MaxJobs jobs (Pipeline.Parts), as bkgen upload does.
+	SplitUploads bool
 	// Literal makes the pipeline for an upload without interpolation.
 	Literal bool
 	// Verify looks content tags up in the registries (--verify-registry);
@@ -76,7 +79,7 @@ func Make(ctx context.Context, o Options) (*Plan, error) {
 		return nil, err
 	}
 	in := input(s, keys, found, o.Env, o.MaxJobs)
-	in.IfChanged, in.Skipped, in.Literal = o.IfChanged, o.Skipped, o.Literal
+	in.IfChanged, in.Skipped, in.Literal, in.SplitUploads = o.IfChanged, o.Skipped, o.Literal, o.SplitUploads
 	prepared, err := generator.Prepare(in)
 	if err != nil {
 		return nil, err

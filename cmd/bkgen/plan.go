@@ -32,6 +32,8 @@ type planFlags struct {
 	// literal: the pipeline is for an upload without interpolation (set by
 	// generate --no-interpolation, or upload from the agent's arguments).
 	literal bool
+	// split: the pipeline may go up in several uploads (bkgen upload).
+	split bool
 }
 
 func (f *planFlags) register(fs *flag.FlagSet) {
@@ -89,7 +91,7 @@ func (ctx *cmdContext) plan(f *planFlags) (*plan.Plan, int) {
 		Dir: f.dir, SpecFile: f.specPath, Env: buildenv.Read(ctx.getenv),
 		All: f.all, ChangedFiles: f.path(f.changedFiles), Stdin: ctx.io.in, DiffBase: f.diffBase,
 		IfChanged: generator.IfChangedMode(f.ifChanged), Skipped: generator.SkippedMode(f.skipped),
-		MaxJobs: f.maxJobs, Literal: f.literal, Verify: verify,
+		MaxJobs: f.maxJobs, SplitUploads: f.split, Literal: f.literal, Verify: verify,
 	})
 	if err != nil {
 		if !ctx.printReadError(err, "bkgen", "use -f to name another file") {

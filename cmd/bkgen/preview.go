@@ -47,8 +47,9 @@ func previewCommand() *command {
 				return exitUsage
 			}
 			// The plan is the output: no report on stderr, and every step kept
-			// so the graph shows what is skipped.
-			f.quiet = true
+			// so the graph shows what is skipped. It is the plan bkgen upload
+			// makes, which splits a pipeline over --max-jobs into uploads.
+			f.quiet, f.split = true, true
 			f.skipped = string(generator.SkipStep)
 			p, status := ctx.plan(&f.planFlags)
 			if p == nil {

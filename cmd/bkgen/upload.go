@@ -24,7 +24,7 @@ func uploadCommand() *command {
 		takesArgs: true,
 		usage:     "upload [flags] [-- PIPELINE-UPLOAD-ARGS]",
 		summary: "Generate the pipeline in memory, then hand it to `buildkite-agent pipeline upload`. " +
-			"Nothing is uploaded unless generation succeeds; the exit status is the agent's.",
+			"Nothing is uploaded unless generation succeeds; a pipeline of more than --max-jobs jobs goes up in several uploads, each after the steps it depends on; the exit status is the agent's.",
 		example: `  # The first step of a pipeline:
   steps:
     - label: ":pipeline: bkgen"
@@ -48,7 +48,7 @@ func uploadCommand() *command {
 				fmt.Fprintf(ctx.io.err, "bkgen upload: %v\n", err)
 				return exitUsage
 			}
-			f.literal = !interpolates
+			f.literal, f.split = !interpolates, true
 			agent, err := exec.LookPath("buildkite-agent")
 			if err != nil {
 				fmt.Fprintln(ctx.io.err, "bkgen upload: buildkite-agent is not on PATH. Run bkgen upload in a Buildkite job, or use bkgen generate to see the pipeline here.")
@@ -58,16 +58,26 @@ func uploadCommand() *command {
 			if p == nil {
 				return status
 			}
-			out, err := p.Result.Pipeline.YAML()
-			if err != nil {
-				fmt.Fprintf(ctx.io.err, "bkgen upload: %v\n", err)
-				return exitUsage
+			// Buildkite takes at most --max-jobs jobs in one upload: a bigger
+			// pipeline goes up in parts, each after the steps it depends on.
+			parts := p.Result.Pipeline.Parts(f.maxJobs)
+			uploads := make([][]byte, len(parts))
+			for i, part := range parts {
+				if uploads[i], err = part.YAML(); err != nil {
+					fmt.Fprintf(ctx.io.err, "bkgen upload: %v\n", err)
+					return exitUsage
+				}
 			}
-			cmd := exec.Command(agent, append([]string{"pipeline", "upload"}, args...)...)
-			cmd.Stdin = bytes.NewReader(out)
-			cmd.Stdout, cmd.Stderr = ctx.io.out, ctx.io.err
-			if status := exitStatus(cmd.Run(), ctx); status != exitOK {
-				return status
+			if len(parts) > 1 && !f.quiet {
+				fmt.Fprintf(ctx.io.err, "bkgen upload: %d steps in %d uploads of at most %d jobs each\n", len(p.Result.Pipeline.Steps), len(parts), f.maxJobs)
+			}
+			for _, out := range uploads {
+				cmd := exec.Command(agent, append([]string{"pipeline", "upload"}, args...)...)
+				cmd.Stdin = bytes.NewReader(out)
+				cmd.Stdout, cmd.Stderr = ctx.io.out, ctx.io.err
+				if status := exitStatus(cmd.Run(), ctx); status != exitOK {
+					return status
+				}
 			}
 			if f.annotate {
 				var body bytes.Buffer

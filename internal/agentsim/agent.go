@@ -268,6 +268,9 @@ func pipelineUpload(st State, args []string, sio Stdio, job string) int {
 	if err := checkGraph(st, p); err != nil {
 		return fail("%v", err)
 	}
+	if err := checkJobs(st, p); err != nil {
+		return fail("%v", err)
+	}
 	out, err := json.Marshal(p)
 	if err != nil {
 		return fail("%v", err)
@@ -376,6 +379,37 @@ func checkGraph(st State, p *pipeline.Pipeline) error {
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("refused: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// checkJobs refuses an upload with more jobs (parallelism counted) than
+// the organization's limit, as Buildkite does.
+func checkJobs(st State, p *pipeline.Pipeline) error {
+	cfg, err := st.Config()
+	if err != nil {
+		return err
+	}
+	limit := cfg.MaxJobs
+	if limit == 0 {
+		limit = 500
+	}
+	jobs := 0
+	for _, s := range p.Steps {
+		c, ok := s.(*pipeline.CommandStep)
+		if !ok {
+			continue
+		}
+		n := 1
+		if v, ok := c.RemainingFields["parallelism"]; ok {
+			if p, err := integer(v); err == nil && p > 1 {
+				n = p
+			}
+		}
+		jobs += n
+	}
+	if jobs > limit {
+		return fmt.Errorf("Pipeline upload rejected: The number of jobs in this upload (%d) exceeds your organization limit of %d", jobs, limit)
 	}
 	return nil
 }

@@ -42,6 +42,9 @@ type Config struct {
 	// TimeScale runs token clocks this many times faster than the wall
 	// clock (0 or 1: real time), so a test can outlive a 300 s token.
 	TimeScale float64 `json:"time_scale"`
+	// MaxJobs is the most jobs one upload may hold, as an organization's
+	// limit (0: Buildkite's default, 500).
+	MaxJobs int `json:"max_jobs"`
 }
 
 // Token is an OIDC token the stand-in issued.
