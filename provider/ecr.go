@@ -43,7 +43,9 @@ func (ECR) Access(c *Config, _ buildenv.Build) (*Access, error) {
 		{Key: "region", Value: stepvalue.Str(c.Get("region"))},
 	}
 	if role := c.Get("assume_role"); role != "" {
-		fields = append(fields, stepvalue.Field{Key: "assume_role", Value: stepvalue.Mapping(stepvalue.Field{Key: "role_arn", Value: stepvalue.Str(role)})})
+		// The names plugin.yml declares (the agent reads assume_role.role_arn
+		// as the same variable, but a plugin linter does not).
+		fields = append(fields, stepvalue.Field{Key: "assume-role", Value: stepvalue.Mapping(stepvalue.Field{Key: "role-arn", Value: stepvalue.Str(role)})})
 	}
 	return &Access{
 		Credentials: "aws",

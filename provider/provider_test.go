@@ -44,7 +44,7 @@ func TestAccess(t *testing.T) {
 		{name: "ecr", p: provider.ECR{}, c: config("r", "account_id", "123456789012", "region", "us-east-1", "assume_role", "arn:aws:iam::123456789012:role/ci"),
 			check: func(t *testing.T, a *provider.Access) {
 				if a.Base != "123456789012.dkr.ecr.us-east-1.amazonaws.com" || a.Login != "" || len(a.Plugins) != 1 ||
-					a.Plugins[0].Config.Get("assume_role").Get("role_arn").Scalar != "arn:aws:iam::123456789012:role/ci" || a.CacheToAttrs == "" {
+					a.Plugins[0].Config.Get("assume-role").Get("role-arn").Scalar != "arn:aws:iam::123456789012:role/ci" || a.CacheToAttrs == "" {
 					t.Errorf("%+v", a)
 				}
 			}},
