@@ -298,6 +298,19 @@ func (c *check) consumers() {
 		for _, cons := range im.Consumers {
 			key := spec.ConsumerKey(im, cons)
 			s := c.res.Step(key)
+			if s != nil && s.State != agentsim.NotExecutable && s.State != agentsim.Broken && s.Step != nil {
+				// A branch filter or condition that leaves the build's branch
+				// out skips the step; one that keeps it does not.
+				out := !agentsim.BranchMatches(c.repo.Branch, s.Step.Branches)
+				if a, ok := attr(cons, "if"); ok {
+					if m := branchCond.FindStringSubmatch(a.Value.Scalar); m != nil && (m[2] == c.repo.Branch) != (m[1] == "==") {
+						out = true
+					}
+				}
+				if out != (s.State == agentsim.Skipped) {
+					c.fail("%s: %s on branch %s, which its branches or if should have %s", key, s.State, c.repo.Branch, map[bool]string{true: "skipped", false: "run"}[out])
+				}
+			}
 			if s == nil || (s.State != agentsim.Passed && s.State != agentsim.SoftFailed) {
 				continue
 			}
@@ -343,6 +356,19 @@ func (c *check) consumers() {
 			}
 		}
 	}
+}
+
+// branchCond is the one kind of if the harness's scenarios use.
+var branchCond = regexp.MustCompile(`^build\.branch (==|!=) "([^"]*)"$`)
+
+// attr is a consumer's pass-through attribute, if it has it.
+func attr(cons *spec.Consumer, key string) (*spec.StepAttr, bool) {
+	for i := range cons.Attrs {
+		if cons.Attrs[i].Key == key {
+			return &cons.Attrs[i], true
+		}
+	}
+	return nil, false
 }
 
 // wantEnv is what a consumer's probe must see of the variables it

@@ -95,6 +95,7 @@ type Step struct {
 	TimeoutInMinutes int
 	Retry            *stepvalue.Value
 	SoftFail         *stepvalue.Value
+	Attrs            []spec.StepAttr // other attributes passed through (if, branches, ...)
 	ArtifactPaths    []string
 	Command          string
 }
@@ -103,6 +104,9 @@ type Step struct {
 func (s *Step) size() int {
 	n := len(s.Key) + len(s.Label) + len(s.Skip) + len(s.Image.Rest) + len(s.ConcurrencyGroup) + len(s.Command) +
 		s.Agents.Bytes() + s.Retry.Bytes() + s.SoftFail.Bytes()
+	for _, a := range s.Attrs {
+		n += len(a.Key) + a.Value.Bytes()
+	}
 	for _, d := range s.DependsOn {
 		n += len(d)
 	}
@@ -277,6 +281,9 @@ func (w *writer) step(s *Step) *yaml.Node {
 	}
 	if s.SoftFail != nil {
 		add("soft_fail", w.value(s.SoftFail))
+	}
+	for _, a := range s.Attrs {
+		add(a.Key, w.value(a.Value))
 	}
 	if len(s.ArtifactPaths) > 0 {
 		add("artifact_paths", w.strings(s.ArtifactPaths))

@@ -394,6 +394,7 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 		Retry:            c.Retry,
 		SoftFail:         c.SoftFail,
 		ArtifactPaths:    c.ArtifactPaths,
+		Attrs:            c.Attrs,
 	}
 	// The command goes as it is unless the pipeline cannot carry it so.
 	write := pipetext.Escape

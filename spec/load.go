@@ -507,6 +507,29 @@ var consumerFields = []string{
 	"concurrency_group", "priority", "depends_on", "container",
 }
 
+// StepAttrs are the command-step attributes a consumer passes through as
+// Buildkite has them, checked for their type here and against Buildkite's
+// schema by the tests; each written after the step's others, in this order.
+var StepAttrs = []struct {
+	Name  string
+	Kinds []stepvalue.Kind // what the value may be
+	Rule  string
+}{
+	{"if", []stepvalue.Kind{stepvalue.String}, "a conditional expression such as build.branch == \"main\""},
+	{"branches", []stepvalue.Kind{stepvalue.String, stepvalue.List}, "branch patterns, a string or a list"},
+	{"allow_dependency_failure", []stepvalue.Kind{stepvalue.Bool}, "true or false"},
+	{"cancel_on_build_failing", []stepvalue.Kind{stepvalue.Bool}, "true or false"},
+	{"notify", []stepvalue.Kind{stepvalue.List}, "a list of notifications"},
+	{"secrets", []stepvalue.Kind{stepvalue.List, stepvalue.Map}, "a list of Buildkite secret names, or a map of env var names to them"},
+	{"cache", []stepvalue.Kind{stepvalue.String, stepvalue.List, stepvalue.Map}, "cache paths: a string, a list, or a map with paths"},
+}
+
+func init() {
+	for _, a := range StepAttrs {
+		consumerFields = append(consumerFields, a.Name)
+	}
+}
+
 func (d *decoder) consumers(n *yaml.Node, what string) []*Consumer {
 	ps, ok := d.mapping(n, what)
 	if !ok {
@@ -548,6 +571,25 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 		}
 	} else {
 		d.errorf(key, what, "command is required")
+	}
+	for _, a := range StepAttrs {
+		p, ok := f[a.Name]
+		if !ok {
+			continue
+		}
+		v := d.value(p.value, what+"."+a.Name)
+		if v == nil {
+			continue
+		}
+		if !slices.Contains(a.Kinds, v.Kind) {
+			d.errorf(p.value, what+"."+a.Name, "expected %s, found %s", a.Rule, kindName(resolve(p.value)))
+			continue
+		}
+		if v.Kind == stepvalue.List && (a.Name == "branches" || a.Name == "secrets") && slices.ContainsFunc(v.Items, func(it *stepvalue.Value) bool { return it.Kind != stepvalue.String }) {
+			d.errorf(p.value, what+"."+a.Name, "expected %s: each item a string", a.Rule)
+			continue
+		}
+		c.Attrs = append(c.Attrs, StepAttr{Key: a.Name, Value: v})
 	}
 	for name, p := range f {
 		field := what + "." + name

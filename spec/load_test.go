@@ -325,6 +325,32 @@ images:
 			},
 		},
 		{
+			name: "step attributes",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    consumers:
+      unit:
+        command: make test
+        if: [build.branch]
+        branches: [main, 3]
+        allow_dependency_failure: "yes"
+        notify: {slack: "#ci"}
+        secrets: [API_KEY]
+        cache: [node_modules]
+        matrix: [a, b]
+`,
+			want: []string{
+				`bkgen.yml:9:13: images.app.consumers.unit.if: expected a conditional expression such as build.branch == "main", found a list`,
+				`bkgen.yml:10:19: images.app.consumers.unit.branches: expected branch patterns, a string or a list: each item a string`,
+				`bkgen.yml:11:35: images.app.consumers.unit.allow_dependency_failure: expected true or false, found the string "yes"`,
+				`bkgen.yml:12:17: images.app.consumers.unit.notify: expected a list of notifications, found a mapping`,
+				`bkgen.yml:15:9: images.app.consumers.unit: unknown field "matrix"`,
+			},
+		},
+		{
 			name: "job image",
 			src: `version: 1
 registries:

@@ -165,6 +165,15 @@ type Consumer struct {
 	Priority         *int
 	DependsOn        []string // extra step keys
 	dependsOnAt      []*yaml.Node
+	// Attrs are the other command-step attributes the spec passes through
+	// (if, branches, allow_dependency_failure, ...), in StepAttrs order.
+	Attrs []StepAttr
+}
+
+// StepAttr is a command-step attribute passed through as written.
+type StepAttr struct {
+	Key   string
+	Value *stepvalue.Value
 }
 
 // Plugin is one of a consumer's plugins: a pinned source and its config.

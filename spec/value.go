@@ -208,6 +208,11 @@ func (d *decoder) checkValueSizes(images []*Image) {
 					return
 				}
 			}
+			for _, a := range c.Attrs {
+				if !add(a.Value, 1, what+"."+a.Key) {
+					return
+				}
+			}
 		}
 		if im.Agents != nil && !add(im.Agents, steps, "images."+im.Name+".agents") {
 			return

@@ -286,6 +286,18 @@ func (br *buildRun) decide(s *StepResult, byKey map[string]*StepResult) (StepSta
 	if s.Step.Skip != "" {
 		return Skipped, s.Step.Skip, true
 	}
+	if !BranchMatches(br.b.Branch, s.Step.Branches) {
+		return Skipped, fmt.Sprintf("branches %q leave out branch %q", strings.Join(s.Step.Branches, " "), br.b.Branch), true
+	}
+	if s.Step.If != "" {
+		run, ok := ifBranch(s.Step.If, br.b.Branch)
+		if !ok {
+			return NotExecutable, fmt.Sprintf("its if (%s) is more than the stand-in agent evaluates (build.branch == or != a string)", s.Step.If), true
+		}
+		if !run {
+			return Skipped, fmt.Sprintf("if %s is false", s.Step.If), true
+		}
+	}
 	var notExec, broken []string
 	for _, d := range s.Step.DependsOn {
 		dep := byKey[d.Key]

@@ -228,3 +228,25 @@ grep -q 'expired' out
 		t.Fatalf("%s\n%s", s.State, s.Jobs[0].Output())
 	}
 }
+
+func TestBranchMatches(t *testing.T) {
+	for _, tc := range []struct {
+		branch   string
+		patterns []string
+		want     bool
+	}{
+		{"main", nil, true},
+		{"main", []string{"main"}, true},
+		{"feature/x", []string{"main"}, false},
+		{"release/1.2", []string{"main", "release/*"}, true},
+		{"renovate/go", []string{"!renovate/*"}, false},
+		{"feature/x", []string{"!renovate/*"}, true},
+		{"release/1.2-rc", []string{"release/*", "!*-rc"}, false},
+		{"a-b-c", []string{"a*c"}, true},
+		{"ab", []string{"a*b*c"}, false},
+	} {
+		if got := agentsim.BranchMatches(tc.branch, tc.patterns); got != tc.want {
+			t.Errorf("BranchMatches(%q, %q) = %v, want %v", tc.branch, tc.patterns, got, tc.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package agentsim
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,7 +29,67 @@ type Step struct {
 	Agents           map[string]string
 	Plugins          []string // each plugin's source (name#version)
 	TimeoutInMinutes int
+	// Branches are the step's branch patterns (none: every branch).
+	Branches []string
+	// If is the step's condition ("" for none).
+	If string
 }
+
+// BranchMatches reports whether a build of branch runs a step with these
+// branch patterns, as Buildkite filters them: * matches any run of
+// characters, a leading ! excludes, and a branch must match a pattern that
+// includes (when there is one) and none that excludes.
+func BranchMatches(branch string, patterns []string) bool {
+	if len(patterns) == 0 {
+		return true
+	}
+	included, anyInclude := false, false
+	for _, p := range patterns {
+		if neg, ok := strings.CutPrefix(p, "!"); ok {
+			if globMatch(neg, branch) {
+				return false
+			}
+			continue
+		}
+		anyInclude = true
+		if globMatch(p, branch) {
+			included = true
+		}
+	}
+	return included || !anyInclude
+}
+
+// globMatch matches s against a pattern whose only special character is *.
+func globMatch(pattern, s string) bool {
+	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 {
+		return pattern == s
+	}
+	if !strings.HasPrefix(s, parts[0]) {
+		return false
+	}
+	s = s[len(parts[0]):]
+	for _, mid := range parts[1 : len(parts)-1] {
+		i := strings.Index(s, mid)
+		if i < 0 {
+			return false
+		}
+		s = s[i+len(mid):]
+	}
+	return strings.HasSuffix(s, parts[len(parts)-1])
+}
+
+// ifBranch evaluates the conditions the stand-in understands:
+// build.branch == "X" and build.branch != "X". ok is false for others.
+func ifBranch(cond, branch string) (run, ok bool) {
+	m := ifBranchRE.FindStringSubmatch(strings.TrimSpace(cond))
+	if m == nil {
+		return false, false
+	}
+	return (m[2] == branch) == (m[1] == "=="), true
+}
+
+var ifBranchRE = regexp.MustCompile(`^build\.branch\s*(==|!=)\s*"([^"\\]*)"$`)
 
 // Dependency is one entry of depends_on.
 type Dependency struct {
@@ -83,6 +144,25 @@ func StepFrom(c *pipeline.CommandStep) (*Step, error) {
 		s.DependsOn = append(s.DependsOn, Dependency{Key: d.key, AllowFailure: d.allowFailure})
 	}
 	s.AllowDependencyFailure = truthy(rf["allow_dependency_failure"])
+	switch v := rf["branches"].(type) {
+	case nil:
+	case string:
+		s.Branches = strings.Fields(v)
+	case []any:
+		for _, it := range v {
+			str, ok := it.(string)
+			if !ok {
+				return nil, fmt.Errorf("step %q: branches holds a %T", s.Key, it)
+			}
+			s.Branches = append(s.Branches, strings.Fields(str)...)
+		}
+	default:
+		return nil, fmt.Errorf("step %q: branches is a %T", s.Key, v)
+	}
+	if v, ok := rf["if"]; ok {
+		str, _ := v.(string)
+		s.If = str
+	}
 	switch v := rf["skip"].(type) {
 	case nil:
 	case bool:
