@@ -220,6 +220,18 @@ images:
 	}
 }
 
+// unitConsumer is a spec whose one consumer, app's unit, the cases below
+// add fields to, from line 9.
+const unitConsumer = `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    consumers:
+      unit:
+        command: make test
+`
+
 // TestLoadErrors checks that every problem is reported at once, each at the
 // position of the value it is about.
 func TestLoadErrors(t *testing.T) {
@@ -263,15 +275,7 @@ imgaes: {}
 		},
 		{
 			name: "container options",
-			src: `version: 1
-registries:
-  packages: {provider: buildkite, org: acme, registry: images}
-images:
-  app:
-    consumers:
-      unit:
-        command: make test
-        container:
+			src: unitConsumer + `        container:
           environment: {propagate: yes please, pass: [NPM-TOKEN], deny: ["*X"]}
           credentials: [azure]
           user: "--privileged"
@@ -326,15 +330,7 @@ images:
 		},
 		{
 			name: "step attributes",
-			src: `version: 1
-registries:
-  packages: {provider: buildkite, org: acme, registry: images}
-images:
-  app:
-    consumers:
-      unit:
-        command: make test
-        if: [build.branch]
+			src: unitConsumer + `        if: [build.branch]
         branches: [main, 3]
         allow_dependency_failure: "yes"
         notify: {slack: "#ci"}
