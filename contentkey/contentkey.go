@@ -249,7 +249,7 @@ func newBuild(root string, img Image) build {
 	} else if !contextOK && strings.HasPrefix(dockerfile, contextPrefix(b.context)) {
 		// A Dockerfile in a context that is not there would only repeat
 		// the context's problem.
-	} else if data, r, err := inroot.ReadFile(root, dockerfile, dockerfileLimit); err != nil {
+	} else if data, r, err := inroot.ReadFile(root, dockerfile, DockerfileLimit); err != nil {
 		problem(InputDockerfile, err)
 	} else {
 		b.dockerfile = r.Path
@@ -286,9 +286,10 @@ func cleanPath(p string) (string, error) {
 }
 
 // Limits on the files a build reads whole. They come with the commit, from
-// whoever wrote it; no real one comes near these.
+// whoever wrote it; no real one comes near these. DockerfileLimit holds
+// for whatever else reads an image's Dockerfile too.
 var (
-	dockerfileLimit = inroot.Limit{Bytes: 4 << 20, Of: "a Dockerfile"}
+	DockerfileLimit = inroot.Limit{Bytes: 4 << 20, Of: "a Dockerfile"}
 	ignoreLimit     = inroot.Limit{Bytes: 1 << 20, Of: "an ignore file"}
 )
 

@@ -728,8 +728,8 @@ func TestSymlinkedContext(t *testing.T) {
 	a, err := contentkey.Analyze(context.Background(), contentkey.Options{Root: r.dir}, images)
 	r.must(err)
 	want := map[string]contentkey.Paths{
-		"app": {Context: "real/app", Files: []string{"real/app/.dockerignore", "real/app/Dockerfile", "real/app/Dockerfile.dockerignore", "services/app"}},
-		"tool": {Context: "tool", Files: []string{
+		"app": {Context: "real/app", Dockerfile: "real/app/Dockerfile", Files: []string{"real/app/.dockerignore", "real/app/Dockerfile", "real/app/Dockerfile.dockerignore", "services/app"}},
+		"tool": {Context: "tool", Dockerfile: "docker/tool.Dockerfile", Files: []string{
 			"docker/tool.Dockerfile", "docker/tool.Dockerfile.dockerignore", "dockerfiles", "tool/.dockerignore"}},
 	}
 	for name, w := range want {

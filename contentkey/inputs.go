@@ -12,6 +12,8 @@ type Paths struct {
 	// with no symlink in it: the files under it that .dockerignore lets
 	// through are inputs.
 	Context string
+	// Dockerfile is the Dockerfile read, symlinks resolved.
+	Dockerfile string
 	// Files are the other paths whose change can change the key, sorted:
 	// the Dockerfile, where its ignore file is looked for, the ignore file
 	// read, and every symlink followed to reach any of these or the
@@ -24,7 +26,7 @@ func (b *build) paths() Paths {
 	if b.ignoreFile != "" {
 		files = append(files, b.ignoreFile)
 	}
-	return Paths{Context: b.context, Files: sortedSet(append(files, b.links...))}
+	return Paths{Context: b.context, Dockerfile: b.dockerfile, Files: sortedSet(append(files, b.links...))}
 }
 
 // inputFilter tells whether a path (a slash path relative to the root) is

@@ -22,13 +22,7 @@ import (
 // checks the job takes its container with it. It needs what TestExecution
 // needs.
 func TestConsumerCancel(t *testing.T) {
-	if os.Getenv("BKGEN_EXEC") == "" {
-		t.Skip("runs a container for real: set BKGEN_EXEC=1 in the environment scripts/exec-env/setup.sh brings up (scripts/exec-test.sh does both)")
-	}
-	env, err := ReadEnv(EnvFile)
-	if err != nil {
-		t.Skipf("no execution environment (%v): run scripts/exec-env/setup.sh, or scripts/exec-test.sh", err)
-	}
+	env := execEnv(t)
 	dir := t.TempDir()
 	config := filepath.Join(dir, "docker-config")
 	if err := writeDockerAuth(config, env, env.PackagesHost); err != nil {

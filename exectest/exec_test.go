@@ -16,6 +16,21 @@ import (
 
 func TestMain(m *testing.M) { gittest.Main(m) }
 
+// execEnv is the execution environment a test runs things in for real,
+// or skips the test: it needs BKGEN_EXEC=1 and what
+// scripts/exec-env/setup.sh brings up (scripts/exec-test.sh does both).
+func execEnv(t *testing.T) *Env {
+	t.Helper()
+	if os.Getenv("BKGEN_EXEC") == "" {
+		t.Skip("this test runs builds and containers for real: set BKGEN_EXEC=1 in the environment scripts/exec-env/setup.sh brings up (scripts/exec-test.sh does both)")
+	}
+	env, err := ReadEnv(EnvFile)
+	if err != nil {
+		t.Skipf("no execution environment (%v): run scripts/exec-env/setup.sh, or scripts/exec-test.sh", err)
+	}
+	return env
+}
+
 // TestExecution runs every example and extra scenario for real, under
 // both builder profiles, four builds each, and fails on any FAIL in the
 // scenario table (not on NOT EXECUTABLE). It needs the environment of
@@ -25,13 +40,7 @@ func TestMain(m *testing.M) { gittest.Main(m) }
 // results directory, BKGEN_EXEC_JOBS the jobs run at once (default 4), and
 // BKGEN_EXEC_KEEP=1 keeps the jobs' checkouts.
 func TestExecution(t *testing.T) {
-	if os.Getenv("BKGEN_EXEC") == "" {
-		t.Skip("the execution harness runs builds for real: set BKGEN_EXEC=1 in the environment scripts/exec-env/setup.sh brings up (scripts/exec-test.sh does both)")
-	}
-	env, err := ReadEnv(EnvFile)
-	if err != nil {
-		t.Skipf("no execution environment (%v): run scripts/exec-env/setup.sh, or scripts/exec-test.sh", err)
-	}
+	env := execEnv(t)
 	start := time.Now()
 	scenarios, err := Scenarios()
 	if err != nil {

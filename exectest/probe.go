@@ -112,32 +112,25 @@ func readProbe(checkout, key string, index int) (*Probe, error) {
 	}
 	p := &Probe{Env: map[string]string{}, Mounts: map[string]string{}, Hosts: map[string]string{}, Dirs: map[string]bool{}, Readable: map[string]bool{}}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "env "); ok {
-			k, v, _ := strings.Cut(rest, "=")
+		// "WORD NAME=VALUE" or "WORD NAME" lines for what comes many times,
+		// "key=value" for the rest (whose values may hold spaces).
+		word, rest, _ := strings.Cut(line, " ")
+		k, v, _ := strings.Cut(rest, "=")
+		switch word {
+		case "env":
 			p.Env[k] = v
-			continue
-		}
-		if rest, ok := strings.CutPrefix(line, "mount "); ok {
-			k, v, _ := strings.Cut(rest, "=")
+		case "mount":
 			p.Mounts[k] = v
-			continue
-		}
-		if rest, ok := strings.CutPrefix(line, "host "); ok {
-			k, v, _ := strings.Cut(rest, "=")
+		case "host":
 			if _, seen := p.Hosts[k]; !seen {
 				p.Hosts[k] = v
 			}
-			continue
-		}
-		if rest, ok := strings.CutPrefix(line, "readable "); ok {
+		case "readable":
 			p.Readable[rest] = true
-			continue
-		}
-		if rest, ok := strings.CutPrefix(line, "volume "); ok {
+		case "volume":
 			p.Dirs[rest] = true
-			continue
 		}
-		k, v, _ := strings.Cut(line, "=")
+		k, v, _ = strings.Cut(line, "=")
 		switch k {
 		case "key":
 			p.Key = v

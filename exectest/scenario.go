@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/bkgen/bkgen/internal/pipetest"
 )
 
 // Scenario is one repository the harness builds: an example of examples/,
@@ -70,7 +72,7 @@ func Scenarios() ([]*Scenario, error) {
 func loadScenario(dir string, extra bool) (*Scenario, error) {
 	sc := &Scenario{Name: filepath.Base(dir), Dir: dir, Extra: extra, Env: map[string]string{}, Args: []string{"--all"}}
 	if src, err := os.ReadFile(filepath.Join(dir, "env")); err == nil {
-		if sc.Env, err = keyValues(string(src)); err != nil {
+		if sc.Env, err = pipetest.KeyValues(string(src)); err != nil {
 			return nil, fmt.Errorf("%s/env: %w", dir, err)
 		}
 	}
@@ -78,7 +80,7 @@ func loadScenario(dir string, extra bool) (*Scenario, error) {
 		sc.Args = strings.Fields(string(src))
 	}
 	if src, err := os.ReadFile(filepath.Join(dir, "exec")); err == nil {
-		opts, err := keyValues(string(src))
+		opts, err := pipetest.KeyValues(string(src))
 		if err != nil {
 			return nil, fmt.Errorf("%s/exec: %w", dir, err)
 		}
@@ -100,22 +102,4 @@ func loadScenario(dir string, extra bool) (*Scenario, error) {
 		}
 	}
 	return sc, nil
-}
-
-// keyValues parses KEY=VALUE lines (blank lines and # comments ignored),
-// as the examples' env files hold them.
-func keyValues(src string) (map[string]string, error) {
-	out := map[string]string{}
-	for i, line := range strings.Split(src, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("line %d: expected KEY=VALUE", i+1)
-		}
-		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
-	return out, nil
 }

@@ -25,7 +25,7 @@ func analyzeImages(ctx context.Context, dir string, s *spec.Spec) (*contentkey.A
 		if err != nil {
 			return nil, fmt.Errorf("computing content tags: %w", err)
 		}
-		if errs := checkJobImages(dir, s); len(errs) > 0 {
+		if errs := checkJobImages(dir, s, a.Paths); len(errs) > 0 {
 			return nil, errs.Sorted()
 		}
 		return a, nil

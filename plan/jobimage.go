@@ -2,21 +2,19 @@ package plan
 
 import (
 	"fmt"
-	"path"
 	"strings"
 
+	"github.com/bkgen/bkgen/contentkey"
 	"github.com/bkgen/bkgen/diag"
 	"github.com/bkgen/bkgen/internal/inroot"
 	"github.com/bkgen/bkgen/spec"
 )
 
-var dockerfileLimit = inroot.Limit{Bytes: 4 << 20, Of: "a Dockerfile"}
-
 // checkJobImages refuses a consumer that runs its whole job in an image
 // (container mode job_image) whose Dockerfile's final stage sets a user
 // other than root: hosted agents run a job image as it is, and the job
 // (its checkout, its hooks) needs the user they start it as.
-func checkJobImages(dir string, s *spec.Spec) diag.List {
+func checkJobImages(dir string, s *spec.Spec, paths map[string]contentkey.Paths) diag.List {
 	var errs diag.List
 	for _, im := range s.Images {
 		var jobs []*spec.Consumer
@@ -28,11 +26,8 @@ func checkJobImages(dir string, s *spec.Spec) diag.List {
 		if len(jobs) == 0 {
 			continue
 		}
-		name := im.Dockerfile
-		if name == "" {
-			name = path.Join(im.Context, "Dockerfile")
-		}
-		src, _, err := inroot.ReadFile(dir, name, dockerfileLimit)
+		name := paths[im.Name].Dockerfile // as the content key read it
+		src, _, err := inroot.ReadFile(dir, name, contentkey.DockerfileLimit)
 		if err != nil {
 			continue // the content key has said what is wrong with it
 		}

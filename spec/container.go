@@ -132,25 +132,19 @@ func (d *decoder) container(n *yaml.Node, what string) Container {
 		case "mount_checkout":
 			c.MountCheckout, _ = d.boolean(v, field)
 		case "volumes":
-			items, _ := d.strList(v, field, false)
-			for _, it := range items {
-				if d.volume(it.node, field, it.text) {
-					c.Volumes = append(c.Volumes, it.text)
-				}
-			}
+			c.Volumes = d.checkedList(v, field, false, func(it item) bool { return d.volume(it.node, field, it.text) })
 		case "tmpfs":
-			items, _ := d.strList(v, field, true)
-			for _, it := range items {
+			c.Tmpfs = d.checkedList(v, field, true, func(it item) bool {
 				dst, opts, hasOpts := strings.Cut(it.text, ":")
 				if !d.containerPath(it.node, field, dst) {
-					continue
+					return false
 				}
 				if hasOpts && !tmpfsOptsRE.MatchString(opts) {
 					d.errorf(it.node, field, "%s: tmpfs options are comma-separated words such as size=64m,mode=1777", quoteForMessage(opts))
-					continue
+					return false
 				}
-				c.Tmpfs = append(c.Tmpfs, it.text)
-			}
+				return true
+			})
 		case "network":
 			c.Network = d.matching(v, field, networkRE, "a network: host, none, bridge, a network's name or container:NAME")
 		case "privileged":
@@ -164,14 +158,13 @@ func (d *decoder) container(n *yaml.Node, what string) Container {
 		case "gpus":
 			c.GPUs = d.matching(v, field, gpusRE, "all, a number of GPUs, or device=ID[,ID]")
 		case "add_hosts":
-			items, _ := d.strList(v, field, false)
-			for _, it := range items {
+			c.AddHosts = d.checkedList(v, field, false, func(it item) bool {
 				if !hostRE.MatchString(it.text) {
 					d.errorf(it.node, field, "%s is not NAME:ADDRESS (an IP address or host-gateway)", quoteForMessage(it.text))
-					continue
+					return false
 				}
-				c.AddHosts = append(c.AddHosts, it.text)
-			}
+				return true
+			})
 		case "shell":
 			c.Shell = d.shell(v, field)
 		case "ssh_agent":
@@ -190,25 +183,21 @@ func (d *decoder) environment(n *yaml.Node, what string, c *Container) {
 	if p, ok := f["propagate"]; ok {
 		c.Propagate, _ = d.boolean(p.value, what+".propagate")
 	}
-	for _, name := range []string{"pass", "deny"} {
+	patterns := func(name string) []string {
 		p, ok := f[name]
 		if !ok {
-			continue
+			return nil
 		}
 		field := what + "." + name
-		items, _ := d.strList(p.value, field, true)
-		for _, it := range items {
+		return d.checkedList(p.value, field, true, func(it item) bool {
 			if !envPatternRE.MatchString(it.text) {
 				d.errorf(it.node, field, "%s is not a variable name (letters, digits and '_'), optionally ending in *", quoteForMessage(it.text))
-				continue
+				return false
 			}
-			if name == "pass" {
-				c.Pass = append(c.Pass, it.text)
-			} else {
-				c.Deny = append(c.Deny, it.text)
-			}
-		}
+			return true
+		})
 	}
+	c.Pass, c.Deny = patterns("pass"), patterns("deny")
 }
 
 // matching decodes a scalar (a number is taken as written) that must match re.

@@ -330,6 +330,19 @@ func (d *decoder) strList(n *yaml.Node, what string, oneOrMany bool) ([]item, bo
 	return out, ok
 }
 
+// checkedList decodes a list of strings (with oneOrMany, or one string)
+// and keeps the items check accepts; check reports what it refuses.
+func (d *decoder) checkedList(n *yaml.Node, what string, oneOrMany bool, check func(it item) bool) []string {
+	items, _ := d.strList(n, what, oneOrMany)
+	var out []string
+	for _, it := range items {
+		if check(it) {
+			out = append(out, it.text)
+		}
+	}
+	return out
+}
+
 // kvMap decodes a mapping of names to scalar values, sorted by name.
 func (d *decoder) kvMap(n *yaml.Node, what string, validKey func(string) bool, keyRule string) ([]KV, bool) {
 	ps, ok := d.mapping(n, what)

@@ -615,12 +615,7 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 		case "plugins":
 			c.Plugins = d.plugins(v, field)
 		case "artifact_paths":
-			items, _ := d.strList(v, field, true)
-			for _, it := range items {
-				if d.pipelineText(it.node, field, it.text) {
-					c.ArtifactPaths = append(c.ArtifactPaths, it.text)
-				}
-			}
+			c.ArtifactPaths = d.checkedList(v, field, true, func(it item) bool { return d.pipelineText(it.node, field, it.text) })
 		case "timeout_in_minutes":
 			c.TimeoutInMinutes, _ = d.integer(v, field, 1, 1<<20)
 		case "retry":

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,7 +39,7 @@ func examples(t *testing.T) []example {
 		dir := filepath.Dir(filepath.Dir(s))
 		ex := example{name: filepath.Base(dir), dir: dir, env: map[string]string{}, args: []string{"--all"}}
 		if src, err := os.ReadFile(filepath.Join(dir, "env")); err == nil {
-			if ex.env, err = envFromFile(string(src)); err != nil {
+			if ex.env, err = pipetest.KeyValues(string(src)); err != nil {
 				t.Fatalf("%s/env: %v", dir, err)
 			}
 		}
@@ -155,24 +154,6 @@ func consumerScript(command string) string {
 		return ""
 	}
 	return body[:close]
-}
-
-// envFromFile parses KEY=VALUE lines (blank lines and # comments ignored),
-// as the examples' env files hold them.
-func envFromFile(src string) (map[string]string, error) {
-	env := map[string]string{}
-	for i, line := range strings.Split(src, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			return nil, fmt.Errorf("line %d: expected KEY=VALUE", i+1)
-		}
-		env[strings.TrimSpace(k)] = strings.TrimSpace(v)
-	}
-	return env, nil
 }
 
 // TestLiteralIsWhatJobsGet: for every example, the pipeline generated with

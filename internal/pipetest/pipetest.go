@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"unicode"
@@ -260,4 +261,22 @@ func graphProblems(p *pipeline.Pipeline) []string {
 		}
 	}
 	return problems
+}
+
+// KeyValues parses KEY=VALUE lines (blank lines and # comments ignored),
+// as the examples' env files hold them.
+func KeyValues(src string) (map[string]string, error) {
+	out := map[string]string{}
+	for i, line := range strings.Split(src, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("line %d: expected KEY=VALUE", i+1)
+		}
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out, nil
 }
