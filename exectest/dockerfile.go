@@ -237,6 +237,9 @@ func (s *Standin) Text() string {
 	}
 	w(`RUN mkdir -p /bkgen && echo "image=%s stage=%s platform=${TARGETPLATFORM} arch=$(uname -m) run=%s" > %s && cat %s >> /bkgen/lineage && %s`,
 		s.Image, s.Stage, s.Run, markerPath, markerPath, argsOut)
+	// What the scans find: a package the scanners' database lists as vulnerable.
+	w(`RUN mkdir -p /bkgen/node_modules/%s && printf '{"name":"%s","version":"%s"}\n' > /bkgen/node_modules/%s/package.json`,
+		plantedPackage, plantedPackage, plantedVersion, plantedPackage)
 	for _, sec := range s.Secrets {
 		// The secret reaches the build: a RUN step can read it.
 		w("RUN --mount=type=secret,id=%s test -s /run/secrets/%s", sec, sec)

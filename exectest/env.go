@@ -23,6 +23,9 @@ type Env struct {
 	BuildkitdTOML     string // trusts the registries' CA
 	BaseImage         string // busybox + bash, amd64 and arm64, in the packages registry
 	BasePlatforms     []string
+	TrivyDir          string // holds the trivy binary (scanner.TrivyImage runs the same one)
+	ScanCache         string // a scan cache directory holding trivy's database (trivy/db)
+	TrivyDBRepo       string // the same database as an OCI artifact, a --db-repository
 }
 
 // ReadEnv reads setup.sh's env file: `export NAME=VALUE` lines.
@@ -62,6 +65,9 @@ func ReadEnv(path string) (*Env, error) {
 		BuildkitImage:     vars["BKGEN_EXEC_BUILDKIT_IMAGE"],
 		BuildkitdTOML:     vars["BKGEN_EXEC_BUILDKITD_TOML"],
 		BaseImage:         vars["BKGEN_EXEC_BASE_IMAGE"],
+		TrivyDir:          vars["BKGEN_EXEC_TRIVY_DIR"],
+		ScanCache:         vars["BKGEN_EXEC_SCAN_CACHE"],
+		TrivyDBRepo:       vars["BKGEN_EXEC_TRIVY_DB_REPO"],
 	}
 	if p := vars["BKGEN_EXEC_BASE_PLATFORMS"]; p != "" {
 		e.BasePlatforms = strings.Split(p, ",")
@@ -71,7 +77,8 @@ func ReadEnv(path string) (*Env, error) {
 		"BKGEN_EXEC_DOCKER": e.Docker, "BKGEN_EXEC_PACKAGES_HOST": e.PackagesHost, "BKGEN_EXEC_HOSTED_HOST": e.HostedHost,
 		"BKGEN_EXEC_REGISTRY_USER": e.RegistryUser, "BKGEN_EXEC_REGISTRY_PASSWORD": e.RegistryPassword,
 		"BKGEN_EXEC_BUILDKIT_IMAGE": e.BuildkitImage, "BKGEN_EXEC_BASE_IMAGE": e.BaseImage,
-		"BUILDKITE_HOSTED_REGISTRY_URL": e.HostedRegistryURL,
+		"BUILDKITE_HOSTED_REGISTRY_URL": e.HostedRegistryURL, "BKGEN_EXEC_TRIVY_DIR": e.TrivyDir,
+		"BKGEN_EXEC_SCAN_CACHE": e.ScanCache, "BKGEN_EXEC_TRIVY_DB_REPO": e.TrivyDBRepo,
 	} {
 		if v == "" {
 			missing = append(missing, name)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/bkgen/bkgen/internal/agentsim"
 	"github.com/bkgen/bkgen/provider"
+	"github.com/bkgen/bkgen/spec"
 )
 
 // Profile is how a scenario's jobs build.
@@ -28,12 +29,15 @@ type Profile struct {
 	// set and buildx uses dockerd's own BuildKit (the docker driver, with
 	// the classic image store), as on the Elastic CI Stack.
 	Container bool
+	// ScannerOnPath: trivy is on the agent's PATH, so scan steps run it;
+	// otherwise they run its image (neither stock agent has trivy).
+	ScannerOnPath bool
 }
 
 // Profiles are both builder profiles.
 var Profiles = []Profile{
 	{Name: "docker", Title: "dockerd's own BuildKit: docker driver, classic image store, nothing set (Elastic CI Stack)"},
-	{Name: "container", Title: "a docker-container builder selected by BUILDX_BUILDER in every job (remote builders)", Container: true},
+	{Name: "container", Title: "a docker-container builder selected by BUILDX_BUILDER in every job (remote builders); trivy on PATH", Container: true, ScannerOnPath: true},
 }
 
 // Harness runs scenarios against the environment of scripts/exec-env.
@@ -190,6 +194,11 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 	if err := cloudCredentials(filepath.Join(dir, "cloud"), hookEnv); err != nil {
 		return failed(err)
 	}
+	scanCache, err := h.scanCache(repo, filepath.Join(dir, "scan-cache"))
+	if err != nil {
+		return failed(err)
+	}
+	hookEnv["BKGEN_SCAN_CACHE_DIR"] = scanCache
 	// What the jobs see of the build, for bkgen preview and the extra tags.
 	vars := map[string]string{"BUILDKITE_BRANCH": repo.Branch, "BUILDKITE_PIPELINE_DEFAULT_BRANCH": repo.Branch, "BUILDKITE_BUILD_NUMBER": fmt.Sprint(number)}
 	for _, m := range []map[string]string{env, hookEnv} {
@@ -219,7 +228,7 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 	if err != nil {
 		return failed(err)
 	}
-	c := &check{ctx: ctx, repo: repo, phase: phase, res: res, refs: refs, env: vars, docker: h.docker, row: row}
+	c := &check{ctx: ctx, repo: repo, phase: phase, res: res, refs: refs, env: vars, docker: h.docker, row: row, scanCache: scanCache}
 	if prev != nil {
 		c.prevRefs, c.prevDone = prev.refs, prev.done
 	}
@@ -265,7 +274,11 @@ func (h *Harness) Close() {
 
 // runner is the agent for a scenario's builds under a profile.
 func (h *Harness) runner(p Profile, builder string) *agentsim.Runner {
-	agentEnv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANG=C.UTF-8"}
+	path := os.Getenv("PATH")
+	if p.ScannerOnPath {
+		path = h.Env.TrivyDir + string(os.PathListSeparator) + path
+	}
+	agentEnv := []string{"PATH=" + path, "HOME=" + os.Getenv("HOME"), "LANG=C.UTF-8"}
 	return &agentsim.Runner{
 		BinDir: h.Bin, Docker: h.Env.Docker, AgentEnv: agentEnv, Slots: h.Slots,
 		NotExecutable: notExecutable,
@@ -327,6 +340,27 @@ func (h *Harness) scenarioEnv(repo *Repo) (env, hookEnv map[string]string) {
 		}
 	}
 	return env, hookEnv
+}
+
+// scanCache is the scan cache an agent hook would point BKGEN_SCAN_CACHE_DIR
+// at: a copy of the one setup.sh filled with trivy's database, or, when the
+// spec names setup.sh's database mirror, an empty one, so the scans must
+// fetch it.
+func (h *Harness) scanCache(repo *Repo, dir string) (string, error) {
+	if usesMirror(repo.Spec, h.Env.TrivyDBRepo) {
+		return dir, os.MkdirAll(dir, 0o755)
+	}
+	return dir, os.CopyFS(dir, os.DirFS(h.Env.ScanCache))
+}
+
+// usesMirror: an image's scan fetches its database from setup.sh's mirror.
+func usesMirror(s *spec.Spec, mirror string) bool {
+	for _, im := range s.Images {
+		if im.Scan != nil && im.Scan.DBRepository == mirror {
+			return true
+		}
+	}
+	return false
 }
 
 // cloudCredentials writes, in dir, the files a job's cloud credentials are

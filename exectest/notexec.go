@@ -14,8 +14,8 @@ var unavailable = []struct {
 	re  *regexp.Regexp
 	why string
 }{
-	{regexp.MustCompile(`(?m)^\s*trivy\s`), "scans with trivy, which needs its vulnerability database from the internet"},
-	{regexp.MustCompile(`(?m)^\s*grype\s`), "scans with grype, which needs its vulnerability database from the internet"},
+	{regexp.MustCompile(`--(java-)?db-repository '?(mirror\.gcr\.io|ghcr\.io|public\.ecr\.aws|docker\.io)/`), "fetches trivy's database from a mirror on the internet"},
+	{regexp.MustCompile(`\bcommand -v grype\b`), "scans with grype, which this machine does not have (nor a database for it)"},
 	{regexp.MustCompile(`\baws ecr\b`), "asks Amazon ECR (aws ecr), which needs AWS"},
 	{regexp.MustCompile(`type=s3\b`), "uses an S3 build cache, which needs an S3 bucket"},
 	{regexp.MustCompile(`(?m)^\s*gcloud\s`), "runs gcloud, which needs Google Cloud"},

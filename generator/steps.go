@@ -56,9 +56,26 @@ func (g *gen) imageSteps(im *spec.Image) ([]planned, error) {
 		if err != nil {
 			return nil, err
 		}
+		if ref.Kind != spec.ConsumerStep {
+			withOwnStep(s, im.Step)
+		}
 		out = append(out, planned{Step: s, image: im, ref: ref})
 	}
 	return out, nil
+}
+
+// withOwnStep adds what the spec says of an image's own steps to one of
+// them. Its plugins run first: one that gets credentials (an AWS role
+// through OIDC, say) is done before a registry's plugin logs in with them.
+func withOwnStep(s *Step, own spec.OwnStep) {
+	var plugins []Plugin
+	for _, p := range own.Plugins {
+		plugins = append(plugins, Plugin{Source: p.Source, Config: p.Config})
+	}
+	s.Plugins = append(plugins, s.Plugins...)
+	s.Env, s.TimeoutInMinutes, s.Retry = own.Env, own.TimeoutInMinutes, own.Retry
+	s.Concurrency, s.ConcurrencyGroup, s.Priority = own.Concurrency, own.ConcurrencyGroup, own.Priority
+	s.Attrs = append(s.Attrs, own.Attrs...)
 }
 
 // buildVariant is what differs between a whole build and one platform of a
@@ -333,7 +350,7 @@ func (g *gen) branchOrDefault() string {
 func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 	scan, err := im.Scan.Tool.Step(&im.Scan.Settings, scanner.Target{
 		Image: im.Name, Repository: im.Repository, RefQ: quoteExpanding(t.ref()), Tag: t.tag,
-		Login: t.Login, Registry: t.registry.Config,
+		Platforms: im.Platforms, Login: t.Login, Registry: t.registry.Config,
 	})
 	if err != nil {
 		return nil, err
@@ -341,7 +358,7 @@ func (g *gen) scanStep(im *spec.Image, t *target) (*Step, error) {
 	return &Step{
 		Key: spec.ScanKey(im), Label: ":shield: Scan " + im.Name, DependsOn: []string{spec.FinalKey(im)},
 		Agents: im.Agents, Plugins: t.plugins,
-		ArtifactPaths: scan.ArtifactPaths, SoftFail: scan.SoftFail, Command: scan.Command,
+		ArtifactPaths: scan.ArtifactPaths, Command: scan.Command,
 	}, nil
 }
 

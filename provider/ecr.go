@@ -9,12 +9,14 @@ import (
 
 // ECR is Amazon Elastic Container Registry: repositories under
 // ACCOUNT.dkr.ecr.REGION.amazonaws.com, logged in to by the ecr plugin, with
-// the role it assumes when one is given.
+// the role it assumes when one is given: with the agent's own AWS
+// credentials, or (auth: oidc, for hosted agents, which have none) with the
+// job's Buildkite OIDC token.
 type ECR struct{}
 
 // ecrPlugin is the version of buildkite-plugins/ecr-buildkite-plugin bkgen
-// pins; bump it with the goldens.
-const ecrPlugin = "ecr#v2.11.0"
+// pins (v2.12.0 added assume-role.oidc); bump it with the goldens.
+const ecrPlugin = "ecr#v2.12.0"
 
 var (
 	accountRE   = regexp.MustCompile(`^[0-9]{12}$`)
@@ -29,10 +31,16 @@ func (ECR) Fields() []Field {
 		{Name: "account_id", Required: true, Pattern: accountRE, Rule: "a 12-digit AWS account id (quote it to keep leading zeros)"},
 		{Name: "region", Required: true, Pattern: awsRegionRE, Rule: "an AWS region such as us-east-1"},
 		{Name: "assume_role", Pattern: roleARNRE, Rule: "an IAM role ARN such as arn:aws:iam::123456789012:role/ci"},
+		{Name: "auth", Enum: []string{"instance", "oidc"}, Default: "instance"},
 	}
 }
 
-func (ECR) Check(*Config) []Problem { return nil }
+func (ECR) Check(c *Config) []Problem {
+	if c.Get("auth") == "oidc" && c.Get("assume_role") == "" {
+		return []Problem{{Field: "auth", Msg: "auth: oidc assumes a role with the job's Buildkite OIDC token: name it in assume_role (a role whose trust policy accepts https://agent.buildkite.com tokens for sts.amazonaws.com)"}}
+	}
+	return nil
+}
 
 // Scanners: ECR scans its own images too.
 func (ECR) Scanners() []string { return with(pullingScanners, "ecr") }
@@ -45,7 +53,11 @@ func (ECR) Access(c *Config, _ buildenv.Build) (*Access, error) {
 	if role := c.Get("assume_role"); role != "" {
 		// The names plugin.yml declares (the agent reads assume_role.role_arn
 		// as the same variable, but a plugin linter does not).
-		fields = append(fields, stepvalue.Field{Key: "assume-role", Value: stepvalue.Mapping(stepvalue.Field{Key: "role-arn", Value: stepvalue.Str(role)})})
+		ar := []stepvalue.Field{{Key: "role-arn", Value: stepvalue.Str(role)}}
+		if c.Get("auth") == "oidc" {
+			ar = append(ar, stepvalue.Field{Key: "oidc", Value: stepvalue.Boolean(true)})
+		}
+		fields = append(fields, stepvalue.Field{Key: "assume-role", Value: stepvalue.Mapping(ar...)})
 	}
 	return &Access{
 		Credentials: "aws",

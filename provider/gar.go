@@ -9,8 +9,11 @@ import (
 )
 
 // GAR is Google Artifact Registry: repositories under
-// LOCATION-docker.pkg.dev/PROJECT/REPOSITORY, logged in to through gcloud,
-// after the workload identity plugin when one is configured.
+// LOCATION-docker.pkg.dev/PROJECT/REPOSITORY. With workload identity, the
+// login exchanges the job's OIDC token for the service account's access
+// token itself (no gcloud on the agent), and the workload identity plugin
+// gives the job's own commands Google credentials; without, gcloud's
+// credentials or the metadata server's.
 type GAR struct{}
 
 // wifPlugin is the version of
@@ -58,10 +61,19 @@ func (GAR) Access(c *Config, _ buildenv.Build) (*Access, error) {
 			stepvalue.Field{Key: "lifetime", Value: stepvalue.Integer(wifLifetime)},
 		)}}
 	}
-	hostQ, err := quote(host)
-	if err != nil {
+	d := templates.GARLoginData{}
+	var err error
+	if d.HostQ, err = quote(host); err != nil {
 		return nil, err
 	}
-	a.Login, err = templates.GARLogin(templates.GARLoginData{HostQ: hostQ})
+	if c.Has("workload_identity.audience") {
+		if d.AudienceQ, err = quote(c.Get("workload_identity.audience")); err != nil {
+			return nil, err
+		}
+		if d.ServiceAccountQ, err = quote(c.Get("workload_identity.service_account")); err != nil {
+			return nil, err
+		}
+	}
+	a.Login, err = templates.GARLogin(d)
 	return a, err
 }

@@ -1,18 +1,20 @@
 package scanner
 
 import (
-	"github.com/bkgen/bkgen/stepvalue"
 	"github.com/bkgen/bkgen/templates"
 )
 
-// Grype scans an image and exits 2 when something reaches fail_on, which
-// fails the step, or, with fail: false, soft-fails it while any other error
-// still fails.
+// GrypeImage is the image grype runs from when the agent has no grype.
+const GrypeImage = "anchore/grype:v0.121.2"
+
+// Grype scans each platform, writing a table, SARIF and JSON at once; its
+// exit status 2 says something reached fail_on, which is annotated and,
+// with fail, fails the step.
 type Grype struct{}
 
 func (Grype) Name() string { return "grype" }
 
-func (Grype) Options() []Option { return []Option{FailOn, Fail, IgnoreUnfixed} }
+func (Grype) Options() []Option { return []Option{FailOn, Fail, IgnoreUnfixed, Annotate, Image, DBURL} }
 
 func (Grype) Defaults(s *Settings, given func(Option) bool) {
 	if !given(FailOn) {
@@ -21,18 +23,22 @@ func (Grype) Defaults(s *Settings, given func(Option) bool) {
 		// Naming the level to fail on means failing on it.
 		s.Fail = true
 	}
+	defaultAnnotate(s, given)
 }
 
 func (Grype) Step(s *Settings, t Target) (*Step, error) {
-	base := reportBase(t)
-	cmd, err := templates.Grype(templates.GrypeData{
-		Login: t.Login, RefQ: t.RefQ, FailOnQ: quote(s.FailOn),
-		SARIFQ: quote(base + ".sarif"), IgnoreUnfixed: s.IgnoreUnfixed,
-	})
-	step := &Step{Command: cmd, ArtifactPaths: []string{base + ".sarif"}}
-	if !s.Fail {
-		// Exit status 2 is grype's "found something at --fail-on".
-		step.SoftFail = stepvalue.Sequence(stepvalue.Mapping(stepvalue.Field{Key: "exit_status", Value: stepvalue.Integer(2)}))
+	rs, keep := reports(t)
+	env := []string{"GRYPE_DB_CACHE_DIR"}
+	if s.DBURL != "" {
+		env = append(env, "GRYPE_DB_UPDATE_URL")
 	}
-	return step, err
+	d := templates.GrypeData{
+		Scan:    scanData(s, t, rs, runner(s, "grype", GrypeImage, env...), s.FailOn+" or above"),
+		FailOnQ: quote(s.FailOn), IgnoreUnfixed: s.IgnoreUnfixed,
+	}
+	if s.DBURL != "" {
+		d.DBURLQ = quote(s.DBURL)
+	}
+	cmd, err := templates.Grype(d)
+	return &Step{Command: cmd, ArtifactPaths: keep}, err
 }

@@ -9,10 +9,12 @@
 package scanner
 
 import (
+	"strings"
+
 	"github.com/bkgen/bkgen/internal/named"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/provider"
-	"github.com/bkgen/bkgen/stepvalue"
+	"github.com/bkgen/bkgen/templates"
 )
 
 // A Tool is a vulnerability scanner.
@@ -48,10 +50,22 @@ const (
 	Fail Option = "fail"
 	// IgnoreUnfixed leaves out vulnerabilities with no fix.
 	IgnoreUnfixed Option = "ignore_unfixed"
+	// Annotate posts what counts as a build annotation (default true).
+	Annotate Option = "annotate"
+	// Image is the scanner's image, run when the agent has no binary of it
+	// on PATH (default the pinned DefaultImage).
+	Image Option = "image"
+	// DBRepository is where trivy fetches its vulnerability database: an
+	// OCI repository, a mirror of the default.
+	DBRepository Option = "db_repository"
+	// JavaDBRepository is the same for trivy's Java index database.
+	JavaDBRepository Option = "java_db_repository"
+	// DBURL is where grype lists its databases: a mirror of the default.
+	DBURL Option = "db_url"
 )
 
 // Options lists every option, in the order the spec documents them.
-var Options = []Option{Severity, Fail, FailOn, IgnoreUnfixed}
+var Options = []Option{Severity, Fail, FailOn, IgnoreUnfixed, Annotate, Image, DBRepository, JavaDBRepository, DBURL}
 
 var (
 	// Severities are trivy's and ECR's, lowest first.
@@ -62,11 +76,16 @@ var (
 
 // Settings are an image's scan, as the spec sets it.
 type Settings struct {
-	Tool          Tool
-	Severity      []string // severities that count, in Severities' order
-	FailOn        string   // the lowest that counts, one of FailOnLevels
-	Fail          bool
-	IgnoreUnfixed bool
+	Tool             Tool
+	Severity         []string // severities that count, in Severities' order
+	FailOn           string   // the lowest that counts, one of FailOnLevels
+	Fail             bool
+	IgnoreUnfixed    bool
+	Annotate         bool
+	Image            string // the scanner's image; the tool's pinned default when not given
+	DBRepository     string // "" for the tool's default
+	JavaDBRepository string
+	DBURL            string
 }
 
 // Default is the scan an image gets when the spec says nothing, or true.
@@ -82,6 +101,7 @@ type Target struct {
 	Repository string // within the registry
 	RefQ       string // repository:content-tag, quoted for the shell
 	Tag        string // the content tag
+	Platforms  []string
 	Login      string // shell lines that log in, "" for none
 	Registry   *provider.Config
 }
@@ -90,11 +110,45 @@ type Target struct {
 type Step struct {
 	Command       string
 	ArtifactPaths []string
-	SoftFail      *stepvalue.Value
 }
 
-// reportBase is where a scan writes its reports, without an extension.
-func reportBase(t Target) string { return "bkgen-scan/" + t.Image }
+// annotationLimit is how much of the reports an annotation quotes in all:
+// Buildkite takes up to 1 MiB.
+const annotationLimit = 900_000
+
+// reports names one report per platform scanned (one for an image built
+// without platforms), each with its files under bkgen-scan/, and the files
+// the step keeps: every report, in each form.
+func reports(t Target) (rs []templates.ScanReport, artifacts []string) {
+	platforms := t.Platforms
+	if len(platforms) == 0 {
+		platforms = []string{""}
+	}
+	for _, p := range platforms {
+		name := t.Image
+		if p != "" {
+			name += "-" + strings.ReplaceAll(p, "/", "-")
+		}
+		r := templates.ScanReport{NameQ: quote(name), Limit: annotationLimit / len(platforms)}
+		if p != "" {
+			r.PlatformQ = quote(p)
+		}
+		base := "bkgen-scan/" + name
+		r.JSONQ, r.SARIFQ, r.TableQ = quote(base+".json"), quote(base+".sarif"), quote(base+".txt")
+		rs = append(rs, r)
+		artifacts = append(artifacts, base+".json", base+".sarif", base+".txt")
+	}
+	return rs, artifacts
+}
+
+// runner is how a step runs a pulling scanner.
+func runner(s *Settings, name, defaultImage string, env ...string) templates.ScanRunner {
+	image := s.Image
+	if image == "" {
+		image = defaultImage
+	}
+	return templates.ScanRunner{Binary: name, ImageQ: quote(image), Env: env}
+}
 
 // quote makes text one shell word. What reaches here has passed the spec's
 // rules, which leave no NUL, the only thing that cannot be quoted; one would

@@ -1,6 +1,7 @@
 package scanner_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,13 +51,36 @@ func TestSteps(t *testing.T) {
 		if step.Command == "" {
 			t.Errorf("%s: no command", tool.Name())
 		}
-		if tool.Name() == "grype" && step.SoftFail == nil {
-			t.Errorf("grype without fail: a finding should soft-fail the step")
+		if !s.Annotate {
+			t.Errorf("%s: annotates by default", tool.Name())
 		}
 		for _, o := range tool.Options() {
 			if !strings.Contains(strings.Join(optionNames(), " "), string(o)) {
 				t.Errorf("%s takes an option %q the spec does not know", tool.Name(), o)
 			}
+		}
+	}
+}
+
+// TestPlatforms: every platform of a multi-platform image is scanned, each
+// into its own reports, all kept.
+func TestPlatforms(t *testing.T) {
+	target := scanner.Target{Image: "web", Repository: "web", RefQ: "r/web:bk-1", Tag: "bk-1",
+		Platforms: []string{"linux/amd64", "linux/arm64/v8"}, Registry: provider.NewConfig("r")}
+	for _, tool := range scanner.All {
+		s := &scanner.Settings{Tool: tool}
+		tool.Defaults(s, given())
+		step, err := tool.Step(s, target)
+		if err != nil {
+			t.Fatalf("%s: %v", tool.Name(), err)
+		}
+		for _, name := range []string{"web-linux-amd64", "web-linux-arm64-v8"} {
+			if !strings.Contains(step.Command, name) || !slices.Contains(step.ArtifactPaths, "bkgen-scan/"+name+".txt") {
+				t.Errorf("%s: %s is not scanned and kept:\n%v\n%s", tool.Name(), name, step.ArtifactPaths, step.Command)
+			}
+		}
+		if tool.Name() != "ecr" && !strings.Contains(step.Command, "--platform linux/arm64/v8 ") {
+			t.Errorf("%s: linux/arm64/v8 not asked for:\n%s", tool.Name(), step.Command)
 		}
 	}
 }

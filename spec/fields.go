@@ -67,6 +67,7 @@ var imageFields = []imageField{
 	field("if_changed", func(im *Image) **IfChanged { return &im.IfChanged }, (*decoder).ifChanged, nil).only(),
 	field("tags", func(im *Image) *[]Tag { return &im.Tags }, (*decoder).tags, nil),
 	field("scan", func(im *Image) **Scan { return &im.Scan }, (*decoder).scan, nil),
+	field("step", func(im *Image) *OwnStep { return &im.Step }, (*decoder).ownStep, nil),
 	field("consumers", func(im *Image) *[]*Consumer { return &im.Consumers }, (*decoder).consumers, nil).only(),
 }
 

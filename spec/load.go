@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"path"
 	"regexp"
 	"slices"
@@ -19,6 +20,7 @@ import (
 	"github.com/bkgen/bkgen/provider"
 	"github.com/bkgen/bkgen/scanner"
 	"github.com/bkgen/bkgen/stepvalue"
+	"github.com/google/go-containerregistry/pkg/name"
 	"gopkg.in/yaml.v3"
 )
 
@@ -416,9 +418,53 @@ func (d *decoder) scan(n *yaml.Node, what string) *Scan {
 			s.Fail, _ = d.boolean(p.value, path)
 		case scanner.IgnoreUnfixed:
 			s.IgnoreUnfixed, _ = d.boolean(p.value, path)
+		case scanner.Annotate:
+			s.Annotate, _ = d.boolean(p.value, path)
+		case scanner.Image:
+			s.Image = d.imageRef(p.value, path, true)
+		case scanner.DBRepository:
+			s.DBRepository = d.imageRef(p.value, path, false)
+		case scanner.JavaDBRepository:
+			s.JavaDBRepository = d.imageRef(p.value, path, false)
+		case scanner.DBURL:
+			s.DBURL = d.httpURL(p.value, path)
 		}
 	}
 	s.Tool.Defaults(&s.Settings, func(o scanner.Option) bool { _, ok := f[string(o)]; return ok })
+	return s
+}
+
+// imageRef decodes an image reference; pinned, it must name a release tag
+// (not latest) or a digest, so what runs cannot change under a pipeline.
+func (d *decoder) imageRef(n *yaml.Node, what string, pinned bool) string {
+	s, ok := d.nonEmpty(n, what)
+	if !ok {
+		return ""
+	}
+	ref, err := name.ParseReference(s)
+	if err != nil || strings.HasPrefix(s, "-") || strings.ContainsAny(s, " \t\n") {
+		d.errorf(n, what, "%s is not an image reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST)", quoteForMessage(s))
+		return ""
+	}
+	last := s[strings.LastIndex(s, "/")+1:]
+	if pinned && (!strings.Contains(last, ":") || ref.Identifier() == "latest") {
+		d.errorf(n, what, "%s is not pinned: name a version tag or a digest (IMAGE:1.2.3 or IMAGE@sha256:...), which cannot move under the pipeline", quoteForMessage(s))
+		return ""
+	}
+	return s
+}
+
+// httpURL decodes an http or https URL.
+func (d *decoder) httpURL(n *yaml.Node, what string) string {
+	s, ok := d.nonEmpty(n, what)
+	if !ok {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(s, " \t\n") {
+		d.errorf(n, what, "%s is not an http or https URL", quoteForMessage(s))
+		return ""
+	}
 	return s
 }
 
@@ -572,6 +618,98 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 	} else {
 		d.errorf(key, what, "command is required")
 	}
+	c.Attrs = d.stepAttrs(f, what)
+	var own OwnStep
+	d.stepFields(f, what, &own)
+	c.Env, c.Plugins, c.TimeoutInMinutes, c.Retry = own.Env, own.Plugins, own.TimeoutInMinutes, own.Retry
+	c.Concurrency, c.ConcurrencyGroup, c.Priority = own.Concurrency, own.ConcurrencyGroup, own.Priority
+	for name, p := range f {
+		field := what + "." + name
+		v := p.value
+		switch name {
+		case "label":
+			if l, ok := d.nonEmpty(v, field); ok && d.pipelineText(v, field, l) {
+				c.Label = l
+			}
+		case "parallelism":
+			c.Parallelism, _ = d.integer(v, field, 1, 10000)
+		case "if_changed":
+			c.IfChanged = d.ifChanged(v, field)
+		case "container":
+			c.Container = d.container(v, field)
+		case "agents":
+			c.Agents = d.agents(v, field)
+		case "artifact_paths":
+			c.ArtifactPaths = d.checkedList(v, field, true, func(it item) bool { return d.pipelineText(it.node, field, it.text) })
+		case "soft_fail":
+			c.SoftFail = d.softFail(v, field)
+		case "depends_on":
+			items, _ := d.strList(v, field, true)
+			for _, it := range items {
+				if !stepKeyRE.MatchString(it.text) {
+					d.errorf(it.node, field, "%s is not a step key (letters, digits and _ - : . ,)", quoteForMessage(it.text))
+					continue
+				}
+				c.DependsOn = append(c.DependsOn, it.text)
+				c.dependsOnAt = append(c.dependsOnAt, it.node)
+			}
+		}
+	}
+	return c
+}
+
+// ownStep decodes an image's step: what the spec adds to its own steps.
+func (d *decoder) ownStep(n *yaml.Node, what string) OwnStep {
+	var own OwnStep
+	f, ok := d.fields(n, what, ownStepFields)
+	if !ok {
+		return own
+	}
+	d.stepFields(f, what, &own)
+	own.Attrs = d.stepAttrs(f, what)
+	return own
+}
+
+// stepFields decodes the command-step fields a consumer and an image's own
+// steps share.
+func (d *decoder) stepFields(f map[string]pair, what string, own *OwnStep) {
+	for name, p := range f {
+		field := what + "." + name
+		v := p.value
+		switch name {
+		case "env":
+			own.Env, _ = d.kvMap(v, field, envNameRE.MatchString, "letters, digits and '_'")
+			for _, kv := range own.Env {
+				d.pipelineText(v, field+"."+kv.Key, kv.Value)
+			}
+		case "plugins":
+			own.Plugins = d.plugins(v, field)
+		case "timeout_in_minutes":
+			own.TimeoutInMinutes, _ = d.integer(v, field, 1, 1<<20)
+		case "retry":
+			if _, ok := d.fields(v, field, []string{"automatic", "manual"}); ok {
+				own.Retry = d.value(v, field)
+			}
+		case "concurrency":
+			own.Concurrency, _ = d.integer(v, field, 1, 1<<20)
+			if _, ok := f["concurrency_group"]; !ok {
+				d.errorf(p.key, what, "concurrency needs concurrency_group, the name of the group it limits")
+			}
+		case "concurrency_group":
+			if g, ok := d.nonEmpty(v, field); ok && d.pipelineText(v, field, g) {
+				own.ConcurrencyGroup = g
+			}
+		case "priority":
+			if v, ok := d.integer(v, field, -1<<20, 1<<20); ok {
+				own.Priority = &v
+			}
+		}
+	}
+}
+
+// stepAttrs decodes the StepAttrs among f, each checked for its type.
+func (d *decoder) stepAttrs(f map[string]pair, what string) []StepAttr {
+	var out []StepAttr
 	for _, a := range StepAttrs {
 		p, ok := f[a.Name]
 		if !ok {
@@ -589,67 +727,9 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 			d.errorf(p.value, what+"."+a.Name, "expected %s: each item a string", a.Rule)
 			continue
 		}
-		c.Attrs = append(c.Attrs, StepAttr{Key: a.Name, Value: v})
+		out = append(out, StepAttr{Key: a.Name, Value: v})
 	}
-	for name, p := range f {
-		field := what + "." + name
-		v := p.value
-		switch name {
-		case "label":
-			if l, ok := d.nonEmpty(v, field); ok && d.pipelineText(v, field, l) {
-				c.Label = l
-			}
-		case "parallelism":
-			c.Parallelism, _ = d.integer(v, field, 1, 10000)
-		case "if_changed":
-			c.IfChanged = d.ifChanged(v, field)
-		case "env":
-			c.Env, _ = d.kvMap(v, field, envNameRE.MatchString, "letters, digits and '_'")
-			for _, kv := range c.Env {
-				d.pipelineText(v, field+"."+kv.Key, kv.Value)
-			}
-		case "container":
-			c.Container = d.container(v, field)
-		case "agents":
-			c.Agents = d.agents(v, field)
-		case "plugins":
-			c.Plugins = d.plugins(v, field)
-		case "artifact_paths":
-			c.ArtifactPaths = d.checkedList(v, field, true, func(it item) bool { return d.pipelineText(it.node, field, it.text) })
-		case "timeout_in_minutes":
-			c.TimeoutInMinutes, _ = d.integer(v, field, 1, 1<<20)
-		case "retry":
-			if _, ok := d.fields(v, field, []string{"automatic", "manual"}); ok {
-				c.Retry = d.value(v, field)
-			}
-		case "soft_fail":
-			c.SoftFail = d.softFail(v, field)
-		case "concurrency":
-			c.Concurrency, _ = d.integer(v, field, 1, 1<<20)
-			if _, ok := f["concurrency_group"]; !ok {
-				d.errorf(p.key, what, "concurrency needs concurrency_group, the name of the group it limits")
-			}
-		case "concurrency_group":
-			if g, ok := d.nonEmpty(v, field); ok && d.pipelineText(v, field, g) {
-				c.ConcurrencyGroup = g
-			}
-		case "priority":
-			if v, ok := d.integer(v, field, -1<<20, 1<<20); ok {
-				c.Priority = &v
-			}
-		case "depends_on":
-			items, _ := d.strList(v, field, true)
-			for _, it := range items {
-				if !stepKeyRE.MatchString(it.text) {
-					d.errorf(it.node, field, "%s is not a step key (letters, digits and _ - : . ,)", quoteForMessage(it.text))
-					continue
-				}
-				c.DependsOn = append(c.DependsOn, it.text)
-				c.dependsOnAt = append(c.dependsOnAt, it.node)
-			}
-		}
-	}
-	return c
+	return out
 }
 
 // plugins decodes a consumer's plugins, each a pinned source with an

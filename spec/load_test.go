@@ -37,7 +37,7 @@ func TestLoadDefaults(t *testing.T) {
 	want := &Image{
 		Name: "web", Pos: Pos{Line: 5, Col: 3}, Registry: "packages", Repository: "web",
 		Inputs: imagebuild.Inputs{Context: ".", Dockerfile: "Dockerfile"}, Cache: Cache{Type: CacheRegistry},
-		Scan:       &Scan{Settings: scanner.Settings{Tool: scanner.Trivy{}, Severity: []string{"HIGH", "CRITICAL"}}, Pos: Pos{Line: 5, Col: 3}},
+		Scan:       &Scan{Settings: scanner.Settings{Tool: scanner.Trivy{}, Severity: []string{"HIGH", "CRITICAL"}, Annotate: true}, Pos: Pos{Line: 5, Col: 3}},
 		ContextPos: Pos{Line: 5, Col: 3}, DockerfilePos: Pos{Line: 5, Col: 3},
 	}
 	if diff := cmp.Diff(want, im, cmpopts.IgnoreUnexported(Image{})); diff != "" {
@@ -452,11 +452,50 @@ images:
   d: {scan: {tool: snyk}}
 `,
 			want: []string{
-				`bkgen.yml:5:27: images.a.scan: grype does not take severity (it takes fail_on, fail, ignore_unfixed)`,
-				`bkgen.yml:6:27: images.b.scan: trivy does not take fail_on (it takes severity, fail, ignore_unfixed)`,
+				`bkgen.yml:5:27: images.a.scan: grype does not take severity (it takes fail_on, fail, ignore_unfixed, annotate, image, db_url)`,
+				`bkgen.yml:6:27: images.b.scan: trivy does not take fail_on (it takes severity, fail, ignore_unfixed, annotate, image, db_repository, java_db_repository)`,
 				`bkgen.yml:6:58: images.b.scan.severity: "bogus" is not one of UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL`,
-				`bkgen.yml:7:25: images.c.scan: ecr does not take ignore_unfixed (it takes severity, fail)`,
+				`bkgen.yml:7:25: images.c.scan: ecr does not take ignore_unfixed (it takes severity, fail, annotate)`,
 				`bkgen.yml:8:20: images.d.scan.tool: "snyk" is not one of trivy, grype, ecr`,
+			},
+		},
+		{
+			name: "an image's own steps",
+			src: `version: 1
+registries: {packages: {provider: buildkite, org: acme, registry: images}}
+defaults:
+  step: {timeout_in_minutes: 0, plugins: [docker-login]}
+images:
+  a: {step: {parallelism: 2, concurrency: 1, notify: yes}}
+`,
+			want: []string{
+				`bkgen.yml:4:30: defaults.step.timeout_in_minutes: expected a whole number from 1 to 1048576, found 0`,
+				`bkgen.yml:4:43: defaults.step.plugins[0]: plugin "docker-login" is not pinned: without a #ref the agent checks out the plugin repository's default branch, which can change under the pipeline; pin a release tag (docker-login#vX.Y.Z) or a full commit sha`,
+				`bkgen.yml:6:14: images.a.step: unknown field "parallelism"`,
+				`bkgen.yml:6:30: images.a.step: concurrency needs concurrency_group, the name of the group it limits`,
+				`bkgen.yml:6:54: images.a.step.notify: expected a list of notifications, found the string "yes"`,
+			},
+		},
+		{
+			name: "scanner images pinned, databases from mirrors",
+			src: `version: 1
+registries: {packages: {provider: buildkite, org: acme, registry: images}}
+images:
+  a: {scan: {image: aquasec/trivy, db_repository: "-x", annotate: maybe}}
+  b: {scan: {image: "aquasec/trivy:latest", java_db_repository: "mirror.example/trivy java"}}
+  c: {scan: {tool: grype, image: "anchore/grype@sha256:0123", db_url: "ftp://mirror.example/db"}}
+  d: {scan: {tool: grype, image: "registry.example:5000/anchore/grype", db_url: "https://"}}
+`,
+			want: []string{
+				`bkgen.yml:4:21: images.a.scan.image: "aquasec/trivy" is not pinned: name a version tag or a digest (IMAGE:1.2.3 or IMAGE@sha256:...), which cannot move under the pipeline`,
+				`bkgen.yml:4:51: images.a.scan.db_repository: "-x" is not an image reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST)`,
+				`bkgen.yml:4:67: images.a.scan.annotate: expected true or false, found the string "maybe"`,
+				`bkgen.yml:5:21: images.b.scan.image: "aquasec/trivy:latest" is not pinned: name a version tag or a digest (IMAGE:1.2.3 or IMAGE@sha256:...), which cannot move under the pipeline`,
+				`bkgen.yml:5:65: images.b.scan.java_db_repository: "mirror.example/trivy java" is not an image reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST)`,
+				`bkgen.yml:6:34: images.c.scan.image: "anchore/grype@sha256:0123" is not an image reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST)`,
+				`bkgen.yml:6:71: images.c.scan.db_url: "ftp://mirror.example/db" is not an http or https URL`,
+				`bkgen.yml:7:34: images.d.scan.image: "registry.example:5000/anchore/grype" is not pinned: name a version tag or a digest (IMAGE:1.2.3 or IMAGE@sha256:...), which cannot move under the pipeline`,
+				`bkgen.yml:7:81: images.d.scan.db_url: "https://" is not an http or https URL`,
 			},
 		},
 		{
@@ -466,6 +505,7 @@ registries:
   bk: {provider: buildkite, org: acme, registry: images, token_env: TOKEN}
   tok: {provider: buildkite, org: acme, registry: images, auth: token}
   aws: {provider: ecr, account_id: 1234, region: us-east-1, workload_identity: {audience: x}}
+  hosted-aws: {provider: ecr, account_id: "123456789012", region: us-east-1, auth: oidc}
   gcp: {provider: gar, location: us, project: my-project}
 images:
   app:
@@ -476,9 +516,10 @@ images:
 				`bkgen.yml:3:69: registries.bk.token_env: only used with auth: token (this registry logs in with OIDC)`,
 				`bkgen.yml:4:65: registries.tok.auth: token needs token_env, the name of the env var that holds the token`,
 				`bkgen.yml:5:36: registries.aws.account_id: "1234" is not a 12-digit AWS account id (quote it to keep leading zeros)`,
-				`bkgen.yml:5:61: registries.aws: "workload_identity" is not a field of provider ecr (it has: account_id, region, assume_role)`,
-				`bkgen.yml:6:3: registries.gcp: repository is required for provider gar`,
-				`bkgen.yml:10:11: images.app.scan: ecr cannot scan this image: it goes to bk, and images in a buildkite registry are scanned with trivy or grype`,
+				`bkgen.yml:5:61: registries.aws: "workload_identity" is not a field of provider ecr (it has: account_id, region, assume_role, auth)`,
+				`bkgen.yml:6:84: registries.hosted-aws.auth: auth: oidc assumes a role with the job's Buildkite OIDC token: name it in assume_role (a role whose trust policy accepts https://agent.buildkite.com tokens for sts.amazonaws.com)`,
+				`bkgen.yml:7:3: registries.gcp: repository is required for provider gar`,
+				`bkgen.yml:11:11: images.app.scan: ecr cannot scan this image: it goes to bk, and images in a buildkite registry are scanned with trivy or grype`,
 			},
 		},
 		{

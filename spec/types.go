@@ -76,7 +76,10 @@ type Image struct {
 	IfChanged      *IfChanged // nil: derived from the context, Dockerfile and dependencies
 	Tags           []Tag
 	Scan           *Scan // nil: no scan step
-	Consumers      []*Consumer
+	// Step is what the spec adds to the image's own steps: its builds,
+	// manifest and scan.
+	Step      OwnStep
+	Consumers []*Consumer
 
 	// Where context and dockerfile are written, for errors about what they
 	// name on disk; the image's Pos when one is left to its default.
@@ -169,6 +172,22 @@ type Consumer struct {
 	// (if, branches, allow_dependency_failure, ...), in StepAttrs order.
 	Attrs []StepAttr
 }
+
+// OwnStep is what the spec adds to an image's own steps (builds, manifest,
+// scan): attributes Buildkite's command steps take that make sense there.
+type OwnStep struct {
+	Env              []KV     // sorted by key
+	Plugins          []Plugin // run before the registry's own
+	TimeoutInMinutes int
+	Retry            *stepvalue.Value
+	Concurrency      int
+	ConcurrencyGroup string
+	Priority         *int
+	Attrs            []StepAttr // secrets, notify, cancel_on_build_failing
+}
+
+// ownStepFields are the fields of an image's step.
+var ownStepFields = []string{"env", "plugins", "timeout_in_minutes", "retry", "concurrency", "concurrency_group", "priority", "secrets", "notify", "cancel_on_build_failing"}
 
 // StepAttr is a command-step attribute passed through as written.
 type StepAttr struct {

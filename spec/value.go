@@ -217,6 +217,21 @@ func (d *decoder) checkValueSizes(images []*Image) {
 		if im.Agents != nil && !add(im.Agents, steps, "images."+im.Name+".agents") {
 			return
 		}
+		// The image's step: in each of its own steps.
+		own := len(im.Platforms) + 2
+		for _, p := range im.Step.Plugins {
+			if p.Config != nil && !add(p.Config, own, "images."+im.Name+".step.plugins") {
+				return
+			}
+		}
+		if im.Step.Retry != nil && !add(im.Step.Retry, own, "images."+im.Name+".step.retry") {
+			return
+		}
+		for _, a := range im.Step.Attrs {
+			if !add(a.Value, own, "images."+im.Name+".step."+a.Key) {
+				return
+			}
+		}
 		for _, p := range im.Platforms {
 			if a := im.PlatformAgents[p]; a != nil && !add(a, 1, "images."+im.Name+".platform_agents") {
 				return

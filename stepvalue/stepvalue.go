@@ -134,6 +134,9 @@ func Str(s string) *Value { return &Value{Kind: String, Scalar: s} }
 // Integer is a whole number.
 func Integer(i int) *Value { return &Value{Kind: Int, Scalar: strconv.Itoa(i)} }
 
+// Boolean is a bool.
+func Boolean(b bool) *Value { return &Value{Kind: Bool, Scalar: strconv.FormatBool(b)} }
+
 // A Field is a key and its value, for Mapping.
 type Field struct {
 	Key   string

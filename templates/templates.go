@@ -76,14 +76,41 @@ type ManifestData struct {
 // Manifest renders manifest.sh.tmpl.
 func Manifest(d ManifestData) (string, error) { return render("manifest.sh.tmpl", d) }
 
+// ScanData is what every pulling scanner's step shares (scan-common.sh.tmpl).
+type ScanData struct {
+	Login    string
+	Runner   ScanRunner
+	RefQ     string
+	Reports  []ScanReport // one per platform scanned
+	Image    string       // the image's name, for people
+	Counts   string       // what counts, for people: "HIGH, CRITICAL"
+	ContextQ string       // the annotation's context
+	Annotate bool         // post what counts as an annotation
+	Fail     bool         // something that counts fails the step
+}
+
+// ScanRunner is how a step runs a scanner: the binary on the agent's PATH,
+// else its image.
+type ScanRunner struct {
+	Binary string   // the command's name, a plain word
+	ImageQ string   // the image, pinned
+	Env    []string // variables the step exports for it, by name
+}
+
+// ScanReport is the scan of one platform and the files it writes.
+type ScanReport struct {
+	NameQ                 string // the image and platform, for people and file names
+	PlatformQ             string // "" for an image built without platforms
+	JSONQ, SARIFQ, TableQ string
+	Limit                 int // bytes of the table an annotation quotes
+}
+
 // TrivyData is what scan-<image> runs with when trivy scans.
 type TrivyData struct {
-	Login         string
-	SeverityQ     string // comma-separated severities
-	JSONQ, SARIFQ string // the report files
-	RefQ          string
+	Scan          ScanData
+	SeverityQ     string   // comma-separated severities
+	DBArgs        []string // where the databases come from, ready words
 	IgnoreUnfixed bool
-	Fail          bool // a finding fails the step
 }
 
 // Trivy renders scan-trivy.sh.tmpl.
@@ -91,10 +118,9 @@ func Trivy(d TrivyData) (string, error) { return render("scan-trivy.sh.tmpl", d)
 
 // GrypeData is what scan-<image> runs with when grype scans.
 type GrypeData struct {
-	Login         string
-	RefQ          string
+	Scan          ScanData
 	FailOnQ       string // the severity grype exits 2 at
-	SARIFQ        string
+	DBURLQ        string // where grype lists its databases; "" for its own
 	IgnoreUnfixed bool
 }
 
@@ -103,13 +129,14 @@ func Grype(d GrypeData) (string, error) { return render("scan-grype.sh.tmpl", d)
 
 // ECRScanData is what scan-<image> runs with when ECR's scanner scans.
 type ECRScanData struct {
-	Login       string
+	Scan        ScanData // its Runner unused: ECR scans in place
 	RegionQ     string
 	RepositoryQ string
 	TagQ        string // the content tag
+	ByPlatform  bool   // the tag is an index of Scan.Reports' platforms
 	CountQueryQ string // a JMESPath query summing the findings at the chosen severities
-	Severities  string // for people: the chosen severities
-	Fail        bool   // a finding fails the step
+	RoleARNQ    string // the role to assume for the aws commands; "" for the agent's own credentials
+	OIDC        bool   // assume it with the job's Buildkite OIDC token
 }
 
 // ECRScan renders scan-ecr.sh.tmpl.
@@ -168,9 +195,13 @@ func BuildkiteTokenLogin(d BuildkiteTokenLoginData) (string, error) {
 	return render("login-buildkite-token.sh.tmpl", d)
 }
 
-// GARLoginData is docker's login to Google Artifact Registry, through gcloud.
+// GARLoginData is docker's login to Google Artifact Registry: with the
+// job's OIDC token exchanged for a service account's access token through
+// workload identity federation, else gcloud's or the metadata server's.
 type GARLoginData struct {
-	HostQ string
+	HostQ           string
+	AudienceQ       string // the workload identity provider; "" for none
+	ServiceAccountQ string // the service account it impersonates
 }
 
 // GARLogin renders login-gar.sh.tmpl.

@@ -74,20 +74,49 @@ var cases = []struct {
 	{"manifest.sh.tmpl", "no login, no tags", with(Manifest, ManifestData{
 		MetaKeysQ: []string{"'k'"}, RefQ: ref, MetaKeyQ: "'k'", RepoQ: repo,
 	}), nil, nil},
-	{"scan-trivy.sh.tmpl", "", with(Trivy, TrivyData{
-		Login: oidcLogin, SeverityQ: "'HIGH,CRITICAL'", JSONQ: "'bkgen-scan/app.json'", SARIFQ: "'bkgen-scan/app.sarif'",
-		RefQ: ref, IgnoreUnfixed: true, Fail: true,
-	}), []string{"trivy convert --format table --exit-code 1 'bkgen-scan/app.json'"}, nil},
-	{"scan-trivy.sh.tmpl", "no fail", with(Trivy, TrivyData{
-		SeverityQ: "'HIGH'", JSONQ: "'a.json'", SARIFQ: "'a.sarif'", RefQ: ref,
-	}), []string{"trivy convert --format table --exit-code 0 'a.json'"}, nil},
+	{"scan-trivy.sh.tmpl", "two platforms", with(Trivy, TrivyData{
+		Scan:      scanData(true, true, report("app-linux-amd64", "linux/amd64"), report("app-linux-arm64", "linux/arm64")),
+		SeverityQ: "'HIGH,CRITICAL'", DBArgs: []string{"--db-repository", "mirror.example/trivy-db:2"}, IgnoreUnfixed: true,
+	}), []string{
+		`"${scanner[@]}" image --image-src remote --cache-dir "$cache" --db-repository mirror.example/trivy-db:2 --scanners vuln --severity 'HIGH,CRITICAL' --ignore-unfixed --platform linux/arm64 --format json --output bkgen-scan/app-linux-arm64.json ` + ref,
+		"  3) report app-linux-amd64 bkgen-scan/app-linux-amd64.txt 450000 ;;",
+		"  } | buildkite-agent annotate --style error --context bkgen-scan-app",
+		"  exit 1",
+		"  scanner=(trivy)",
+		"    aquasec/trivy:0.74.0)",
+	}, nil},
+	{"scan-trivy.sh.tmpl", "no fail, no annotation", with(Trivy, TrivyData{
+		Scan: scanData(false, false, report("app", "")), SeverityQ: "'HIGH'",
+	}), []string{`"${scanner[@]}" image --image-src remote --cache-dir "$cache" --scanners vuln --severity 'HIGH' --format json --output bkgen-scan/app.json ` + ref}, []string{
+		"  exit 1", "  } | buildkite-agent annotate --style warning --context bkgen-scan-app", "annotation=$(mktemp)",
+	}},
 	{"scan-grype.sh.tmpl", "", with(Grype, GrypeData{
-		Login: oidcLogin, RefQ: ref, FailOnQ: "'high'", SARIFQ: "'bkgen-scan/app.sarif'", IgnoreUnfixed: true,
-	}), nil, nil},
-	{"scan-ecr.sh.tmpl", "", with(ECRScan, ECRScanData{
+		Scan: scanData(true, false, report("app", "")), FailOnQ: "'high'", DBURLQ: "https://mirror.example/databases", IgnoreUnfixed: true,
+	}), []string{
+		`"${scanner[@]}" registry:` + ref + " --fail-on 'high' --only-fixed --output table=bkgen-scan/app.txt --output sarif=bkgen-scan/app.sarif --output json=bkgen-scan/app.json || status=$?",
+		"export GRYPE_DB_UPDATE_URL=https://mirror.example/databases",
+		"  } | buildkite-agent annotate --style warning --context bkgen-scan-app",
+	}, []string{"  exit 1"}},
+	{"scan-ecr.sh.tmpl", "by tag", with(ECRScan, ECRScanData{
+		Scan:    scanData(true, true, report("app", "")),
 		RegionQ: "'eu-west-1'", RepositoryQ: "'app'", TagQ: "'bk-0123456789abcdef'",
-		CountQueryQ: "'sum([imageScanFindings.findingSeverityCounts.HIGH || `0`])'", Severities: "HIGH", Fail: true,
-	}), nil, nil},
+		CountQueryQ: "'sum([imageScanFindings.findingSeverityCounts.HIGH || `0`])'",
+		RoleARNQ:    "arn:aws:iam::123456789012:role/ci", OIDC: true,
+	}), []string{
+		"export AWS_ROLE_ARN=arn:aws:iam::123456789012:role/ci AWS_ROLE_SESSION_NAME=bkgen-scan AWS_WEB_IDENTITY_TOKEN_FILE",
+		`scan app "$(aws ecr describe-images --region 'eu-west-1' --repository-name 'app' --image-ids imageTag='bk-0123456789abcdef' --query 'imageDetails[0].imageDigest' --output text)" 900000`,
+		"      COMPLETE | ACTIVE) break ;;",
+	}, nil},
+	{"scan-ecr.sh.tmpl", "by platform", with(ECRScan, ECRScanData{
+		Scan:    scanData(false, false, report("app-linux-amd64", "linux/amd64"), report("app-linux-arm64", "linux/arm64")),
+		RegionQ: "'eu-west-1'", RepositoryQ: "'app'", TagQ: "'bk-0123456789abcdef'", ByPlatform: true,
+		CountQueryQ: "'sum([imageScanFindings.findingSeverityCounts.HIGH || `0`])'",
+		RoleARNQ:    "arn:aws:iam::123456789012:role/ci",
+	}), []string{
+		"export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN",
+		"manifests=$(docker buildx imagetools inspect " + ref + ` --format '{{range .Manifest.Manifests}}{{with .Platform}}{{.OS}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}{{end}} {{.Digest}}{{"\n"}}{{end}}')`,
+		`scan app-linux-arm64 "$(awk -v p=linux/arm64 '$1 == p {print $2; exit}' <<<"$manifests")" 450000`,
+	}, []string{"  exit 1"}},
 	{"consumer.sh.tmpl", "heredoc", with(Consumer, ConsumerData{
 		Login: oidcLogin, RefQ: ref, StepEnv: []string{"FORCE_COLOR"}, BuildkiteEnv: []string{"BUILDKITE", "CI"},
 		Propagate: true, PassQ: "NPM_TOKEN | SENTRY_*", DenyQ: []string{"BUILDKITE_AGENT_ACCESS_TOKEN"},
@@ -110,8 +139,15 @@ var cases = []struct {
 	{"login-buildkite-token.sh.tmpl", "", with(BuildkiteTokenLogin, BuildkiteTokenLoginData{
 		TokenEnv: "PACKAGES_TOKEN", TokenEnvQ: "'PACKAGES_TOKEN'", ServerQ: "'packages.buildkite.com/acme/images'",
 	}), nil, nil},
-	{"login-gar.sh.tmpl", "", with(GARLogin, GARLoginData{HostQ: "'europe-docker.pkg.dev'"}),
-		[]string{"gcloud auth configure-docker 'europe-docker.pkg.dev' --quiet"}, nil},
+	{"login-gar.sh.tmpl", "gcloud or metadata", with(GARLogin, GARLoginData{HostQ: "'europe-docker.pkg.dev'"}),
+		[]string{"  gcloud auth configure-docker 'europe-docker.pkg.dev' --quiet"}, nil},
+	{"login-gar.sh.tmpl", "workload identity", with(GARLogin, GARLoginData{
+		HostQ: "'europe-docker.pkg.dev'", AudienceQ: "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/ci/providers/bk",
+		ServiceAccountQ: "ci@p.iam.gserviceaccount.com",
+	}), []string{
+		`printf '%s' "$gar_token" | docker login 'europe-docker.pkg.dev' --username oauth2accesstoken --password-stdin`,
+		"      https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/ci@p.iam.gserviceaccount.com:generateAccessToken \\",
+	}, []string{"  gcloud auth configure-docker 'europe-docker.pkg.dev' --quiet"}},
 }
 
 // TestTemplates renders every template file with its typed data and checks
@@ -165,7 +201,7 @@ func TestTemplates(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, name := range names {
-		if !rendered[name] {
+		if !rendered[name] && !onlyDefines(set.Lookup(name).Tree.Root) {
 			t.Errorf("%s has no case here: give it a data type and a renderer, and render it in this test", name)
 		}
 	}
@@ -196,15 +232,52 @@ func fieldsUsed(n parse.Node, used map[string]bool) {
 				}
 			}
 		}
+	case *parse.TemplateNode:
+		fieldsUsed(n.Pipe, used)
 	case *parse.FieldNode:
 		for _, f := range n.Ident {
 			used[f] = true
 		}
+	case *parse.VariableNode: // $.Field
+		for _, f := range n.Ident[1:] {
+			used[f] = true
+		}
 	}
+}
+
+// onlyDefines says a file renders nothing of its own: it defines templates
+// the others use, and their cases render them.
+func onlyDefines(root *parse.ListNode) bool {
+	for _, n := range root.Nodes {
+		if _, ok := n.(*parse.CommentNode); ok {
+			continue
+		}
+		if t, ok := n.(*parse.TextNode); ok && strings.TrimSpace(string(t.Text)) == "" {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 func fieldsUsedBranch(b *parse.BranchNode, used map[string]bool) {
 	fieldsUsed(b.Pipe, used)
 	fieldsUsed(b.List, used)
 	fieldsUsed(b.ElseList, used)
+}
+
+func scanData(annotate, fail bool, reports ...ScanReport) ScanData {
+	return ScanData{
+		Login: oidcLogin, Runner: ScanRunner{Binary: "trivy", ImageQ: "aquasec/trivy:0.74.0"}, RefQ: ref, Reports: reports,
+		Image: "app", Counts: "HIGH, CRITICAL", ContextQ: "bkgen-scan-app", Annotate: annotate, Fail: fail,
+	}
+}
+
+func report(name, platform string) ScanReport {
+	base := "bkgen-scan/" + name
+	limit := 900000
+	if platform != "" {
+		limit /= 2
+	}
+	return ScanReport{NameQ: name, PlatformQ: platform, JSONQ: base + ".json", SARIFQ: base + ".sarif", TableQ: base + ".txt", Limit: limit}
 }

@@ -7,6 +7,9 @@
 # v0.34.2, and both modules ask for go 1.26.8.
 BUILDX_VERSION=${BUILDX_VERSION:-v0.38.2}
 BUILDKIT_VERSION=${BUILDKIT_VERSION:-v0.34.2}
+# trivy, as the image bkgen's scan steps name (scanner.TrivyImage); it needs
+# Go's encoding/json/v2 (GOEXPERIMENT=jsonv2).
+TRIVY_VERSION=${TRIVY_VERSION:-0.74.0}
 
 # Where things live.
 CACHE_DIR=${BKGEN_EXEC_CACHE:-/var/cache/bkgen-exec}   # built binaries, debs, Go caches: kept
@@ -35,6 +38,12 @@ BUILDX_DEFAULT_IMAGE=moby/buildkit:buildx-stable-1
 # moby/buildkit cannot be pulled here, so it is this local one.
 BKGEN_BUILDER_IMAGE=moby/buildkit:$BUILDKIT_VERSION
 BASE_REPO=${BKGEN_EXEC_BASE_REPO:-$PACKAGES_HOST/bkgen/base/busybox-bash}
+# The image a scan step runs when the agent has no trivy: made here.
+TRIVY_IMAGE=aquasec/trivy:$TRIVY_VERSION
+# trivy's vulnerability database, made here (scripts/exec-env/trivydb):
+# pushed as a mirror, and in a cache directory scan steps are given.
+TRIVY_DB_REPO=${BKGEN_EXEC_TRIVY_DB_REPO:-$PACKAGES_HOST/bkgen/mirror/trivy-db:2}
+SCAN_CACHE=$WORK_DIR/scan-cache
 
 CA_NAME=bkgen-exec-ca
 CA_CERT=$WORK_DIR/certs/ca.crt

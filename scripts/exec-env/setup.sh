@@ -9,7 +9,7 @@
 #   scripts/exec-env/setup.sh STAGE...   # only these stages, in this order
 #
 # Stages: packages tools certs binfmt docker dns registries buildkit-image
-# base-images env. Afterwards `source /run/bkgen-exec/env.sh`; stop it all
+# base-images scanners env. Afterwards `source /run/bkgen-exec/env.sh`; stop it all
 # with teardown.sh. Exits nonzero, naming the stage, when anything fails.
 set -Eeuo pipefail
 
@@ -131,11 +131,26 @@ stage_tools() {
       log "built buildkit in $((SECONDS - t0))s"
     )
   fi
+  local tv_dir=$CACHE_DIR/bin/trivy-$TRIVY_VERSION
+  if [[ ! -x $tv_dir/trivy ]]; then
+    (
+      go_env
+      tmp=$(mktemp -d "$CACHE_DIR/bin/.trivy.XXXXXX")
+      log "building trivy $TRIVY_VERSION (go install; several minutes on 2 cores)"
+      local t0=$SECONDS
+      GOEXPERIMENT=jsonv2 GOBIN=$tmp go install -trimpath \
+        -ldflags "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION" \
+        "github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION" >"$LOG_DIR/build-trivy.log" 2>&1 ||
+        { rm -rf "$tmp"; die "building trivy failed: $(tail -5 "$LOG_DIR/build-trivy.log")"; }
+      rm -rf "$tv_dir" && mv "$tmp" "$tv_dir"
+      log "built trivy in $((SECONDS - t0))s"
+    )
+  fi
   mkdir -p "$(dirname "$BUILDX_PLUGIN")"
   if ! cmp -s "$bx_dir/docker-buildx" "$BUILDX_PLUGIN"; then
     install -m 0755 "$bx_dir/docker-buildx" "$BUILDX_PLUGIN"
   fi
-  log "tools: buildx $("$BUILDX_PLUGIN" version | awk '{print $2}'), buildkitd $("$bk_dir/buildkitd" --version | awk '{print $3}')"
+  log "tools: buildx $("$BUILDX_PLUGIN" version | awk '{print $2}'), buildkitd $("$bk_dir/buildkitd" --version | awk '{print $3}'), trivy $("$tv_dir/trivy" --version | awk 'NR == 1 {print $2}')"
 }
 
 # cert_ok CERT HOST IP: signed by our CA, for this name and address, valid a day more.
@@ -451,6 +466,51 @@ stage_base_images() {
   log "base image platforms: $platforms"
 }
 
+# trivy's image, its database (in a cache directory and as a mirror), all
+# made here: a scan step runs the real trivy against a database that holds
+# one advisory the stand-in images are built to match.
+stage_scanners() {
+  local tv_dir=$CACHE_DIR/bin/trivy-$TRIVY_VERSION key root tool
+  [[ -x $tv_dir/trivy ]] || die "no trivy in $tv_dir: run the tools stage"
+  key=$(cat "$tv_dir/trivy" /etc/ssl/certs/ca-certificates.crt "$here/setup.sh" | sha256sum | cut -c1-16)
+  if [[ $(image_label "$TRIVY_IMAGE" bkgen.exec.key) != "$key" ]]; then
+    log "making $TRIVY_IMAGE (docker import)"
+    root=$(mktemp -d "$RUN_DIR/trivy-root.XXXXXX")
+    mkdir -p "$root"/{usr/local/bin,etc/ssl/certs,proc,sys,dev}
+    install -m 0755 -d "$root/tmp" && chmod 1777 "$root/tmp"
+    install -m 0755 "$tv_dir/trivy" "$root/usr/local/bin/trivy"
+    install -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+    printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+    printf 'root:x:0:\n' >"$root/etc/group"
+    tar -C "$root" --numeric-owner --owner=0 --group=0 -c . |
+      "$DOCKER" import \
+        --change 'ENTRYPOINT ["trivy"]' \
+        --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+        --change "LABEL bkgen.exec.key=$key org.opencontainers.image.version=$TRIVY_VERSION" \
+        - "$TRIVY_IMAGE" >/dev/null
+    rm -rf "$root"
+  fi
+  "$DOCKER" run --rm "$TRIVY_IMAGE" --version >/dev/null || die "$TRIVY_IMAGE does not run trivy"
+
+  # The database: built by scripts/exec-env/trivydb (its own module) with
+  # trivy-db's own code, then pushed as trivy's --db-repository expects.
+  tool=$CACHE_DIR/bin/trivydb-$(cat "$here/trivydb/go.mod" "$here/trivydb/go.sum" "$here/trivydb/main.go" | sha256sum | cut -c1-12)
+  if [[ ! -x $tool ]]; then
+    (
+      go_env
+      log "building trivydb"
+      cd "$here/trivydb" && go build -trimpath -o "$tool" . >"$LOG_DIR/build-trivydb.log" 2>&1 ||
+        die "building trivydb failed: $(tail -5 "$LOG_DIR/build-trivydb.log")"
+    )
+  fi
+  setup_docker_config
+  rm -rf "$SCAN_CACHE.new" && mkdir -p "$SCAN_CACHE.new/trivy/db"
+  "$tool" -out "$SCAN_CACHE.new/trivy/db" -push "$TRIVY_DB_REPO" >"$LOG_DIR/trivydb.log" 2>&1 ||
+    die "making trivy's database failed: $(tail -5 "$LOG_DIR/trivydb.log")"
+  rm -rf "$SCAN_CACHE" && mv "$SCAN_CACHE.new" "$SCAN_CACHE"
+  log "scanners: $TRIVY_IMAGE, trivy's database in $SCAN_CACHE/trivy and at $TRIVY_DB_REPO"
+}
+
 stage_env() {
   local tag platforms
   tag=$(cat "$RUN_DIR/base-tag" 2>/dev/null || echo latest)
@@ -470,12 +530,15 @@ export BKGEN_EXEC_BUILDKIT_IMAGE=$BUILDKIT_IMAGE
 export BKGEN_EXEC_BUILDKITD_TOML=$BUILDKITD_TOML
 export BKGEN_EXEC_BASE_IMAGE=$BASE_REPO:$tag
 export BKGEN_EXEC_BASE_PLATFORMS="${platforms// /,}"
+export BKGEN_EXEC_TRIVY_DIR=$CACHE_DIR/bin/trivy-$TRIVY_VERSION
+export BKGEN_EXEC_SCAN_CACHE=$SCAN_CACHE
+export BKGEN_EXEC_TRIVY_DB_REPO=$TRIVY_DB_REPO
 export BUILDKITE_HOSTED_REGISTRY_URL=$HOSTED_HOST
 EOF
   log "environment ready: source $ENV_FILE"
 }
 
-ALL_STAGES=(packages tools certs binfmt docker dns registries buildkit-image base-images env)
+ALL_STAGES=(packages tools certs binfmt docker dns registries buildkit-image base-images scanners env)
 stages=("$@")
 ((${#stages[@]})) || stages=("${ALL_STAGES[@]}")
 t_all=$SECONDS
