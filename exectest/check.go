@@ -3,6 +3,7 @@ package exectest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/bkgen/bkgen/internal/agentsim"
 	"github.com/bkgen/bkgen/provider"
 	"github.com/bkgen/bkgen/spec"
+	"github.com/bkgen/bkgen/stepvalue"
 )
 
 // The phases of a scenario, in order.
@@ -327,8 +329,16 @@ func (c *check) consumers() {
 				continue
 			}
 			want := c.repo.Standins[im.Name].Marker(hostPlatform(im))
+			matrix := matrixDims(cons) != nil
+			if matrix {
+				c.matrixJobs(key, cons, s)
+			}
 			for _, j := range s.Jobs {
-				p, err := readProbe(j.Checkout, key, j.Index)
+				index := j.Index
+				if matrix {
+					index = 0 // no BUILDKITE_PARALLEL_JOB: each job its own checkout
+				}
+				p, err := readProbe(j.Checkout, key, index)
 				if err != nil {
 					c.fail("%s: %v", key, err)
 					continue
@@ -350,7 +360,7 @@ func (c *check) consumers() {
 					c.container(key, cons.Container, p)
 				}
 				for name, want := range wantEnv(cons, clouds) {
-					if got := p.Env[name]; got != want {
+					if got, want := p.Env[name], interpolateMatrix(want, j.Step.Permutation); got != want {
 						c.fail("%s: env %s is %q inside the image, want %q", key, name, got, want)
 					}
 				}
@@ -410,6 +420,97 @@ func wantEnv(cons *spec.Consumer, clouds []string) map[string]string {
 		want[kv.Key] = kv.Value
 	}
 	return want
+}
+
+// matrixJobs: a matrix consumer ran one job for each combination of its
+// matrix that Buildkite would run (the product of its setup, less what an
+// adjustment skips, plus what one adds), and each job's command saw its
+// own combination.
+func (c *check) matrixJobs(key string, cons *spec.Consumer, s *agentsim.StepResult) {
+	a, _ := attr(cons, "matrix")
+	want := wantMatrix(a.Value)
+	var got []string
+	for _, j := range s.Jobs {
+		p, err := readProbe(j.Checkout, key, 0)
+		if err != nil || p == nil {
+			continue // reported with the job's other checks
+		}
+		got = append(got, p.Matrix)
+		if p.Matrix != matrixText(j.Step.Permutation) {
+			c.fail("%s: the job for %q saw %q in its command", key, matrixText(j.Step.Permutation), p.Matrix)
+		}
+	}
+	sort.Strings(got)
+	if !slices.Equal(got, want) {
+		c.fail("%s: matrix jobs %q, want %q", key, got, want)
+	}
+}
+
+// wantMatrix is each combination of a matrix, as matrixText writes it, sorted.
+func wantMatrix(m *stepvalue.Value) []string {
+	setup, adjustments := m, (*stepvalue.Value)(nil)
+	if m.Kind == stepvalue.Map {
+		setup, adjustments = m.Get("setup"), m.Get("adjustments")
+	}
+	combos := []map[string]string{{}}
+	dims := map[string]*stepvalue.Value{"": setup}
+	if setup.Kind == stepvalue.Map {
+		dims = map[string]*stepvalue.Value{}
+		for i, k := range setup.Keys {
+			dims[k] = setup.Items[i]
+		}
+	}
+	for _, d := range slices.Sorted(maps.Keys(dims)) {
+		var next []map[string]string
+		for _, combo := range combos {
+			for _, v := range dims[d].Items {
+				n := maps.Clone(combo)
+				n[d] = v.Scalar
+				next = append(next, n)
+			}
+		}
+		combos = next
+	}
+	set := map[string]bool{}
+	for _, combo := range combos {
+		set[matrixText(combo)] = true
+	}
+	if adjustments != nil {
+		for _, adj := range adjustments.Items {
+			with := map[string]string{}
+			if w := adj.Get("with"); w.Kind == stepvalue.Map {
+				for i, k := range w.Keys {
+					with[k] = w.Items[i].Scalar
+				}
+			} else {
+				with[""] = w.Scalar
+			}
+			skip := adj.Get("skip")
+			set[matrixText(with)] = skip == nil || skip.Kind == stepvalue.Bool && skip.Scalar == "false"
+		}
+	}
+	var out []string
+	for t, run := range set {
+		if run {
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+var matrixToken = regexp.MustCompile(`\{\{\s*matrix(\.[\w.-]+)?\s*\}\}`)
+
+// interpolateMatrix fills a matrix job's combination into text, as
+// Buildkite does before the job runs.
+func interpolateMatrix(text string, p map[string]string) string {
+	if p == nil {
+		return text
+	}
+	return matrixToken.ReplaceAllStringFunc(text, func(tok string) string {
+		dim := strings.TrimPrefix(matrixToken.FindStringSubmatch(tok)[1], ".")
+		return p[dim]
+	})
 }
 
 // registryClouds are the clouds whose credentials a consumer of an image

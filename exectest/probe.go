@@ -3,11 +3,15 @@ package exectest
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 
 	"github.com/bkgen/bkgen/spec"
+	"github.com/bkgen/bkgen/stepvalue"
 	"gopkg.in/yaml.v3"
 )
 
@@ -28,6 +32,7 @@ type Probe struct {
 	Hosts            map[string]string // /etc/hosts: name to address
 	Dirs             map[string]bool   // the consumer's volume targets that exist
 	Readable         map[string]bool   // credential files it could read: gcp-credentials, gcp-token, aws-token
+	Matrix           string            // a matrix job's combination, as matrixText writes it; "" for none
 }
 
 // Variables every build of the harness has: one Buildkite gives the job
@@ -52,6 +57,17 @@ func probeCommand(key string, c *spec.Consumer) string {
 	w(`  echo "key=%s"`, key)
 	w(`  echo "parallel_job=${BUILDKITE_PARALLEL_JOB-unset}"`)
 	w(`  echo "parallel_job_count=${BUILDKITE_PARALLEL_JOB_COUNT-unset}"`)
+	if dims := matrixDims(c); dims != nil {
+		// Buildkite fills the tokens in before the job runs.
+		tokens := map[string]string{}
+		for _, d := range dims {
+			tokens[d] = "{{matrix." + d + "}}"
+			if d == "" {
+				tokens[d] = "{{matrix}}"
+			}
+		}
+		w(`  echo "matrix=%s"`, matrixText(tokens))
+	}
 	for _, name := range probedEnv(c) {
 		w(`  echo "env %s=${%s-unset}"`, name, name)
 	}
@@ -80,6 +96,35 @@ func probeCommand(key string, c *spec.Consumer) string {
 	}
 	w("echo \"bkgen-exec probe: %s ran in $(cat %s 2>/dev/null || echo 'no image of the harness')\"", key, markerPath)
 	return b.String()
+}
+
+// matrixDims are the dimensions of a consumer's matrix ("" for a list of
+// values), sorted; nil without a matrix.
+func matrixDims(c *spec.Consumer) []string {
+	a, ok := attr(c, "matrix")
+	if !ok {
+		return nil
+	}
+	setup := a.Value
+	if a.Value.Kind == stepvalue.Map {
+		setup = a.Value.Get("setup")
+	}
+	if setup == nil || setup.Kind != stepvalue.Map {
+		return []string{""}
+	}
+	dims := slices.Clone(setup.Keys)
+	sort.Strings(dims)
+	return dims
+}
+
+// matrixText writes a matrix combination as "dim=value dim=value", dims
+// sorted ("=value" for a list's).
+func matrixText(p map[string]string) string {
+	var parts []string
+	for _, d := range slices.Sorted(maps.Keys(p)) {
+		parts = append(parts, d+"="+p[d])
+	}
+	return strings.Join(parts, " ")
 }
 
 // probedEnv is the variables a consumer's probe records: its own env and
@@ -146,6 +191,8 @@ func readProbe(checkout, key string, index int) (*Probe, error) {
 			p.Dir = v
 		case "shell":
 			p.Shell = v
+		case "matrix":
+			p.Matrix = v
 		}
 	}
 	return p, nil

@@ -42,12 +42,7 @@ func TestSteps(t *testing.T) {
 	target := scanner.Target{Image: "web", Repository: "web", RefQ: "r/web:bk-1", Tag: "bk-1", Registry: provider.NewConfig("r")}
 	target.Registry.Set("region", "us-east-1")
 	for _, tool := range scanner.All {
-		s := &scanner.Settings{Tool: tool}
-		tool.Defaults(s, given())
-		step, err := tool.Step(s, target)
-		if err != nil {
-			t.Fatalf("%s: %v", tool.Name(), err)
-		}
+		s, step := defaultStep(t, tool, target)
 		if step.Command == "" {
 			t.Errorf("%s: no command", tool.Name())
 		}
@@ -68,12 +63,7 @@ func TestPlatforms(t *testing.T) {
 	target := scanner.Target{Image: "web", Repository: "web", RefQ: "r/web:bk-1", Tag: "bk-1",
 		Platforms: []string{"linux/amd64", "linux/arm64/v8"}, Registry: provider.NewConfig("r")}
 	for _, tool := range scanner.All {
-		s := &scanner.Settings{Tool: tool}
-		tool.Defaults(s, given())
-		step, err := tool.Step(s, target)
-		if err != nil {
-			t.Fatalf("%s: %v", tool.Name(), err)
-		}
+		_, step := defaultStep(t, tool, target)
 		for _, name := range []string{"web-linux-amd64", "web-linux-arm64-v8"} {
 			if !strings.Contains(step.Command, name) || !slices.Contains(step.ArtifactPaths, "bkgen-scan/"+name+".txt") {
 				t.Errorf("%s: %s is not scanned and kept:\n%v\n%s", tool.Name(), name, step.ArtifactPaths, step.Command)
@@ -83,6 +73,18 @@ func TestPlatforms(t *testing.T) {
 			t.Errorf("%s: linux/arm64/v8 not asked for:\n%s", tool.Name(), step.Command)
 		}
 	}
+}
+
+// defaultStep is tool's step for target with its default settings.
+func defaultStep(t *testing.T, tool scanner.Tool, target scanner.Target) (*scanner.Settings, *scanner.Step) {
+	t.Helper()
+	s := &scanner.Settings{Tool: tool}
+	tool.Defaults(s, given())
+	step, err := tool.Step(s, target)
+	if err != nil {
+		t.Fatalf("%s: %v", tool.Name(), err)
+	}
+	return s, step
 }
 
 func optionNames() []string {

@@ -568,6 +568,7 @@ var StepAttrs = []struct {
 	{"notify", []stepvalue.Kind{stepvalue.List}, "a list of notifications"},
 	{"secrets", []stepvalue.Kind{stepvalue.List, stepvalue.Map}, "a list of Buildkite secret names, or a map of env var names to them"},
 	{"cache", []stepvalue.Kind{stepvalue.String, stepvalue.List, stepvalue.Map}, "cache paths: a string, a list, or a map with paths"},
+	{"matrix", []stepvalue.Kind{stepvalue.List, stepvalue.Map}, "a list of values, or {setup, adjustments}"},
 }
 
 func init() {
@@ -619,6 +620,12 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 		d.errorf(key, what, "command is required")
 	}
 	c.Attrs = d.stepAttrs(f, what)
+	if p, ok := f["matrix"]; ok {
+		d.checkMatrix(p.value, what+".matrix")
+		if _, par := f["parallelism"]; par {
+			d.errorf(p.key, what, "matrix and parallelism cannot be combined: Buildkite runs a matrix's jobs once each")
+		}
+	}
 	var own OwnStep
 	d.stepFields(f, what, &own)
 	c.Env, c.Plugins, c.TimeoutInMinutes, c.Retry = own.Env, own.Plugins, own.TimeoutInMinutes, own.Retry
@@ -656,6 +663,100 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 		}
 	}
 	return c
+}
+
+// matrixValueRE is what a matrix value may be: Buildkite puts it into the
+// command, env and label as it is, so a word no shell or YAML reads twice.
+var matrixValueRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+=-]*$`)
+
+// checkMatrix checks a matrix's shape as Buildkite takes it (a list of
+// values; or setup, a list or a map of dimensions to lists, and adjustments,
+// each with a value or a map of them, skip or soft_fail), and that every
+// value is a plain word.
+func (d *decoder) checkMatrix(n *yaml.Node, what string) {
+	word := func(n *yaml.Node, at string) {
+		n = resolve(n)
+		if n.Kind != yaml.ScalarNode || !matrixValueRE.MatchString(n.Value) {
+			d.errorf(n, at, "a matrix value is a word of letters, digits and . _ : / @ + = - (Buildkite writes it into the command as it is), not %s", kindName(n))
+		}
+	}
+	words := func(n *yaml.Node, at string) {
+		n = resolve(n)
+		if n.Kind != yaml.SequenceNode || len(n.Content) == 0 {
+			d.errorf(n, at, "expected a list of values, found %s", kindName(n))
+			return
+		}
+		for _, it := range n.Content {
+			word(it, at)
+		}
+	}
+	r := resolve(n)
+	if r.Kind == yaml.SequenceNode {
+		words(r, what)
+		return
+	}
+	f, ok := d.fields(r, what, []string{"setup", "adjustments"})
+	if !ok {
+		return
+	}
+	setup, ok := f["setup"]
+	if !ok {
+		d.errorf(r, what, "setup is required: the values (a list) or dimensions (a map of lists)")
+		return
+	}
+	dims := map[string]bool{}
+	if sr := resolve(setup.value); sr.Kind == yaml.MappingNode {
+		ps, _ := d.mapping(sr, what+".setup")
+		for _, p := range ps {
+			if !envNameRE.MatchString(p.key.Value) {
+				d.errorf(p.key, what+".setup", "%s is not a dimension name (letters, digits and '_')", quoteForMessage(p.key.Value))
+			}
+			dims[p.key.Value] = true
+			words(p.value, what+".setup."+p.key.Value)
+		}
+	} else {
+		words(sr, what+".setup")
+	}
+	adj, ok := f["adjustments"]
+	if !ok {
+		return
+	}
+	ar := resolve(adj.value)
+	if ar.Kind != yaml.SequenceNode {
+		d.errorf(ar, what+".adjustments", "expected a list of adjustments, found %s", kindName(ar))
+		return
+	}
+	for i, a := range ar.Content {
+		at := fmt.Sprintf("%s.adjustments[%d]", what, i)
+		af, ok := d.fields(a, at, []string{"with", "skip", "soft_fail"})
+		if !ok {
+			continue
+		}
+		w, ok := af["with"]
+		if !ok {
+			d.errorf(a, at, "with is required: the combination it adjusts")
+			continue
+		}
+		if wr := resolve(w.value); wr.Kind == yaml.MappingNode {
+			ps, _ := d.mapping(wr, at+".with")
+			for _, p := range ps {
+				if !dims[p.key.Value] {
+					d.errorf(p.key, at+".with", "%s is not a dimension of setup", quoteForMessage(p.key.Value))
+				}
+				word(p.value, at+".with."+p.key.Value)
+			}
+		} else {
+			word(wr, at+".with")
+		}
+		if s, ok := af["skip"]; ok {
+			if v := d.value(s.value, at+".skip"); v != nil && v.Kind != stepvalue.Bool && v.Kind != stepvalue.String {
+				d.errorf(s.value, at+".skip", "expected true, false or a reason, found %s", kindName(resolve(s.value)))
+			}
+		}
+		if s, ok := af["soft_fail"]; ok {
+			d.softFail(s.value, at+".soft_fail")
+		}
+	}
 }
 
 // ownStep decodes an image's step: what the spec adds to its own steps.

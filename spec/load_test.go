@@ -336,14 +336,34 @@ images:
         notify: {slack: "#ci"}
         secrets: [API_KEY]
         cache: [node_modules]
-        matrix: [a, b]
+        matrix: [a, "b c", {x: 1}]
+        parallelism: 2
 `,
 			want: []string{
 				`bkgen.yml:9:13: images.app.consumers.unit.if: expected a conditional expression such as build.branch == "main", found a list`,
 				`bkgen.yml:10:19: images.app.consumers.unit.branches: expected branch patterns, a string or a list: each item a string`,
 				`bkgen.yml:11:35: images.app.consumers.unit.allow_dependency_failure: expected true or false, found the string "yes"`,
 				`bkgen.yml:12:17: images.app.consumers.unit.notify: expected a list of notifications, found a mapping`,
-				`bkgen.yml:15:9: images.app.consumers.unit: unknown field "matrix"`,
+				`bkgen.yml:15:9: images.app.consumers.unit: matrix and parallelism cannot be combined: Buildkite runs a matrix's jobs once each`,
+				`bkgen.yml:15:21: images.app.consumers.unit.matrix: a matrix value is a word of letters, digits and . _ : / @ + = - (Buildkite writes it into the command as it is), not the string "b c"`,
+				`bkgen.yml:15:28: images.app.consumers.unit.matrix: a matrix value is a word of letters, digits and . _ : / @ + = - (Buildkite writes it into the command as it is), not a mapping`,
+			},
+		},
+		{
+			name: "matrix shapes",
+			src: unitConsumer + `        matrix:
+          setup: {os: [linux, darwin], go-version: ["1.26"]}
+          adjustments:
+            - with: {os: windows, arch: arm64}
+            - {skip: true}
+            - with: {os: linux}
+              skip: [x]
+`,
+			want: []string{
+				`bkgen.yml:10:40: images.app.consumers.unit.matrix.setup: "go-version" is not a dimension name (letters, digits and '_')`,
+				`bkgen.yml:12:35: images.app.consumers.unit.matrix.adjustments[0].with: "arch" is not a dimension of setup`,
+				`bkgen.yml:13:15: images.app.consumers.unit.matrix.adjustments[1]: with is required: the combination it adjusts`,
+				`bkgen.yml:15:21: images.app.consumers.unit.matrix.adjustments[2].skip: expected true, false or a reason, found a list`,
 			},
 		},
 		{

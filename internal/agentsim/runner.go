@@ -401,9 +401,13 @@ func (br *buildRun) runStep(ctx context.Context, s *StepResult) {
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		wg.Add(1)
+		step := s.Step
+		if len(step.Matrix) > 0 {
+			step = step.Matrix[i] // its combination filled in
+		}
 		go func(i int) {
 			defer wg.Done()
-			jobs[i] = br.runJob(ctx, s.Step, i)
+			jobs[i] = br.runJob(ctx, step, i)
 		}(i)
 	}
 	wg.Wait()

@@ -1,8 +1,11 @@
 package agentsim
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +36,12 @@ type Step struct {
 	Branches []string
 	// If is the step's condition ("" for none).
 	If string
+	// Matrix: one job for each combination of the step's matrix, each the
+	// step with that combination interpolated, in a stable order.
+	Matrix []*Step
+	// Permutation is the combination a matrix job's step has, nil for
+	// others.
+	Permutation pipeline.MatrixPermutation
 }
 
 // BranchMatches reports whether a build of branch runs a step with these
@@ -124,6 +133,9 @@ func (s *Step) Queue() string { return s.Agents["queue"] }
 
 // Jobs is how many jobs the step runs.
 func (s *Step) Jobs() int {
+	if len(s.Matrix) > 0 {
+		return len(s.Matrix)
+	}
 	if s.Parallelism > 1 {
 		return s.Parallelism
 	}
@@ -132,6 +144,9 @@ func (s *Step) Jobs() int {
 
 // StepFrom reads a command step of an uploaded pipeline.
 func StepFrom(c *pipeline.CommandStep) (*Step, error) {
+	if !c.Matrix.IsEmpty() {
+		return matrixStep(c)
+	}
 	s := &Step{Key: c.Key, Label: c.Label, Command: c.Command, Env: map[string]string{}}
 	for k, v := range c.Env {
 		s.Env[k] = v
@@ -368,4 +383,64 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// matrixStep reads a matrix step: each combination of its setup that no
+// adjustment skips, and each combination an adjustment adds, interpolated
+// into a copy of the step as the agent does for each job.
+func matrixStep(c *pipeline.CommandStep) (*Step, error) {
+	var perms []pipeline.MatrixPermutation
+	dims := slices.Sorted(maps.Keys(c.Matrix.Setup))
+	var product func(i int, p pipeline.MatrixPermutation)
+	product = func(i int, p pipeline.MatrixPermutation) {
+		if i == len(dims) {
+			perms = append(perms, maps.Clone(p))
+			return
+		}
+		for _, v := range c.Matrix.Setup[dims[i]] {
+			p[dims[i]] = v
+			product(i+1, p)
+		}
+	}
+	product(0, pipeline.MatrixPermutation{})
+	for _, a := range c.Matrix.Adjustments {
+		with := pipeline.MatrixPermutation(a.With)
+		i := slices.IndexFunc(perms, func(p pipeline.MatrixPermutation) bool { return maps.Equal(p, with) })
+		switch {
+		case a.ShouldSkip() && i >= 0:
+			perms = slices.Delete(perms, i, i+1)
+		case !a.ShouldSkip() && i < 0:
+			perms = append(perms, maps.Clone(with))
+		}
+	}
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var out *Step
+	for _, p := range perms {
+		var one pipeline.CommandStep
+		if err := json.Unmarshal(b, &one); err != nil {
+			return nil, fmt.Errorf("step %q: %w", c.Key, err)
+		}
+		if err := one.InterpolateMatrixPermutation(p); err != nil {
+			return nil, fmt.Errorf("step %q, matrix %v: %w", c.Key, p, err)
+		}
+		one.Matrix = nil
+		s, err := StepFrom(&one)
+		if err != nil {
+			return nil, err
+		}
+		s.Permutation = p
+		if out == nil {
+			o := *s
+			out = &o
+		}
+		out.Matrix = append(out.Matrix, s)
+	}
+	if out == nil {
+		return nil, fmt.Errorf("step %q: its matrix leaves no job", c.Key)
+	}
+	out.Permutation = nil
+	return out, nil
 }
