@@ -51,13 +51,15 @@ func TestAccess(t *testing.T) {
 		{name: "gar with workload identity", p: provider.GAR{}, c: config("r", "location", "us", "project", "my-project", "repository", "docker",
 			"workload_identity.audience", "//iam.googleapis.com/x", "workload_identity.service_account", "ci@p.iam"),
 			check: func(t *testing.T, a *provider.Access) {
-				if a.Base != "us-docker.pkg.dev/my-project/docker" || len(a.Plugins) != 1 || !strings.Contains(a.Login, "gcloud auth configure-docker us-docker.pkg.dev") {
+				// The login exchanges the token itself: TestGARLoginExchange runs it.
+				if a.Base != "us-docker.pkg.dev/my-project/docker" || len(a.Plugins) != 1 || strings.Contains(a.Login, "gcloud") ||
+					!strings.Contains(a.Login, "docker login us-docker.pkg.dev --username oauth2accesstoken --password-stdin") {
 					t.Errorf("%+v", a)
 				}
 			}},
 		{name: "gar without", p: provider.GAR{}, c: config("r", "location", "us", "project", "my-project", "repository", "docker"),
 			check: func(t *testing.T, a *provider.Access) {
-				if len(a.Plugins) != 0 {
+				if len(a.Plugins) != 0 || !strings.Contains(a.Login, "gcloud auth configure-docker us-docker.pkg.dev") {
 					t.Errorf("%+v", a)
 				}
 			}},
