@@ -52,7 +52,7 @@ func TestAccess(t *testing.T) {
 			"workload_identity.audience", "//iam.googleapis.com/x", "workload_identity.service_account", "ci@p.iam"),
 			check: func(t *testing.T, a *provider.Access) {
 				// The login exchanges the token itself: TestGARLoginExchange runs it.
-				if a.Base != "us-docker.pkg.dev/my-project/docker" || len(a.Plugins) != 1 || strings.Contains(a.Login, "gcloud") ||
+				if a.Base != "us-docker.pkg.dev/my-project/docker" || len(a.Plugins) != 1 || strings.Contains(a.Login, "gcloud auth") ||
 					!strings.Contains(a.Login, "docker login us-docker.pkg.dev --username oauth2accesstoken --password-stdin") {
 					t.Errorf("%+v", a)
 				}
