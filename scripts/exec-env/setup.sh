@@ -142,7 +142,7 @@ stage_tools() {
         -ldflags "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION" \
         "github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION" >"$LOG_DIR/build-trivy.log" 2>&1 ||
         { rm -rf "$tmp"; die "building trivy failed: $(tail -5 "$LOG_DIR/build-trivy.log")"; }
-      rm -rf "$tv_dir" && mv "$tmp" "$tv_dir"
+      chmod 755 "$tmp" && rm -rf "$tv_dir" && mv "$tmp" "$tv_dir"
       log "built trivy in $((SECONDS - t0))s"
     )
   fi
