@@ -1,9 +1,11 @@
 package exectest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -208,17 +210,55 @@ func unameArch(platform string) string {
 var simpleProgram = regexp.MustCompile(`^[A-Za-z0-9._/+-]+$`)
 
 // Text is the Dockerfile.
-func (s *Standin) Text() string {
+func (s *Standin) Text() string { return sharedText([]*Standin{s}) }
+
+// sharedText is one Dockerfile for the stand-ins of images that share it
+// (an image and its variants), each building its own stage: the stages of
+// a target first, each with the stage built only if that target is
+// ignored, and the one built without a target last.
+func sharedText(ss []*Standin) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	w("# A stand-in for the example's Dockerfile, written by the bkgen execution")
 	w("# harness (exectest): it builds on this machine and proves where it ran.")
-	w("# run %s", s.Run)
-	if s.Rebuild != "" {
-		w("# %s", s.Rebuild)
+	w("# run %s", ss[0].Run)
+	args := map[string]bool{}
+	for _, s := range ss {
+		if s.Rebuild != "" {
+			w("# %s", s.Rebuild)
+			break
+		}
 	}
+	for _, s := range ss {
+		if s.FromArg != "" && !args[s.FromArg] {
+			args[s.FromArg] = true
+			w("ARG %s", s.FromArg)
+		}
+	}
+	ordered := slices.Clone(ss)
+	slices.SortStableFunc(ordered, func(a, b *Standin) int {
+		return cmp.Compare(boolInt(a.Stage == finalStage), boolInt(b.Stage == finalStage))
+	})
+	for i, s := range ordered {
+		if i > 0 {
+			w("")
+		}
+		s.stage(w)
+	}
+	return b.String()
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// stage writes the stand-in's stage, and the one built only if its target
+// is ignored.
+func (s *Standin) stage(w func(format string, a ...any)) {
 	if s.FromArg != "" {
-		w("ARG %s", s.FromArg)
 		w("FROM ${%s} AS %s", s.FromArg, s.Stage)
 	} else {
 		w("FROM %s AS %s", s.Base, s.Stage)
@@ -257,7 +297,7 @@ func (s *Standin) Text() string {
 		w(`RUN %s || { mkdir -p %s && printf '%%s\n' '#!/bin/sh' 'echo "stand-in for the example entrypoint %s, arguments: $*"' > %s && chmod 755 %s; }`,
 			test, dir, prog, path, path)
 	}
-	w("COPY . /bkgen/context/%s", s.Image)
+	w("COPY . /bkgen/context/%s", strings.ReplaceAll(s.Image, ":", "-"))
 	if s.Entrypoint != "" {
 		w("ENTRYPOINT %s", s.Entrypoint)
 	}
@@ -265,12 +305,12 @@ func (s *Standin) Text() string {
 		w("LABEL %s=%s", runLabel, s.Label)
 	}
 	if s.Stage != finalStage {
+		after := afterTarget + "-" + strings.ToLower(s.Stage)
 		w("")
 		w("# Built only if the spec's target is ignored.")
-		w("FROM %s AS %s", s.Stage, afterTarget)
-		w(`RUN echo "image=%s stage=%s run=%s" > %s`, s.Image, afterTarget, s.Run, markerPath)
+		w("FROM %s AS %s", s.Stage, after)
+		w(`RUN echo "image=%s stage=%s run=%s" > %s`, s.Image, after, s.Run, markerPath)
 	}
-	return b.String()
 }
 
 // entrypointProgram is the program an ENTRYPOINT runs: the first element

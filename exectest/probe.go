@@ -223,10 +223,14 @@ func rewriteSpec(src []byte, s *spec.Spec) ([]byte, error) {
 		}
 		for j := 0; j+1 < len(consumers.Content); j += 2 {
 			name := consumers.Content[j].Value
+			// The consumer, in the image or (with a target of its own) in
+			// one of its variants.
 			var c *spec.Consumer
-			for _, x := range im.Consumers {
-				if x.Name == name {
-					c = x
+			for _, o := range s.Images {
+				for _, x := range o.Consumers {
+					if x.Name == name && x.ListedUnder(o) == im.Name {
+						c = x
+					}
 				}
 			}
 			if c == nil {
@@ -236,7 +240,7 @@ func rewriteSpec(src []byte, s *spec.Spec) ([]byte, error) {
 			for k := 0; k+1 < len(body.Content); k += 2 {
 				if body.Content[k].Value == "command" {
 					body.Content[k+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Style: yaml.LiteralStyle,
-						Value: probeCommand(spec.ConsumerKey(im, c), c)}
+						Value: probeCommand(im.Name+"-"+c.Name, c)}
 				}
 			}
 		}

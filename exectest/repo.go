@@ -2,6 +2,7 @@ package exectest
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"io/fs"
 	"os"
@@ -72,12 +73,13 @@ func PrepareRepo(sc *Scenario, dir string, o RepoOptions, env *Env) (*Repo, erro
 		return nil, err
 	}
 	r := &Repo{Dir: dir, Scenario: sc, Spec: s, Standins: map[string]*Standin{}, Branch: o.Branch}
-	written := map[string]string{}
+	stages := map[string]string{} // Dockerfile and stage: the image building it
 	for _, im := range s.Images {
-		if other, ok := written[im.Dockerfile]; ok {
-			return nil, fmt.Errorf("images %s and %s share %s: the harness writes one stand-in per image", other, im.Name, im.Dockerfile)
+		stage := cmp.Or(strings.ToLower(im.Target), finalStage)
+		if other, ok := stages[im.Dockerfile+" "+stage]; ok {
+			return nil, fmt.Errorf("images %s and %s both build %s of %s: the harness gives each image a stage of its own", other, im.Name, stage, im.Dockerfile)
 		}
-		written[im.Dockerfile] = im.Name
+		stages[im.Dockerfile+" "+stage] = im.Name
 		orig, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(im.Dockerfile)))
 		if err != nil {
 			return nil, fmt.Errorf("image %s: %w", im.Name, err)
@@ -118,10 +120,20 @@ func PrepareRepo(sc *Scenario, dir string, o RepoOptions, env *Env) (*Repo, erro
 	return r, r.commit("the example, with stand-in Dockerfiles and probes")
 }
 
+// writeDockerfiles writes each Dockerfile: the stand-ins of the images
+// that build from it (an image and its variants), each its own stage.
 func (r *Repo) writeDockerfiles() error {
+	files := map[string][]*Standin{}
+	var order []string
 	for _, im := range r.Spec.Images {
-		p := filepath.Join(r.Dir, filepath.FromSlash(im.Dockerfile))
-		if err := os.WriteFile(p, []byte(r.Standins[im.Name].Text()), 0o644); err != nil {
+		if files[im.Dockerfile] == nil {
+			order = append(order, im.Dockerfile)
+		}
+		files[im.Dockerfile] = append(files[im.Dockerfile], r.Standins[im.Name])
+	}
+	for _, f := range order {
+		p := filepath.Join(r.Dir, filepath.FromSlash(f))
+		if err := os.WriteFile(p, []byte(sharedText(files[f])), 0o644); err != nil {
 			return err
 		}
 	}
@@ -165,10 +177,20 @@ func (r *Repo) changeTarget() string {
 	return best
 }
 
-// Dependents are the images built on name, directly or not, in spec order.
+// Dependents are the images a change to name's context changes besides
+// name: the others built from that context (its variants), and the images
+// built on any of those, directly or not, in spec order.
 func (r *Repo) Dependents(name string) []string {
 	in := map[string]bool{name: true}
 	var out []string
+	if im := r.Spec.Image(name); im != nil {
+		for _, o := range r.Spec.Images {
+			if o.Name != name && o.Context == im.Context {
+				in[o.Name] = true
+				out = append(out, o.Name)
+			}
+		}
+	}
 	for _, im := range r.Spec.Images { // in dependency order
 		for _, d := range im.DependsOn {
 			if in[d] && !in[im.Name] {

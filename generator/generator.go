@@ -152,6 +152,7 @@ func (p *Prepared) Generate(inRegistry map[string]RegistryCheck) (*Result, error
 	}
 	dec := <-decided
 	v := dec.decide(in.Spec, func(image string) string { return g.targets[image].ref() })
+	steps = dependencyOrder(steps, func(p planned) *Step { return p.Step })
 	pipeline := &Pipeline{Literal: in.Literal}
 	decisions := &Decisions{Images: v.images}
 	for i := range steps {

@@ -33,7 +33,7 @@ type Pipeline struct {
 func (p *Pipeline) Parts(limit int) []*Pipeline {
 	var parts []*Pipeline
 	cur, jobs := &Pipeline{Literal: p.Literal}, 0
-	for _, s := range dependencyOrder(p.Steps) {
+	for _, s := range dependencyOrder(p.Steps, func(s *Step) *Step { return s }) {
 		n := max(1, s.Parallelism)
 		if jobs+n > limit && len(cur.Steps) > 0 {
 			parts = append(parts, cur)
@@ -49,29 +49,30 @@ func (p *Pipeline) Parts(limit int) []*Pipeline {
 }
 
 // dependencyOrder orders steps so each follows those it depends on, keeping
-// the given order wherever that already holds.
-func dependencyOrder(steps []*Step) []*Step {
-	byKey := make(map[string]*Step, len(steps))
-	for _, s := range steps {
-		byKey[s.Key] = s
+// the given order wherever that already holds (a consumer may depend on one
+// of an image's variant, listed later).
+func dependencyOrder[T any](items []T, step func(T) *Step) []T {
+	byKey := make(map[string]int, len(items))
+	for i, it := range items {
+		byKey[step(it).Key] = i
 	}
-	placed := make(map[*Step]bool, len(steps))
-	out := make([]*Step, 0, len(steps))
-	var place func(s *Step)
-	place = func(s *Step) {
-		if placed[s] {
+	placed := make([]bool, len(items))
+	out := make([]T, 0, len(items))
+	var place func(i int)
+	place = func(i int) {
+		if placed[i] {
 			return
 		}
-		placed[s] = true // a cycle (which the spec refuses) cannot recurse forever
-		for _, d := range s.DependsOn {
-			if dep := byKey[d]; dep != nil {
-				place(dep)
+		placed[i] = true // a cycle (which the spec refuses) cannot recurse forever
+		for _, d := range step(items[i]).DependsOn {
+			if j, ok := byKey[d]; ok {
+				place(j)
 			}
 		}
-		out = append(out, s)
+		out = append(out, items[i])
 	}
-	for _, s := range steps {
-		place(s)
+	for i := range items {
+		place(i)
 	}
 	return out
 }

@@ -269,6 +269,11 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (from, to []
 	if platform != "" {
 		arch = spec.ArchSlug(platform, im.Platforms)
 	}
+	// A variant shares its image's repository: its caches are its own.
+	slot := arch
+	if im.Variant != "" {
+		slot = strings.Trim(nonTagChar.ReplaceAllString(im.Variant, "-")+"-"+arch, "-")
+	}
 	add := func(flag, value string) {
 		arg := flag + " " + quoteExpanding(value)
 		if flag == "--cache-to" {
@@ -286,29 +291,26 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (from, to []
 	switch im.Cache.Type {
 	case spec.CacheRegistry:
 		for _, b := range branches {
-			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, arch))
+			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, slot))
 		}
-		add("--cache-to", "type=registry,ref="+t.repo+":"+cacheTagFor(branches[0], arch)+",mode=max"+t.CacheToAttrs)
+		add("--cache-to", "type=registry,ref="+t.repo+":"+cacheTagFor(branches[0], slot)+",mode=max"+t.CacheToAttrs)
 	case spec.CacheInline:
 		for _, b := range branches {
-			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, ""))
+			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, slot))
 		}
 		add("--cache-to", "type=inline")
-		cacheTag = cacheTagFor(branches[0], "")
+		cacheTag = cacheTagFor(branches[0], slot)
 	case spec.CacheLocal:
-		dir := strings.TrimSuffix(im.Cache.Path, "/") + "/" + im.Name
-		if arch != "" {
-			dir += "-" + arch
+		dir := strings.TrimSuffix(im.Cache.Path, "/") + "/" + cmp.Or(im.Of, im.Name)
+		if slot != "" {
+			dir += "-" + slot
 		}
 		add("--cache-from", "type=local,src="+dir)
 		add("--cache-to", "type=local,dest="+dir+",mode=max")
 	case spec.CacheS3:
-		name := im.Cache.Name
-		if name == "" {
-			name = im.Name
-		}
-		if arch != "" {
-			name += "-" + arch
+		name := cmp.Or(im.Cache.Name, im.Of, im.Name)
+		if slot != "" {
+			name += "-" + slot
 		}
 		where := "type=s3,region=" + im.Cache.Region + ",bucket=" + im.Cache.Bucket + ",name=" + name
 		add("--cache-from", where)
@@ -386,7 +388,7 @@ var consumerEnv = []string{
 func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, error) {
 	label := c.Label
 	if label == "" {
-		label = im.Name + " " + c.Name
+		label = c.ListedUnder(im) + " " + c.Name
 	}
 	agents := c.Agents
 	if agents == nil {

@@ -25,7 +25,7 @@ func analyzeImages(ctx context.Context, dir string, s *spec.Spec) (*contentkey.A
 		if err != nil {
 			return nil, fmt.Errorf("computing content tags: %w", err)
 		}
-		if errs := checkJobImages(dir, s, a.Paths); len(errs) > 0 {
+		if errs := append(checkJobImages(dir, s, a.Paths), checkTargets(dir, s, a.Paths)...); len(errs) > 0 {
 			return nil, errs.Sorted()
 		}
 		return a, nil
@@ -33,6 +33,9 @@ func analyzeImages(ctx context.Context, dir string, s *spec.Spec) (*contentkey.A
 	var errs diag.List
 	for _, p := range problems {
 		im := s.Image(p.Image)
+		if im.Of != "" {
+			continue // a variant's files are its image's, said of that image
+		}
 		field, pos, msg := "context", im.ContextPos, p.Msg
 		switch p.Input {
 		case contentkey.InputDockerfile:

@@ -38,7 +38,7 @@ func checkJobImages(dir string, s *spec.Spec, paths map[string]contentkey.Paths)
 		for _, c := range jobs {
 			errs = append(errs, diag.Diagnostic{
 				File: s.File, Pos: c.Container.Pos, Severity: diag.Error, Rule: "job-image",
-				Path: "images." + im.Name + ".consumers." + c.Name + ".container",
+				Path: "images." + c.ListedUnder(im) + ".consumers." + c.Name + ".container",
 				Msg: fmt.Sprintf("mode job_image runs the job in the image, and its Dockerfile (%s, line %d) sets USER %s: hosted agents need the job to run as the user they start it as; drop the USER, or use mode: docker with user: %s",
 					name, line, user, user),
 			})

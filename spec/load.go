@@ -103,6 +103,7 @@ func (d *decoder) load(src []byte) *Spec {
 	} else {
 		d.errorf(root, "", "images is required: name at least one image to build")
 	}
+	s.Images = d.variants(s.Images)
 	if len(s.Images) > 0 {
 		d.checkLogins(s)
 		d.checkSteps(s.Images)
@@ -110,6 +111,47 @@ func (d *decoder) load(src []byte) *Spec {
 		s.Images = d.dependencyOrder(s.Images)
 	}
 	return s
+}
+
+// variants adds, after each image, one variant for each build stage its
+// consumers name as their target (other than the image's own): the same
+// build with that target, on the same agents, for those consumers only. It
+// has no platforms (the agent's own), tags or scan; its content tag is its
+// own, its registry cache under tags of its own.
+func (d *decoder) variants(images []*Image) []*Image {
+	names := map[string]bool{}
+	for _, im := range images {
+		names[im.Name] = true
+	}
+	var out []*Image
+	for _, im := range images {
+		out = append(out, im)
+		byStage := map[string]*Image{}
+		var keep []*Consumer
+		for _, c := range im.Consumers {
+			if c.Target == "" || c.Target == im.Target {
+				keep = append(keep, c)
+				continue
+			}
+			v := byStage[c.Target]
+			if v == nil {
+				v = &Image{
+					Name: im.Name + ":" + c.Target, Pos: c.TargetPos, Registry: im.Registry, Repository: im.Repository,
+					Inputs: im.Inputs, Agents: im.Agents, Cache: im.Cache, IfChanged: im.IfChanged, Step: im.Step,
+					Variant: c.Target, Of: im.Name, ContextPos: im.ContextPos, DockerfilePos: im.DockerfilePos, set: im.set,
+				}
+				v.Inputs.Target, v.Inputs.Platforms = c.Target, nil
+				v.Args, v.Labels, v.Secrets = slices.Clone(im.Args), slices.Clone(im.Labels), slices.Clone(im.Secrets)
+				v.DependsOn = slices.Clone(im.DependsOn)
+				byStage[c.Target] = v
+				out = append(out, v)
+			}
+			c.Of = im.Name
+			v.Consumers = append(v.Consumers, c)
+		}
+		im.Consumers = keep
+	}
+	return out
 }
 
 // yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a
@@ -548,7 +590,7 @@ func (d *decoder) ifChanged(n *yaml.Node, what string) *IfChanged {
 }
 
 var consumerFields = []string{
-	"label", "command", "parallelism", "if_changed", "env", "agents", "plugins",
+	"label", "command", "target", "parallelism", "if_changed", "env", "agents", "plugins",
 	"artifact_paths", "timeout_in_minutes", "retry", "soft_fail", "concurrency",
 	"concurrency_group", "priority", "depends_on", "container",
 }
@@ -640,6 +682,9 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 			}
 		case "parallelism":
 			c.Parallelism, _ = d.integer(v, field, 1, 10000)
+		case "target":
+			c.Target = d.matching(v, field, stageRE, "a build stage name (a letter, then letters, digits, '.', '_' and '-')")
+			c.TargetPos = posOf(resolve(v))
 		case "if_changed":
 			c.IfChanged = d.ifChanged(v, field)
 		case "container":

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -173,6 +174,54 @@ images:
 	}
 	if diff := cmp.Diff([]string{"lint"}, c.DependsOn); diff != "" {
 		t.Errorf("depends_on (-want +got):\n%s", diff)
+	}
+}
+
+// TestLoadConsumerTargets: consumers that name a stage of their own run in
+// the image's variant for it, one per stage, after the image; their keys
+// still name the image, and the others stay in it.
+func TestLoadConsumerTargets(t *testing.T) {
+	s := mustLoad(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  base: {context: base}
+  app:
+    context: app
+    target: production
+    platforms: [linux/amd64, linux/arm64]
+    depends_on: [base]
+    tags: [latest]
+    consumers:
+      smoke: {command: ./smoke, target: production}
+      unit: {command: make test, target: test}
+      e2e: {command: make e2e, target: e2e}
+      lint: {command: make lint, target: test}
+`)
+	var names []string
+	for _, im := range s.Images {
+		names = append(names, im.Name)
+	}
+	if diff := cmp.Diff([]string{"base", "app", "app:test", "app:e2e"}, names); diff != "" {
+		t.Fatalf("images (-want +got):\n%s", diff)
+	}
+	app, test := s.Image("app"), s.Image("app:test")
+	if len(app.Consumers) != 1 || app.Consumers[0].Name != "smoke" {
+		t.Errorf("app keeps %v", app.Consumers)
+	}
+	if test.Target != "test" || test.Variant != "test" || test.Of != "app" || test.Context != "app" || test.Repository != app.Repository ||
+		len(test.Platforms) != 0 || test.Tags != nil || test.Scan != nil || !slices.Equal(test.DependsOn, []string{"base"}) {
+		t.Errorf("variant = %+v", test)
+	}
+	var keys []string
+	for _, c := range test.Consumers {
+		keys = append(keys, ConsumerKey(test, c))
+	}
+	if diff := cmp.Diff([]string{"app-unit", "app-lint"}, keys); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
+	}
+	if FinalKey(test) != "build-app:test" {
+		t.Errorf("the variant's build is %s", FinalKey(test))
 	}
 }
 

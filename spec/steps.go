@@ -36,7 +36,16 @@ func ManifestKey(im *Image) string { return "manifest-" + im.Name }
 func ScanKey(im *Image) string { return "scan-" + im.Name }
 
 // ConsumerKey is the key of a consumer's step.
-func ConsumerKey(im *Image, c *Consumer) string { return im.Name + "-" + c.Name }
+func ConsumerKey(im *Image, c *Consumer) string { return c.ListedUnder(im) + "-" + c.Name }
+
+// ListedUnder is the image the spec lists c under: im, or the image im is
+// a variant of.
+func (c *Consumer) ListedUnder(im *Image) string {
+	if c.Of != "" {
+		return c.Of
+	}
+	return im.Name
+}
 
 // FinalKey is the key of the step after which im is complete and pushed.
 func FinalKey(im *Image) string {

@@ -80,6 +80,10 @@ type Image struct {
 	// manifest and scan.
 	Step      OwnStep
 	Consumers []*Consumer
+	// Variant is the stage a variant builds: an image bkgen adds for the
+	// consumers of Of that name a target of their own (Name is Of:Variant).
+	// "" for the spec's own images.
+	Variant, Of string
 
 	// Where context and dockerfile are written, for errors about what they
 	// name on disk; the image's Pos when one is left to its default.
@@ -153,7 +157,14 @@ type Consumer struct {
 	Label       string
 	Command     string
 	Parallelism int // 0: not set
-	IfChanged   *IfChanged
+	// Target is the build stage the consumer runs in, when not its image's:
+	// it runs in the image's variant for that stage. "" for the image's own.
+	Target    string
+	TargetPos Pos
+	// Of is the image the spec lists the consumer under, when it runs in
+	// that image's variant; its key and label name that image.
+	Of        string
+	IfChanged *IfChanged
 	Env         []KV // sorted by key
 	Container   Container
 	// Pass-through step attributes, as Buildkite has them.

@@ -116,7 +116,7 @@ func TestConsumerCommandsAreVerbatim(t *testing.T) {
 			steps := pipetest.Commands(t, golden)
 			for _, im := range s.Images {
 				for _, c := range im.Consumers {
-					key := im.Name + "-" + c.Name
+					key := spec.ConsumerKey(im, c)
 					step, ok := steps[key]
 					if !ok {
 						if !strings.Contains(strings.Join(ex.args, " "), "--skipped omit") {
