@@ -165,8 +165,8 @@ type Consumer struct {
 	// that image's variant; its key and label name that image.
 	Of        string
 	IfChanged *IfChanged
-	Env         []KV // sorted by key
-	Container   Container
+	Env       []KV // sorted by key
+	Container Container
 	// Pass-through step attributes, as Buildkite has them.
 	Agents           *stepvalue.Value
 	Plugins          []Plugin
