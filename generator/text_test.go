@@ -69,6 +69,7 @@ func textSpec(text string, hosted bool) string {
 			"args":       map[string]any{"A": text},
 			"labels":     map[string]any{"note": text},
 			"agents":     map[string]any{"queue": text},
+			"step":       map[string]any{"env": map[string]any{"FOO": text}, "concurrency_group": text, "concurrency": 1},
 			"consumers":  map[string]any{"c": consumer},
 		}},
 	}
@@ -151,6 +152,8 @@ func checkText(t *testing.T, text string, hosted bool) {
 	if list, _ := cfg[text].([]any); len(list) != 1 || list[0] != text {
 		t.Errorf("text %q: plugin config key or list lost: %v", text, cfg)
 	}
+	same("build env.FOO", build.Env["FOO"])
+	same("build concurrency_group", build.RemainingFields["concurrency_group"])
 	bAgents := build.RemainingFields["agents"].(*ordered.Map[string, any])
 	queue, _ = bAgents.Get("queue")
 	same("build agents", queue)
