@@ -1,13 +1,9 @@
 package plan
 
 import (
-	"context"
-	"path/filepath"
+	"os"
 	"strings"
 	"testing"
-
-	"github.com/bkgen/bkgen/buildenv"
-	"github.com/bkgen/bkgen/internal/gittest"
 )
 
 func TestFinalUser(t *testing.T) {
@@ -37,9 +33,7 @@ func TestFinalUser(t *testing.T) {
 // TestCheckJobImage: a job image whose final stage sets a user is refused
 // at the consumer; one that does not, or that sets root, is not.
 func TestCheckJobImage(t *testing.T) {
-	dir := t.TempDir()
-	gittest.Run(t, dir, "init", "--quiet", "--initial-branch=main")
-	gittest.WriteFiles(t, dir, map[string]string{
+	got := checkProblems(t, map[string]string{
 		".buildkite/bkgen.yml": `version: 1
 registries:
   hosted: {provider: hosted}
@@ -61,25 +55,11 @@ images:
 		"web/Dockerfile":    "FROM node:22-alpine\nWORKDIR /app\nUSER node\n",
 		"worker/Dockerfile": "FROM debian:12 AS base\nUSER app\nFROM base\nUSER root\n",
 	})
-	gittest.Run(t, dir, "add", "--all")
-	gittest.Run(t, dir, "commit", "--quiet", "-m", "initial")
-	s, err := Load(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems, err := Check(context.Background(), dir, s, buildenv.Build{}, 500)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, p := range problems {
-		got = append(got, p.String())
-	}
 	want := ".buildkite/bkgen.yml:11:20: error: images.web.consumers.test.container: mode job_image runs the job in the image, and its Dockerfile (web/Dockerfile, line 3) sets USER node"
 	if len(got) != 1 || !strings.HasPrefix(got[0], want) {
 		t.Errorf("problems:\n%s\nwant one starting:\n%s", strings.Join(got, "\n"), want)
 	}
-	if strings.Contains(strings.Join(got, "\n"), filepath.Dir(dir)) {
+	if strings.Contains(strings.Join(got, "\n"), os.TempDir()) {
 		t.Errorf("a message names this machine's paths: %v", got)
 	}
 }
