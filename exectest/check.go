@@ -63,6 +63,7 @@ func (c *check) run() {
 	c.steps()
 	c.images()
 	c.consumers()
+	c.userSteps()
 	c.scans()
 	c.tokens()
 	c.annotation()
@@ -101,7 +102,9 @@ func (c *check) steps() {
 		case agentsim.SoftFailed:
 			c.row.Notes = append(c.row.Notes, fmt.Sprintf("%s soft-failed: %s: %s", s.Step.Key, s.Reason, lastLines(s.Jobs, 2)))
 		case agentsim.Passed:
-			c.row.Ran++
+			if s.Step.Kind == "" { // a wait or a group's entry runs nothing
+				c.row.Ran++
+			}
 		case agentsim.Skipped:
 			c.row.Notes = append(c.row.Notes, fmt.Sprintf("%s skipped: %s", s.Step.Key, s.Reason))
 		}
@@ -511,6 +514,52 @@ func interpolateMatrix(text string, p map[string]string) string {
 		dim := strings.TrimPrefix(matrixToken.FindStringSubmatch(tok)[1], ".")
 		return p[dim]
 	})
+}
+
+// userSteps: the spec's own steps are in the build; each that ran started
+// after every step its depends_on names had finished, and after whatever
+// came before a wait, block or input before it; one that did not run was
+// skipped by bkgen (its if_changed) or waits for what cannot run here.
+func (c *check) userSteps() {
+	for _, us := range spec.AllUserSteps(c.repo.Spec.Steps) {
+		if us.Key == "" {
+			continue
+		}
+		s := c.res.Step(us.Key)
+		if s == nil {
+			c.fail("steps: %s is not in the build", us.Key)
+			continue
+		}
+		switch s.State {
+		case agentsim.Passed, agentsim.Skipped, agentsim.NotExecutable:
+		default:
+			c.fail("%s: %s: %s", us.Key, s.State, s.Reason)
+			continue
+		}
+		if s.State == agentsim.Skipped && us.IfChanged == nil && !strings.HasPrefix(s.Reason, "its group is skipped") {
+			c.fail("%s: skipped (%s), but it has no if_changed", us.Key, s.Reason)
+		}
+		for _, d := range us.DependsOn {
+			if !slices.ContainsFunc(s.Step.DependsOn, func(x agentsim.Dependency) bool { return x.Key == d }) {
+				c.fail("%s: the pipeline lost its depends_on %s", us.Key, d)
+			}
+		}
+		if s.State != agentsim.Passed || len(s.Jobs) == 0 {
+			continue
+		}
+		start := s.Jobs[0].Start
+		for _, d := range s.Step.DependsOn {
+			dep := c.res.Step(d.Key)
+			if dep == nil {
+				continue
+			}
+			for _, j := range dep.Jobs {
+				if j.End.After(start) {
+					c.fail("%s started before %s (which it waits for) finished", us.Key, d.Key)
+				}
+			}
+		}
+	}
 }
 
 // registryClouds are the clouds whose credentials a consumer of an image

@@ -3,6 +3,7 @@ package generator
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/bkgen/bkgen/glob"
@@ -352,7 +353,7 @@ func skipReason(reason string) string {
 func (p *Pipeline) apply(steps []planned, mode SkippedMode) {
 	if mode == SkipStep {
 		for _, s := range steps {
-			if !s.decision.Run {
+			if !s.decision.Run && s.user == nil { // userDecisions skipped the spec's own
 				s.Skip = skipReason(s.decision.Reason)
 			}
 		}
@@ -361,7 +362,7 @@ func (p *Pipeline) apply(steps []planned, mode SkippedMode) {
 	dropped := map[string][]string{} // key -> what it depended on
 	var kept []*Step
 	for _, s := range steps {
-		if !s.decision.Run {
+		if !s.decision.Run && s.user == nil { // the spec's own steps stay, skipped
 			dropped[s.Key] = s.DependsOn
 			continue
 		}
@@ -387,6 +388,9 @@ func (p *Pipeline) apply(steps []planned, mode SkippedMode) {
 		for _, dep := range s.DependsOn {
 			resolve(dep, seen, &deps)
 		}
+		if s.Raw != nil && !slices.Equal(deps, s.DependsOn) {
+			s.Rewired = true
+		}
 		s.DependsOn = deps
 	}
 	p.Steps = kept
@@ -411,7 +415,13 @@ func (g *gen) leaveToAgent(steps []planned, d *decider) []string {
 			needed[dep] = true
 		}
 	}
-	for _, own := range byImage(steps) {
+	var ofImages []planned // the spec's own steps have had their if_changed (userDecisions)
+	for _, s := range steps {
+		if s.user == nil {
+			ofImages = append(ofImages, s)
+		}
+	}
+	for _, own := range byImage(ofImages) {
 		im := own[0].image
 		inputs, mergeable := d.allInputs(im, g.in.Spec)
 		var imageIC *spec.IfChanged // on the image's steps, when nothing else needs it

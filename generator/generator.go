@@ -152,13 +152,20 @@ func (p *Prepared) Generate(inRegistry map[string]RegistryCheck) (*Result, error
 	}
 	dec := <-decided
 	v := dec.decide(in.Spec, func(image string) string { return g.targets[image].ref() })
+	steps = append(steps, userSteps(in.Spec)...)
 	steps = dependencyOrder(steps, func(p planned) *Step { return p.Step })
 	pipeline := &Pipeline{Literal: in.Literal}
 	decisions := &Decisions{Images: v.images}
 	for i := range steps {
 		s := &steps[i]
-		s.decision = v.step(s.image, s.ref)
 		pipeline.Steps = append(pipeline.Steps, s.Step)
+		if s.user != nil {
+			ds := dec.userDecisions(*s, in.IfChanged == EvaluateAgent)
+			s.decision = ds[0]
+			decisions.Steps = append(decisions.Steps, ds...)
+			continue
+		}
+		s.decision = v.step(s.image, s.ref)
 		decisions.Steps = append(decisions.Steps, s.decision)
 	}
 	res := &Result{Pipeline: pipeline, Decisions: decisions}
@@ -194,15 +201,21 @@ func (g *gen) checkJobs(steps []planned, p *Pipeline) error {
 		if !kept[s.Step] {
 			continue
 		}
+		where := "steps"
+		if s.image != nil {
+			where = "images." + s.image.Name
+		} else {
+			s.ref.Pos = s.user.Pos
+		}
 		if g.in.SplitUploads {
 			if n := max(1, s.Parallelism); n > limit {
-				return diag.List{{File: g.in.Spec.File, Pos: s.ref.Pos, Severity: diag.Error, Rule: "job-limit", Path: "images." + s.image.Name,
+				return diag.List{{File: g.in.Spec.File, Pos: s.ref.Pos, Severity: diag.Error, Rule: "job-limit", Path: where,
 					Msg: fmt.Sprintf("step %s runs %d jobs, past the %d Buildkite accepts in one upload, and one step cannot be split: lower its parallelism (--max-jobs if your organization's limit is higher)", s.Key, n, limit)}}
 			}
 			continue
 		}
 		if jobs += max(1, s.Parallelism); jobs > limit {
-			return diag.List{{File: g.in.Spec.File, Pos: s.ref.Pos, Severity: diag.Error, Rule: "job-limit", Path: "images." + s.image.Name,
+			return diag.List{{File: g.in.Spec.File, Pos: s.ref.Pos, Severity: diag.Error, Rule: "job-limit", Path: where,
 				Msg: fmt.Sprintf("step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: leave out what does not run (--skipped omit), lower parallelism, or let bkgen upload split it into several uploads (--max-jobs if your organization's limit is higher)", s.Key, jobs, limit)}}
 		}
 	}

@@ -99,6 +99,11 @@ type Step struct {
 	Attrs            []spec.StepAttr // other attributes passed through (if, branches, ...)
 	ArtifactPaths    []string
 	Command          string
+	// A step the spec adds itself: its fields as written (Raw), a group's
+	// steps, and whether depends_on was rewired around steps left out.
+	Raw      *stepvalue.Value
+	Children []*Step
+	Rewired  bool
 }
 
 // size is about how many bytes the step takes in the pipeline.
@@ -228,6 +233,9 @@ type writer struct {
 }
 
 func (w *writer) step(s *Step) *yaml.Node {
+	if s.Raw != nil {
+		return w.userStep(s)
+	}
 	m := w.mapping("key", w.str(s.Key))
 	add := func(k string, v *yaml.Node) { m.Content = append(m.Content, w.str(k), v) }
 	if s.Label != "" {

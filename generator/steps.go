@@ -20,7 +20,8 @@ type planned struct {
 	*Step
 	image    *spec.Image
 	ref      spec.StepRef
-	decision *StepDecision // nil until the images are decided
+	user     *spec.UserStep // a step the spec adds itself (image and ref unset)
+	decision *StepDecision  // nil until the images are decided
 }
 
 // imageSteps makes every step of one image, in the order spec.Steps lists

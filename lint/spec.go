@@ -48,6 +48,9 @@ func SpecWarnings(s *spec.Spec, tracked []string) diag.List {
 			rule(c.IfChanged)
 		}
 	}
+	for _, us := range spec.AllUserSteps(s.Steps) {
+		rule(us.IfChanged)
+	}
 	return ps.Sorted()
 }
 

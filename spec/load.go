@@ -52,7 +52,7 @@ var (
 	stageRE     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
 )
 
-var topFields = []string{"version", "registries", "defaults", "images"}
+var topFields = []string{"version", "registries", "defaults", "images", "steps"}
 
 func (d *decoder) load(src []byte) *Spec {
 	var doc yaml.Node
@@ -104,9 +104,12 @@ func (d *decoder) load(src []byte) *Spec {
 		d.errorf(root, "", "images is required: name at least one image to build")
 	}
 	s.Images = d.variants(s.Images)
+	if p, ok := top["steps"]; ok {
+		s.Steps = d.userSteps(p.value, "steps", false)
+	}
 	if len(s.Images) > 0 {
 		d.checkLogins(s)
-		d.checkSteps(s.Images)
+		d.checkSteps(s.Images, s.Steps)
 		d.checkValueSizes(s.Images)
 		s.Images = d.dependencyOrder(s.Images)
 	}
@@ -1154,18 +1157,18 @@ func (d *decoder) checkLogins(s *Spec) {
 	}
 }
 
-func (d *decoder) checkSteps(images []*Image) {
+func (d *decoder) checkSteps(images []*Image, steps []*UserStep) {
 	owner := map[string]string{}
-	consumers := map[string]*Consumer{}
+	graph := map[string]depNode{}
 	for _, im := range images {
 		at := nodeAt(im.Pos)
 		for _, s := range Steps(im) {
 			k := s.Key
 			if prev, ok := owner[k]; ok {
-				d.errorf(at, "images."+im.Name, "its step key %q is also made by image %s; rename one of them", k, prev)
+				d.errorf(at, "images."+im.Name, "its step key %q is also made by %s; rename one of them", k, prev)
 				continue
 			}
-			owner[k] = im.Name
+			owner[k] = "image " + im.Name
 			switch {
 			case len(k) > maxKeyLength:
 				d.errorf(at, "images."+im.Name, "its step key %q is longer than Buildkite's %d characters: shorten the names", k, maxKeyLength)
@@ -1174,16 +1177,39 @@ func (d *decoder) checkSteps(images []*Image) {
 			}
 		}
 		for _, c := range im.Consumers {
-			consumers[ConsumerKey(im, c)] = c
+			graph[ConsumerKey(im, c)] = depNode{c.DependsOn, c.dependsOnAt}
 		}
 	}
-	d.consumerCycles(images, consumers)
+	for _, s := range AllUserSteps(steps) {
+		if s.Key == "" {
+			continue
+		}
+		at := nodeAt(s.Pos)
+		switch prev, ok := owner[s.Key]; {
+		case ok:
+			d.errorf(at, "steps", "key %q is also a key of %s; rename one of them", s.Key, prev)
+			continue
+		case len(s.Key) > maxKeyLength:
+			d.errorf(at, "steps", "key %q is longer than Buildkite's %d characters", s.Key, maxKeyLength)
+		case uuidRE.MatchString(s.Key):
+			d.errorf(at, "steps", "key %q is shaped like a UUID, which Buildkite refuses as a key", s.Key)
+		}
+		owner[s.Key] = "another step"
+		graph[s.Key] = depNode{s.DependsOn, s.dependsOnAt}
+	}
+	d.cycles(graph)
 }
 
-// consumerCycles reports consumers that depend on themselves or, through
-// their extra depends_on, on each other in a circle: the only way bkgen's
-// own steps can form one.
-func (d *decoder) consumerCycles(images []*Image, byKey map[string]*Consumer) {
+// depNode is a step's depends_on, and where the spec writes each.
+type depNode struct {
+	deps []string
+	at   []*yaml.Node
+}
+
+// cycles reports steps that depend on themselves or, through depends_on the
+// spec gives them (consumers' extra ones, its own steps'), on each other in
+// a circle: bkgen's own steps cannot form one.
+func (d *decoder) cycles(graph map[string]depNode) {
 	const (
 		unvisited = iota
 		visiting
@@ -1191,31 +1217,30 @@ func (d *decoder) consumerCycles(images []*Image, byKey map[string]*Consumer) {
 	)
 	state := map[string]int{}
 	var stack []string
-	var visit func(key string, c *Consumer)
-	visit = func(key string, c *Consumer) {
+	var visit func(key string)
+	visit = func(key string) {
 		state[key] = visiting
 		stack = append(stack, key)
-		for i, dep := range c.DependsOn {
-			next, ours := byKey[dep]
+		n := graph[key]
+		for i, dep := range n.deps {
+			_, ours := graph[dep]
 			switch {
 			case dep == key:
-				d.errorf(c.dependsOnAt[i], key+".depends_on", "a step cannot depend on itself")
+				d.errorf(n.at[i], key+".depends_on", "a step cannot depend on itself")
 			case !ours:
 			case state[dep] == visiting:
 				cycle := append(append([]string{}, stack[indexOf(stack, dep):]...), dep)
-				d.errorf(c.dependsOnAt[i], key+".depends_on", "dependency cycle: %s", strings.Join(cycle, " -> "))
+				d.errorf(n.at[i], key+".depends_on", "dependency cycle: %s", strings.Join(cycle, " -> "))
 			case state[dep] == unvisited:
-				visit(dep, next)
+				visit(dep)
 			}
 		}
 		stack = stack[:len(stack)-1]
 		state[key] = done
 	}
-	for _, im := range images {
-		for _, c := range im.Consumers {
-			if key := ConsumerKey(im, c); state[key] == unvisited {
-				visit(key, c)
-			}
+	for _, key := range slices.Sorted(maps.Keys(graph)) {
+		if state[key] == unvisited {
+			visit(key)
 		}
 	}
 }

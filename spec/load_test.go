@@ -546,6 +546,43 @@ images:
 			},
 		},
 		{
+			name: "the spec's own steps",
+			src: unitConsumer + `steps:
+  - command: make deploy
+    key: app-unit
+  - {command: a, trigger: b}
+  - label: nothing
+  - block: Release?
+    if_changed: src/**
+  - group: Docs
+    steps:
+      - group: Inner
+        steps: [wait]
+      - command: x
+        plugins: [docker#main]
+        depends_on: [{allow_failure: true}]
+  - key: loop-a
+    command: a
+    depends_on: loop-b
+  - key: loop-b
+    command: b
+    depends_on: [loop-a]
+  - wait: ~
+    bogus: 1
+`,
+			want: []string{
+				`bkgen.yml:10:5: steps: key "app-unit" is also a key of image app; rename one of them`,
+				`bkgen.yml:12:5: steps[1]: a step is one of command, trigger, block, input, wait or group: name exactly one (found command, trigger)`,
+				`bkgen.yml:13:5: steps[2]: a step is one of command, trigger, block, input, wait or group: name exactly one (found none)`,
+				`bkgen.yml:15:5: steps[3]: unknown field "if_changed"`,
+				`bkgen.yml:18:9: steps[4].steps[0]: a group cannot hold a group`,
+				`bkgen.yml:21:19: steps[4].steps[1].plugins[0]: plugin "docker#main" is not pinned: "main" looks like a branch, not a release tag or a commit sha, so it can change under the pipeline; pin a release tag (docker#vX.Y.Z) or a full commit sha`,
+				`bkgen.yml:22:22: steps[4].steps[1].depends_on: step is required: the key it depends on`,
+				`bkgen.yml:28:18: loop-b.depends_on: dependency cycle: loop-a -> loop-b -> loop-a`,
+				`bkgen.yml:30:5: steps[7]: unknown field "bogus"`,
+			},
+		},
+		{
 			name: "scanner images pinned, databases from mirrors",
 			src: `version: 1
 registries: {packages: {provider: buildkite, org: acme, registry: images}}

@@ -63,6 +63,7 @@ const (
 	BuildStep    StepKind = "build"    // builds and pushes the image, or one platform of it
 	ManifestStep StepKind = "manifest" // merges the platforms of a native multi-arch build
 	ScanStep     StepKind = "scan"     // scans what the build pushed
+	UserStepKind StepKind = "step"     // one the spec adds itself
 	ConsumerStep StepKind = "consumer" // runs a consumer's command in the image
 )
 

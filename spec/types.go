@@ -31,6 +31,7 @@ type Spec struct {
 	Version    int
 	Registries []*Registry // sorted by name
 	Images     []*Image    // in dependency order: an image comes after those it depends on
+	Steps      []*UserStep // ordinary steps the spec adds, in its order
 }
 
 // Registry returns the registry with the given name, or nil.

@@ -212,9 +212,10 @@ type buildRun struct {
 
 	slots chan struct{} // the Runner's, or one job at a time
 
-	mu   sync.Mutex
-	seq  int // jobs started, for their directories' names
-	seen map[string]bool
+	mu      sync.Mutex
+	seq     int // jobs started, for their directories' names
+	seen    map[string]bool
+	unnamed int // steps without a key, numbered
 }
 
 func (br *buildRun) run(ctx context.Context, first *Step) (*Result, error) {
@@ -255,6 +256,14 @@ func (br *buildRun) run(ctx context.Context, first *Step) (*Result, error) {
 			progress = true
 			if state != "" {
 				s.State, s.Reason = state, reason
+				continue
+			}
+			switch s.Step.Kind {
+			case "wait", "group":
+				s.State = Passed // what it waits for is done
+				continue
+			case "block", "input", "trigger":
+				s.State, s.Reason = NotExecutable, notRunHere[s.Step.Kind]
 				continue
 			}
 			started[s] = true
@@ -377,15 +386,11 @@ func (br *buildRun) absorbUploads(res *Result, byKey map[string]*StepResult, add
 		if err != nil && p == nil {
 			return fmt.Errorf("upload %s: %w", u.Name, err)
 		}
-		for _, s := range p.Steps {
-			c, ok := s.(*pipeline.CommandStep)
-			if !ok {
-				return fmt.Errorf("upload %s: a %T step", u.Name, s)
-			}
-			step, err := StepFrom(c)
-			if err != nil {
-				return fmt.Errorf("upload %s: %w", u.Name, err)
-			}
+		steps, err := stepsFrom(p.Steps, &br.unnamed)
+		if err != nil {
+			return fmt.Errorf("upload %s: %w", u.Name, err)
+		}
+		for _, step := range steps {
 			sr := &StepResult{Step: step, Upload: u.Name}
 			waitFor[sr] = jobStep[u.Job]
 			add(sr)

@@ -13,9 +13,14 @@ import (
 	pipeline "github.com/buildkite/go-pipeline"
 )
 
-// Step is a command step as the runner needs it, read from the uploaded
-// pipeline (after interpolation).
+// Step is a step as the runner needs it, read from the uploaded pipeline
+// (after interpolation): a command step, or what stands in for another
+// kind (Kind).
 type Step struct {
+	// Kind is "" for a command step; "wait" and "group" (a group's own
+	// entry, which its steps' dependents wait on) pass once what they wait
+	// for is done; "block", "input" and "trigger" cannot run here.
+	Kind                string
 	Key, Label, Command string
 	Env                 map[string]string
 	DependsOn           []Dependency
@@ -443,4 +448,116 @@ func matrixStep(c *pipeline.CommandStep) (*Step, error) {
 	}
 	out.Permutation = nil
 	return out, nil
+}
+
+// notRunHere says why a step of a kind the stand-in cannot run does not.
+var notRunHere = map[string]string{
+	"block":   "a block step waits for a person to unblock it",
+	"input":   "an input step waits for a person to fill it in",
+	"trigger": "a trigger step starts another pipeline's build, which is not here",
+}
+
+// stepsFrom reads the steps of an upload: command steps, a group's steps
+// (each also waiting for what the group waits for, and the group's entry
+// waiting for them), and waits, blocks and inputs, which every later step
+// of the upload waits for, as Buildkite orders them. n numbers the entries
+// that have no key of their own.
+func stepsFrom(steps pipeline.Steps, n *int) ([]*Step, error) {
+	var out []*Step
+	var before []Dependency // this upload's steps so far, for the next wait
+	var barrier *Step
+	key := func(k string) string {
+		if k == "" {
+			*n++
+			k = fmt.Sprintf("bkgen-exec-step-%d", *n)
+		}
+		return k
+	}
+	push := func(s *Step, barrierToo bool) {
+		if barrier != nil && barrierToo {
+			s.DependsOn = append(s.DependsOn, Dependency{Key: barrier.Key})
+		}
+		out = append(out, s)
+		before = append(before, Dependency{Key: s.Key})
+	}
+	for _, ps := range steps {
+		switch ps := ps.(type) {
+		case *pipeline.CommandStep:
+			s, err := StepFrom(ps)
+			if err != nil {
+				return nil, err
+			}
+			s.Key = key(s.Key)
+			push(s, true)
+		case *pipeline.WaitStep, *pipeline.InputStep:
+			contents := map[string]any{}
+			switch ps := ps.(type) {
+			case *pipeline.WaitStep:
+				contents = ps.Contents
+			case *pipeline.InputStep:
+				contents = ps.Contents
+			}
+			kind := "wait"
+			for _, k := range []string{"block", "input"} {
+				if _, ok := contents[k]; ok {
+					kind = k
+				}
+			}
+			k, _ := contents["key"].(string)
+			s := &Step{Kind: kind, Key: key(k), Env: map[string]string{}}
+			s.DependsOn = append(slices.Clone(before), dependsOnList(contents["depends_on"])...)
+			s.AllowDependencyFailure = truthy(contents["continue_on_failure"]) || truthy(contents["allow_dependency_failure"])
+			out = append(out, s)
+			before = append(before, Dependency{Key: s.Key})
+			barrier = s
+		case *pipeline.TriggerStep:
+			k, _ := ps.Contents["key"].(string)
+			s := &Step{Kind: "trigger", Key: key(k), Env: map[string]string{}, DependsOn: dependsOnList(ps.Contents["depends_on"])}
+			push(s, true)
+		case *pipeline.GroupStep:
+			children, err := stepsFrom(ps.Steps, n)
+			if err != nil {
+				return nil, err
+			}
+			groupDeps := dependsOnList(ps.RemainingFields["depends_on"])
+			if barrier != nil {
+				groupDeps = append(groupDeps, Dependency{Key: barrier.Key})
+			}
+			group := &Step{Kind: "group", Key: key(ps.Key), Env: map[string]string{}}
+			skip := ""
+			switch v := ps.RemainingFields["skip"].(type) {
+			case bool:
+				if v {
+					skip = "skipped"
+				}
+			case string:
+				skip = v
+			}
+			for _, c := range children {
+				c.DependsOn = append(c.DependsOn, groupDeps...)
+				if skip != "" && c.Skip == "" {
+					c.Skip = "its group is skipped: " + skip
+				}
+				group.DependsOn = append(group.DependsOn, Dependency{Key: c.Key, AllowFailure: true})
+			}
+			group.Skip = skip
+			out = append(out, children...)
+			for _, c := range children {
+				before = append(before, Dependency{Key: c.Key})
+			}
+			out = append(out, group)
+			before = append(before, Dependency{Key: group.Key})
+		default:
+			return nil, fmt.Errorf("a %T step", ps)
+		}
+	}
+	return out, nil
+}
+
+func dependsOnList(v any) []Dependency {
+	var out []Dependency
+	for _, d := range dependsOn(v) {
+		out = append(out, Dependency{Key: d.key, AllowFailure: d.allowFailure})
+	}
+	return out
 }

@@ -212,31 +212,53 @@ func graphProblems(p *pipeline.Pipeline) []string {
 	keys := map[string]bool{}
 	deps := map[string][]string{}
 	var order []string
-	for _, s := range p.Steps {
-		c, ok := s.(*pipeline.CommandStep)
-		if !ok {
-			problems = append(problems, fmt.Sprintf("graph: unexpected step type %T", s))
-			continue
-		}
-		if c.Key == "" {
-			problems = append(problems, "graph: a step has no key")
-		}
-		if keys[c.Key] {
-			problems = append(problems, fmt.Sprintf("graph: key %q is used twice", c.Key))
-		}
-		keys[c.Key] = true
-		order = append(order, c.Key)
-		switch d := c.RemainingFields["depends_on"].(type) {
-		case string:
-			deps[c.Key] = []string{d}
-		case []any:
-			for _, x := range d {
-				if s, ok := x.(string); ok {
-					deps[c.Key] = append(deps[c.Key], s)
+	var visit func(steps pipeline.Steps)
+	visit = func(steps pipeline.Steps) {
+		for _, s := range steps {
+			var key string
+			var fields map[string]any
+			var children pipeline.Steps
+			switch s := s.(type) {
+			case *pipeline.CommandStep:
+				key, fields = s.Key, s.RemainingFields
+			case *pipeline.GroupStep:
+				key, fields, children = s.Key, s.RemainingFields, s.Steps
+			case *pipeline.WaitStep:
+				fields = s.Contents
+			case *pipeline.InputStep:
+				fields = s.Contents
+			case *pipeline.TriggerStep:
+				fields = s.Contents
+			default:
+				problems = append(problems, fmt.Sprintf("graph: unexpected step type %T", s))
+				continue
+			}
+			if key == "" {
+				key, _ = fields["key"].(string)
+			}
+			if key == "" {
+				visit(children)
+				continue // a step of the spec's own may have none; bkgen's always do
+			}
+			if keys[key] {
+				problems = append(problems, fmt.Sprintf("graph: key %q is used twice", key))
+			}
+			keys[key] = true
+			order = append(order, key)
+			switch d := fields["depends_on"].(type) {
+			case string:
+				deps[key] = []string{d}
+			case []any:
+				for _, x := range d {
+					if s, ok := x.(string); ok {
+						deps[key] = append(deps[key], s)
+					}
 				}
 			}
+			visit(children) // inside the group, after it
 		}
 	}
+	visit(p.Steps)
 	if len(p.Steps) > 500 {
 		problems = append(problems, fmt.Sprintf("graph: %d steps, more than the 500 Buildkite accepts", len(p.Steps)))
 	}
