@@ -1,6 +1,7 @@
 package agentsim
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -466,10 +467,10 @@ func stepsFrom(steps pipeline.Steps, n *int) ([]*Step, error) {
 	var out []*Step
 	var before []Dependency // this upload's steps so far, for the next wait
 	var barrier *Step
-	key := func(k string) string {
+	key := func(k, kind string) string {
 		if k == "" {
 			*n++
-			k = fmt.Sprintf("bkgen-exec-step-%d", *n)
+			k = fmt.Sprintf("(%s %d)", cmp.Or(kind, "command"), *n)
 		}
 		return k
 	}
@@ -487,7 +488,7 @@ func stepsFrom(steps pipeline.Steps, n *int) ([]*Step, error) {
 			if err != nil {
 				return nil, err
 			}
-			s.Key = key(s.Key)
+			s.Key = key(s.Key, "")
 			push(s, true)
 		case *pipeline.WaitStep, *pipeline.InputStep:
 			contents := map[string]any{}
@@ -504,7 +505,7 @@ func stepsFrom(steps pipeline.Steps, n *int) ([]*Step, error) {
 				}
 			}
 			k, _ := contents["key"].(string)
-			s := &Step{Kind: kind, Key: key(k), Env: map[string]string{}}
+			s := &Step{Kind: kind, Key: key(k, kind), Env: map[string]string{}}
 			s.DependsOn = append(slices.Clone(before), dependsOnList(contents["depends_on"])...)
 			s.AllowDependencyFailure = truthy(contents["continue_on_failure"]) || truthy(contents["allow_dependency_failure"])
 			out = append(out, s)
@@ -512,7 +513,7 @@ func stepsFrom(steps pipeline.Steps, n *int) ([]*Step, error) {
 			barrier = s
 		case *pipeline.TriggerStep:
 			k, _ := ps.Contents["key"].(string)
-			s := &Step{Kind: "trigger", Key: key(k), Env: map[string]string{}, DependsOn: dependsOnList(ps.Contents["depends_on"])}
+			s := &Step{Kind: "trigger", Key: key(k, "trigger"), Env: map[string]string{}, DependsOn: dependsOnList(ps.Contents["depends_on"])}
 			push(s, true)
 		case *pipeline.GroupStep:
 			children, err := stepsFrom(ps.Steps, n)
@@ -523,7 +524,7 @@ func stepsFrom(steps pipeline.Steps, n *int) ([]*Step, error) {
 			if barrier != nil {
 				groupDeps = append(groupDeps, Dependency{Key: barrier.Key})
 			}
-			group := &Step{Kind: "group", Key: key(ps.Key), Env: map[string]string{}}
+			group := &Step{Kind: "group", Key: key(ps.Key, "group"), Env: map[string]string{}}
 			skip := ""
 			switch v := ps.RemainingFields["skip"].(type) {
 			case bool:
