@@ -72,6 +72,8 @@ func textSpec(text string, hosted bool) string {
 			"step":       map[string]any{"env": map[string]any{"FOO": text}, "concurrency_group": text, "concurrency": 1},
 			"consumers":  map[string]any{"c": consumer},
 		}},
+		"steps": []any{map[string]any{"key": "own", "label": text, "command": text, "env": map[string]any{"FOO": text},
+			"depends_on": []any{"app-c"}, "plugins": []any{map[string]any{"docker#v5.12.0": map[string]any{"opt": text}}}}},
 	}
 	out, err := yaml.Marshal(toNode(s))
 	if err != nil {
@@ -152,6 +154,11 @@ func checkText(t *testing.T, text string, hosted bool) {
 	if list, _ := cfg[text].([]any); len(list) != 1 || list[0] != text {
 		t.Errorf("text %q: plugin config key or list lost: %v", text, cfg)
 	}
+	own := steps["own"]
+	same("own label", own.Label)
+	same("own command", own.Command)
+	same("own env.FOO", own.Env["FOO"])
+	same("own plugin config", own.Plugins[0].Config.(map[string]any)["opt"])
 	same("build env.FOO", build.Env["FOO"])
 	same("build concurrency_group", build.RemainingFields["concurrency_group"])
 	bAgents := build.RemainingFields["agents"].(*ordered.Map[string, any])
