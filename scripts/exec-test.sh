@@ -11,6 +11,9 @@
 # rows as JSON and every job's log go to $BKGEN_EXEC_RESULTS (default: a new
 # directory under /tmp/bkgen-exec-results). An environment that was already
 # running when this started is left running: it may be someone else's.
+# Scenarios run BKGEN_EXEC_PARALLEL at once (default 4: their jobs wait on
+# registries and builders as much as on the CPU), their jobs BKGEN_EXEC_JOBS
+# at once (default 4).
 # Exit status: the test's (1 when any scenario FAILs; NOT EXECUTABLE is no failure).
 set -uo pipefail
 
@@ -36,7 +39,7 @@ export BKGEN_EXEC=1 GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 export BKGEN_EXEC_RESULTS=${BKGEN_EXEC_RESULTS:-/tmp/bkgen-exec-results/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$BKGEN_EXEC_RESULTS"
 t1=$SECONDS
-(cd "$repo" && go test ./exectest -run '^(TestExecution|TestConsumerCancel)$' -count=1 -v -timeout 45m) >"$BKGEN_EXEC_RESULTS/go-test.log" 2>&1
+(cd "$repo" && go test ./exectest -run '^(TestExecution|TestConsumerCancel)$' -count=1 -v -timeout 45m -parallel "${BKGEN_EXEC_PARALLEL:-4}") >"$BKGEN_EXEC_RESULTS/go-test.log" 2>&1
 status=$?
 echo "--- harness: $((SECONDS - t1))s (go test exit $status; its output: $BKGEN_EXEC_RESULTS/go-test.log)"
 if [[ -s $BKGEN_EXEC_RESULTS/table.txt ]]; then
