@@ -344,28 +344,29 @@ func checkGraph(st State, p *pipeline.Pipeline) error {
 		if err != nil {
 			return err
 		}
-		for _, e := range graphEntries(q.Steps) {
-			if e.key != "" {
-				keys[e.key] = true
+		entries, _ := pipetest.Graph(q.Steps)
+		for _, e := range entries {
+			if e.Key != "" {
+				keys[e.Key] = true
 			}
 		}
 	}
 	var problems []string
 	mine := map[string]bool{}
-	entries := graphEntries(p.Steps)
+	entries, _ := pipetest.Graph(p.Steps)
 	for _, e := range entries {
-		if e.key == "" {
+		if e.Key == "" {
 			continue
 		}
-		if keys[e.key] || mine[e.key] {
-			problems = append(problems, fmt.Sprintf("the key %q is used twice", e.key))
+		if keys[e.Key] || mine[e.Key] {
+			problems = append(problems, fmt.Sprintf("the key %q is used twice", e.Key))
 		}
-		mine[e.key] = true
+		mine[e.Key] = true
 	}
 	for _, e := range entries {
-		for _, d := range e.deps {
-			if !keys[d.key] && !mine[d.key] {
-				problems = append(problems, fmt.Sprintf("step %q depends on %q, which no step of the build has as its key", e.key, d.key))
+		for _, d := range e.DependsOn {
+			if !keys[d] && !mine[d] {
+				problems = append(problems, fmt.Sprintf("step %q depends on %q, which no step of the build has as its key", e.Key, d))
 			}
 		}
 	}
@@ -373,41 +374,6 @@ func checkGraph(st State, p *pipeline.Pipeline) error {
 		return fmt.Errorf("refused: %s", strings.Join(problems, "; "))
 	}
 	return nil
-}
-
-// graphEntry is a step's key and depends_on, whatever its kind.
-type graphEntry struct {
-	key  string
-	deps []dep
-}
-
-// graphEntries lists every step of an upload, a group's steps after it.
-func graphEntries(steps pipeline.Steps) []graphEntry {
-	var out []graphEntry
-	for _, s := range steps {
-		var e graphEntry
-		var fields map[string]any
-		var children pipeline.Steps
-		switch s := s.(type) {
-		case *pipeline.CommandStep:
-			e.key, fields = s.Key, s.RemainingFields
-		case *pipeline.GroupStep:
-			e.key, fields, children = s.Key, s.RemainingFields, s.Steps
-		case *pipeline.WaitStep:
-			fields = s.Contents
-		case *pipeline.InputStep:
-			fields = s.Contents
-		case *pipeline.TriggerStep:
-			fields = s.Contents
-		}
-		if e.key == "" {
-			e.key, _ = fields["key"].(string)
-		}
-		e.deps = dependsOn(fields["depends_on"])
-		out = append(out, e)
-		out = append(out, graphEntries(children)...)
-	}
-	return out
 }
 
 // checkJobs refuses an upload with more jobs (parallelism counted) than

@@ -207,58 +207,78 @@ func (e mapEnv) Get(name string) (string, bool) {
 // Set would take the pipeline's top-level env block, which bkgen never writes.
 func (e mapEnv) Set(string, string) {}
 
-func graphProblems(p *pipeline.Pipeline) []string {
+// GraphEntry is a step of an upload as its graph sees it: its key ("" for
+// none) and the keys its depends_on names.
+type GraphEntry struct {
+	Key       string
+	DependsOn []string
+}
+
+// Graph lists every step of an upload, whatever its kind, a group's steps
+// right after the group.
+func Graph(steps pipeline.Steps) ([]GraphEntry, []string) {
+	var out []GraphEntry
 	var problems []string
-	keys := map[string]bool{}
-	deps := map[string][]string{}
-	var order []string
-	var visit func(steps pipeline.Steps)
-	visit = func(steps pipeline.Steps) {
-		for _, s := range steps {
-			var key string
-			var fields map[string]any
-			var children pipeline.Steps
-			switch s := s.(type) {
-			case *pipeline.CommandStep:
-				key, fields = s.Key, s.RemainingFields
-			case *pipeline.GroupStep:
-				key, fields, children = s.Key, s.RemainingFields, s.Steps
-			case *pipeline.WaitStep:
-				fields = s.Contents
-			case *pipeline.InputStep:
-				fields = s.Contents
-			case *pipeline.TriggerStep:
-				fields = s.Contents
-			default:
-				problems = append(problems, fmt.Sprintf("graph: unexpected step type %T", s))
-				continue
-			}
-			if key == "" {
-				key, _ = fields["key"].(string)
-			}
-			if key == "" {
-				visit(children)
-				continue // a step of the spec's own may have none; bkgen's always do
-			}
-			if keys[key] {
-				problems = append(problems, fmt.Sprintf("graph: key %q is used twice", key))
-			}
-			keys[key] = true
-			order = append(order, key)
-			switch d := fields["depends_on"].(type) {
-			case string:
-				deps[key] = []string{d}
-			case []any:
-				for _, x := range d {
-					if s, ok := x.(string); ok {
-						deps[key] = append(deps[key], s)
+	for _, s := range steps {
+		var e GraphEntry
+		var fields map[string]any
+		var children pipeline.Steps
+		switch s := s.(type) {
+		case *pipeline.CommandStep:
+			e.Key, fields = s.Key, s.RemainingFields
+		case *pipeline.GroupStep:
+			e.Key, fields, children = s.Key, s.RemainingFields, s.Steps
+		case *pipeline.WaitStep:
+			fields = s.Contents
+		case *pipeline.InputStep:
+			fields = s.Contents
+		case *pipeline.TriggerStep:
+			fields = s.Contents
+		default:
+			problems = append(problems, fmt.Sprintf("graph: unexpected step type %T", s))
+			continue
+		}
+		if e.Key == "" {
+			e.Key, _ = fields["key"].(string)
+		}
+		switch d := fields["depends_on"].(type) {
+		case string:
+			e.DependsOn = []string{d}
+		case []any:
+			for _, x := range d {
+				switch x := x.(type) {
+				case string:
+					e.DependsOn = append(e.DependsOn, x)
+				case map[string]any:
+					if k, ok := x["step"].(string); ok {
+						e.DependsOn = append(e.DependsOn, k)
 					}
 				}
 			}
-			visit(children) // inside the group, after it
 		}
+		out = append(out, e)
+		inner, more := Graph(children)
+		out, problems = append(out, inner...), append(problems, more...)
 	}
-	visit(p.Steps)
+	return out, problems
+}
+
+func graphProblems(p *pipeline.Pipeline) []string {
+	keys := map[string]bool{}
+	deps := map[string][]string{}
+	var order []string
+	entries, problems := Graph(p.Steps)
+	for _, e := range entries {
+		if e.Key == "" {
+			continue // a step of the spec's own may have none; bkgen's always do
+		}
+		if keys[e.Key] {
+			problems = append(problems, fmt.Sprintf("graph: key %q is used twice", e.Key))
+		}
+		keys[e.Key] = true
+		order = append(order, e.Key)
+		deps[e.Key] = e.DependsOn
+	}
 	if len(p.Steps) > 500 {
 		problems = append(problems, fmt.Sprintf("graph: %d steps, more than the 500 Buildkite accepts", len(p.Steps)))
 	}
