@@ -109,7 +109,10 @@ type Step struct {
 // size is about how many bytes the step takes in the pipeline.
 func (s *Step) size() int {
 	n := len(s.Key) + len(s.Label) + len(s.Skip) + len(s.Image.Rest) + len(s.ConcurrencyGroup) + len(s.Command) +
-		s.Agents.Bytes() + s.Retry.Bytes() + s.SoftFail.Bytes()
+		s.Agents.Bytes() + s.Retry.Bytes() + s.SoftFail.Bytes() + s.Raw.Bytes()
+	for _, c := range s.Children {
+		n += c.size()
+	}
 	for _, a := range s.Attrs {
 		n += len(a.Key) + a.Value.Bytes()
 	}
