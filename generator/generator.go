@@ -204,19 +204,17 @@ func (g *gen) checkJobs(steps []planned, p *Pipeline) error {
 		where := "steps"
 		if s.image != nil {
 			where = "images." + s.image.Name
-		} else {
-			s.ref.Pos = s.user.Pos
 		}
 		if g.in.SplitUploads {
 			if n := max(1, s.Parallelism); n > limit {
 				return diag.List{{File: g.in.Spec.File, Pos: s.ref.Pos, Severity: diag.Error, Rule: "job-limit", Path: where,
-					Msg: fmt.Sprintf("step %s runs %d jobs, past the %d Buildkite accepts in one upload, and one step cannot be split: lower its parallelism (--max-jobs if your organization's limit is higher)", s.Key, n, limit)}}
+					Msg: fmt.Sprintf("step %s runs %d jobs, past the %d Buildkite accepts in one upload, and one step cannot be split: lower its parallelism (--max-jobs if your organization's limit is higher)", s.ref.Key, n, limit)}}
 			}
 			continue
 		}
 		if jobs += max(1, s.Parallelism); jobs > limit {
 			return diag.List{{File: g.in.Spec.File, Pos: s.ref.Pos, Severity: diag.Error, Rule: "job-limit", Path: where,
-				Msg: fmt.Sprintf("step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: leave out what does not run (--skipped omit), lower parallelism, or let bkgen upload split it into several uploads (--max-jobs if your organization's limit is higher)", s.Key, jobs, limit)}}
+				Msg: fmt.Sprintf("step %s takes the pipeline to %d jobs (parallelism counted), past the %d Buildkite accepts in one upload: leave out what does not run (--skipped omit), lower parallelism, or let bkgen upload split it into several uploads (--max-jobs if your organization's limit is higher)", s.ref.Key, jobs, limit)}}
 		}
 	}
 	return nil

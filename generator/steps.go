@@ -20,7 +20,7 @@ type planned struct {
 	*Step
 	image    *spec.Image
 	ref      spec.StepRef
-	user     *spec.UserStep // a step the spec adds itself (image and ref unset)
+	user     *spec.UserStep // a step the spec adds itself (image unset)
 	decision *StepDecision  // nil until the images are decided
 }
 
@@ -271,10 +271,11 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (from, to []
 		arch = spec.ArchSlug(platform, im.Platforms)
 	}
 	// A variant shares its image's repository: its caches are its own.
-	slot := arch
+	variant := ""
 	if im.Variant != "" {
-		slot = strings.Trim(nonTagChar.ReplaceAllString(im.Variant, "-")+"-"+arch, "-")
+		variant = nonTagChar.ReplaceAllString(im.Variant, "-")
 	}
+	slot := strings.Trim(variant+"-"+arch, "-")
 	add := func(flag, value string) {
 		arg := flag + " " + quoteExpanding(value)
 		if flag == "--cache-to" {
@@ -297,10 +298,10 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (from, to []
 		add("--cache-to", "type=registry,ref="+t.repo+":"+cacheTagFor(branches[0], slot)+",mode=max"+t.CacheToAttrs)
 	case spec.CacheInline:
 		for _, b := range branches {
-			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, slot))
+			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, variant))
 		}
 		add("--cache-to", "type=inline")
-		cacheTag = cacheTagFor(branches[0], slot)
+		cacheTag = cacheTagFor(branches[0], variant)
 	case spec.CacheLocal:
 		dir := strings.TrimSuffix(im.Cache.Path, "/") + "/" + cmp.Or(im.Of, im.Name)
 		if slot != "" {

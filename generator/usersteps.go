@@ -14,7 +14,8 @@ import (
 func userSteps(s *spec.Spec) []planned {
 	var out []planned
 	for _, us := range s.Steps {
-		out = append(out, planned{Step: userStep(us), user: us})
+		ref := spec.StepRef{Kind: spec.UserStepKind, Key: userStepName(us), Pos: us.Pos}
+		out = append(out, planned{Step: userStep(us), user: us, ref: ref})
 	}
 	return out
 }
