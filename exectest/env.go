@@ -24,7 +24,8 @@ type Env struct {
 	BaseImage         string // busybox + bash, amd64 and arm64, in the packages registry
 	BasePlatforms     []string
 	TrivyDir          string // holds the trivy binary (scanner.TrivyImage runs the same one)
-	ScanCache         string // a scan cache directory holding trivy's database (trivy/db)
+	GrypeDir          string // holds the grype binary (scanner.GrypeImage runs the same one)
+	ScanCache         string // a scan cache directory holding both databases (trivy/db, grype/6)
 	TrivyDBRepo       string // the same database as an OCI artifact, a --db-repository
 }
 
@@ -66,6 +67,7 @@ func ReadEnv(path string) (*Env, error) {
 		BuildkitdTOML:     vars["BKGEN_EXEC_BUILDKITD_TOML"],
 		BaseImage:         vars["BKGEN_EXEC_BASE_IMAGE"],
 		TrivyDir:          vars["BKGEN_EXEC_TRIVY_DIR"],
+		GrypeDir:          vars["BKGEN_EXEC_GRYPE_DIR"],
 		ScanCache:         vars["BKGEN_EXEC_SCAN_CACHE"],
 		TrivyDBRepo:       vars["BKGEN_EXEC_TRIVY_DB_REPO"],
 	}
@@ -78,7 +80,7 @@ func ReadEnv(path string) (*Env, error) {
 		"BKGEN_EXEC_REGISTRY_USER": e.RegistryUser, "BKGEN_EXEC_REGISTRY_PASSWORD": e.RegistryPassword,
 		"BKGEN_EXEC_BUILDKIT_IMAGE": e.BuildkitImage, "BKGEN_EXEC_BASE_IMAGE": e.BaseImage,
 		"BUILDKITE_HOSTED_REGISTRY_URL": e.HostedRegistryURL, "BKGEN_EXEC_TRIVY_DIR": e.TrivyDir,
-		"BKGEN_EXEC_SCAN_CACHE": e.ScanCache, "BKGEN_EXEC_TRIVY_DB_REPO": e.TrivyDBRepo,
+		"BKGEN_EXEC_GRYPE_DIR": e.GrypeDir, "BKGEN_EXEC_SCAN_CACHE": e.ScanCache, "BKGEN_EXEC_TRIVY_DB_REPO": e.TrivyDBRepo,
 	} {
 		if v == "" {
 			missing = append(missing, name)

@@ -29,15 +29,16 @@ type Profile struct {
 	// set and buildx uses dockerd's own BuildKit (the docker driver, with
 	// the classic image store), as on the Elastic CI Stack.
 	Container bool
-	// ScannerOnPath: trivy is on the agent's PATH, so scan steps run it;
-	// otherwise they run its image (neither stock agent has trivy).
+	// ScannerOnPath: trivy and grype are on the agent's PATH, so scan
+	// steps run them; otherwise they run their images (neither stock agent
+	// has either).
 	ScannerOnPath bool
 }
 
 // Profiles are both builder profiles.
 var Profiles = []Profile{
 	{Name: "docker", Title: "dockerd's own BuildKit: docker driver, classic image store, nothing set (Elastic CI Stack)"},
-	{Name: "container", Title: "a docker-container builder selected by BUILDX_BUILDER in every job (remote builders); trivy on PATH", Container: true, ScannerOnPath: true},
+	{Name: "container", Title: "a docker-container builder selected by BUILDX_BUILDER in every job (remote builders); trivy and grype on PATH", Container: true, ScannerOnPath: true},
 }
 
 // Harness runs scenarios against the environment of scripts/exec-env.
@@ -276,7 +277,7 @@ func (h *Harness) Close() {
 func (h *Harness) runner(p Profile, builder string) *agentsim.Runner {
 	path := os.Getenv("PATH")
 	if p.ScannerOnPath {
-		path = h.Env.TrivyDir + string(os.PathListSeparator) + path
+		path = strings.Join([]string{h.Env.TrivyDir, h.Env.GrypeDir, path}, string(os.PathListSeparator))
 	}
 	agentEnv := []string{"PATH=" + path, "HOME=" + os.Getenv("HOME"), "LANG=C.UTF-8"}
 	return &agentsim.Runner{
@@ -343,14 +344,17 @@ func (h *Harness) scenarioEnv(repo *Repo) (env, hookEnv map[string]string) {
 }
 
 // scanCache is the scan cache an agent hook would point BKGEN_SCAN_CACHE_DIR
-// at: a copy of the one setup.sh filled with trivy's database, or, when the
-// spec names setup.sh's database mirror, an empty one, so the scans must
-// fetch it.
+// at: a copy of the one setup.sh filled with both scanners' databases, less
+// trivy's when the spec names setup.sh's trivy database mirror, so the scans
+// must fetch it.
 func (h *Harness) scanCache(repo *Repo, dir string) (string, error) {
-	if usesMirror(repo.Spec, h.Env.TrivyDBRepo) {
-		return dir, os.MkdirAll(dir, 0o755)
+	if err := os.CopyFS(dir, os.DirFS(h.Env.ScanCache)); err != nil {
+		return dir, err
 	}
-	return dir, os.CopyFS(dir, os.DirFS(h.Env.ScanCache))
+	if usesMirror(repo.Spec, h.Env.TrivyDBRepo) {
+		return dir, os.RemoveAll(filepath.Join(dir, "trivy"))
+	}
+	return dir, nil
 }
 
 // usesMirror: an image's scan fetches its database from setup.sh's mirror.

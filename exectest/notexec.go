@@ -15,7 +15,6 @@ var unavailable = []struct {
 	why string
 }{
 	{regexp.MustCompile(`--(java-)?db-repository '?(mirror\.gcr\.io|ghcr\.io|public\.ecr\.aws|docker\.io)/`), "fetches trivy's database from a mirror on the internet"},
-	{regexp.MustCompile(`\bcommand -v grype\b`), "scans with grype, which this machine does not have (nor a database for it)"},
 	{regexp.MustCompile(`\baws ecr\b`), "asks Amazon ECR (aws ecr), which needs AWS"},
 	{regexp.MustCompile(`type=s3\b`), "uses an S3 build cache, which needs an S3 bucket"},
 	{regexp.MustCompile(`(?m)^\s*gcloud\s`), "runs gcloud, which needs Google Cloud"},

@@ -28,7 +28,7 @@ func (Grype) Defaults(s *Settings, given func(Option) bool) {
 
 func (Grype) Step(s *Settings, t Target) (*Step, error) {
 	rs, keep := reports(t)
-	env := []string{"GRYPE_DB_CACHE_DIR"}
+	env := []string{"GRYPE_DB_CACHE_DIR", "GRYPE_CHECK_FOR_APP_UPDATE"}
 	if s.DBURL != "" {
 		env = append(env, "GRYPE_DB_UPDATE_URL")
 	}

@@ -78,7 +78,7 @@ var cases = []struct {
 		Scan:      scanData(true, true, report("app-linux-amd64", "linux/amd64"), report("app-linux-arm64", "linux/arm64")),
 		SeverityQ: "'HIGH,CRITICAL'", DBArgs: []string{"--db-repository", "mirror.example/trivy-db:2"}, IgnoreUnfixed: true,
 	}), []string{
-		`"${scanner[@]}" image --image-src remote --cache-dir "$cache" --db-repository mirror.example/trivy-db:2 --scanners vuln --severity 'HIGH,CRITICAL' --ignore-unfixed --platform linux/arm64 --format json --output bkgen-scan/app-linux-arm64.json ` + ref,
+		`"${scanner[@]}" image --skip-version-check --image-src remote --cache-dir "$cache" --db-repository mirror.example/trivy-db:2 --scanners vuln --severity 'HIGH,CRITICAL' --ignore-unfixed --platform linux/arm64 --format json --output bkgen-scan/app-linux-arm64.json ` + ref,
 		"  3) report app-linux-amd64 bkgen-scan/app-linux-amd64.txt 450000 ;;",
 		"  } | buildkite-agent annotate --style error --context bkgen-scan-app",
 		"  exit 1",
@@ -87,13 +87,14 @@ var cases = []struct {
 	}, nil},
 	{"scan-trivy.sh.tmpl", "no fail, no annotation", with(Trivy, TrivyData{
 		Scan: scanData(false, false, report("app", "")), SeverityQ: "'HIGH'",
-	}), []string{`"${scanner[@]}" image --image-src remote --cache-dir "$cache" --scanners vuln --severity 'HIGH' --format json --output bkgen-scan/app.json ` + ref}, []string{
+	}), []string{`"${scanner[@]}" image --skip-version-check --image-src remote --cache-dir "$cache" --scanners vuln --severity 'HIGH' --format json --output bkgen-scan/app.json ` + ref}, []string{
 		"  exit 1", "  } | buildkite-agent annotate --style warning --context bkgen-scan-app", "annotation=$(mktemp)",
 	}},
 	{"scan-grype.sh.tmpl", "", with(Grype, GrypeData{
 		Scan: scanData(true, false, report("app", "")), FailOnQ: "'high'", DBURLQ: "https://mirror.example/databases", IgnoreUnfixed: true,
 	}), []string{
 		`"${scanner[@]}" registry:` + ref + " --fail-on 'high' --only-fixed --output table=bkgen-scan/app.txt --output sarif=bkgen-scan/app.sarif --output json=bkgen-scan/app.json || status=$?",
+		"export GRYPE_DB_CACHE_DIR=$cache GRYPE_CHECK_FOR_APP_UPDATE=false",
 		"export GRYPE_DB_UPDATE_URL=https://mirror.example/databases",
 		"  } | buildkite-agent annotate --style warning --context bkgen-scan-app",
 	}, []string{"  exit 1"}},

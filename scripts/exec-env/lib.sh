@@ -10,6 +10,8 @@ BUILDKIT_VERSION=${BUILDKIT_VERSION:-v0.34.2}
 # trivy, as the image bkgen's scan steps name (scanner.TrivyImage); it needs
 # Go's encoding/json/v2 (GOEXPERIMENT=jsonv2).
 TRIVY_VERSION=${TRIVY_VERSION:-0.74.0}
+# grype, as the image bkgen's scan steps name (scanner.GrypeImage).
+GRYPE_VERSION=${GRYPE_VERSION:-0.121.2}
 
 # Where things live.
 CACHE_DIR=${BKGEN_EXEC_CACHE:-/var/cache/bkgen-exec}   # built binaries, debs, Go caches: kept
@@ -38,11 +40,16 @@ BUILDX_DEFAULT_IMAGE=moby/buildkit:buildx-stable-1
 # moby/buildkit cannot be pulled here, so it is this local one.
 BKGEN_BUILDER_IMAGE=moby/buildkit:$BUILDKIT_VERSION
 BASE_REPO=${BKGEN_EXEC_BASE_REPO:-$PACKAGES_HOST/bkgen/base/busybox-bash}
-# The image a scan step runs when the agent has no trivy: made here.
+# The images a scan step runs when the agent has no trivy or grype: made here.
 TRIVY_IMAGE=aquasec/trivy:$TRIVY_VERSION
+GRYPE_IMAGE=anchore/grype:v$GRYPE_VERSION
+# The same image in the packages registry, as the mirror examples/scanners
+# names (scan.image): pushed, not kept locally, so a scan step pulls it.
+GRYPE_MIRROR_IMAGE=$PACKAGES_HOST/acme/mirror/$GRYPE_IMAGE
 # trivy's vulnerability database, made here (scripts/exec-env/trivydb):
 # pushed as a mirror, and in a cache directory scan steps are given.
 TRIVY_DB_REPO=${BKGEN_EXEC_TRIVY_DB_REPO:-$PACKAGES_HOST/bkgen/mirror/trivy-db:2}
+# Both scanners' databases (trivy/db, grype/6), as scan steps' cache.
 SCAN_CACHE=$WORK_DIR/scan-cache
 
 CA_NAME=bkgen-exec-ca

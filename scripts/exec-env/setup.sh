@@ -131,26 +131,32 @@ stage_tools() {
       log "built buildkit in $((SECONDS - t0))s"
     )
   fi
-  local tv_dir=$CACHE_DIR/bin/trivy-$TRIVY_VERSION
-  if [[ ! -x $tv_dir/trivy ]]; then
-    (
-      go_env
-      tmp=$(mktemp -d "$CACHE_DIR/bin/.trivy.XXXXXX")
-      log "building trivy $TRIVY_VERSION (go install; several minutes on 2 cores)"
-      local t0=$SECONDS
-      GOEXPERIMENT=jsonv2 GOBIN=$tmp go install -trimpath \
-        -ldflags "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION" \
-        "github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION" >"$LOG_DIR/build-trivy.log" 2>&1 ||
-        { rm -rf "$tmp"; die "building trivy failed: $(tail -5 "$LOG_DIR/build-trivy.log")"; }
-      chmod 755 "$tmp" && rm -rf "$tv_dir" && mv "$tmp" "$tv_dir"
-      log "built trivy in $((SECONDS - t0))s"
-    )
-  fi
+  # trivy needs Go's encoding/json/v2.
+  GOEXPERIMENT=jsonv2 go_tool trivy "$TRIVY_VERSION" "github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION" \
+    "-X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION"
+  go_tool grype "$GRYPE_VERSION" "github.com/anchore/grype/cmd/grype@v$GRYPE_VERSION" "-X main.version=$GRYPE_VERSION"
   mkdir -p "$(dirname "$BUILDX_PLUGIN")"
   if ! cmp -s "$bx_dir/docker-buildx" "$BUILDX_PLUGIN"; then
     install -m 0755 "$bx_dir/docker-buildx" "$BUILDX_PLUGIN"
   fi
-  log "tools: buildx $("$BUILDX_PLUGIN" version | awk '{print $2}'), buildkitd $("$bk_dir/buildkitd" --version | awk '{print $3}'), trivy $("$tv_dir/trivy" --version | awk 'NR == 1 {print $2}')"
+  log "tools: buildx $("$BUILDX_PLUGIN" version | awk '{print $2}'), buildkitd $("$bk_dir/buildkitd" --version | awk '{print $3}'), trivy $("$CACHE_DIR/bin/trivy-$TRIVY_VERSION/trivy" --version | awk 'NR == 1 {print $2}'), grype $("$CACHE_DIR/bin/grype-$GRYPE_VERSION/grype" version | awk '$1 == "Version:" {print $2}')"
+}
+
+# go_tool NAME VERSION PACKAGE@VERSION LDFLAGS: go install a scanner into
+# CACHE/bin/NAME-VERSION/NAME, once.
+go_tool() {
+  local name=$1 version=$2 pkg=$3 ldflags=$4 dir=$CACHE_DIR/bin/$1-$2
+  [[ -x $dir/$name ]] && return
+  (
+    go_env
+    local t0=$SECONDS tmp
+    tmp=$(mktemp -d "$CACHE_DIR/bin/.$name.XXXXXX")
+    log "building $name $version (go install; several minutes on 2 cores)"
+    GOBIN=$tmp go install -trimpath -ldflags "-s -w $ldflags" "$pkg" >"$LOG_DIR/build-$name.log" 2>&1 ||
+      { rm -rf "$tmp"; die "building $name failed: $(tail -5 "$LOG_DIR/build-$name.log")"; }
+    chmod 755 "$tmp" && rm -rf "$dir" && mv "$tmp" "$dir"
+    log "built $name in $((SECONDS - t0))s"
+  )
 }
 
 # cert_ok CERT HOST IP: signed by our CA, for this name and address, valid a day more.
@@ -466,49 +472,75 @@ stage_base_images() {
   log "base image platforms: $platforms"
 }
 
-# trivy's image, its database (in a cache directory and as a mirror), all
-# made here: a scan step runs the real trivy against a database that holds
-# one advisory the stand-in images are built to match.
-stage_scanners() {
-  local tv_dir=$CACHE_DIR/bin/trivy-$TRIVY_VERSION key root tool
-  [[ -x $tv_dir/trivy ]] || die "no trivy in $tv_dir: run the tools stage"
-  key=$(cat "$tv_dir/trivy" /etc/ssl/certs/ca-certificates.crt "$here/setup.sh" | sha256sum | cut -c1-16)
-  if [[ $(image_label "$TRIVY_IMAGE" bkgen.exec.key) != "$key" ]]; then
-    log "making $TRIVY_IMAGE (docker import)"
-    root=$(mktemp -d "$RUN_DIR/trivy-root.XXXXXX")
+# scanner_image IMAGE BINARY VERSION: an image of one static scanner binary
+# (its entrypoint) and the CA bundle, made by docker import.
+scanner_image() {
+  local image=$1 bin=$2 version=$3 key root name
+  name=$(basename "$bin")
+  key=$(cat "$bin" /etc/ssl/certs/ca-certificates.crt "$here/setup.sh" | sha256sum | cut -c1-16)
+  if [[ $(image_label "$image" bkgen.exec.key) != "$key" ]]; then
+    log "making $image (docker import)"
+    root=$(mktemp -d "$RUN_DIR/$name-root.XXXXXX")
     mkdir -p "$root"/{usr/local/bin,etc/ssl/certs,proc,sys,dev}
     install -m 0755 -d "$root/tmp" && chmod 1777 "$root/tmp"
-    install -m 0755 "$tv_dir/trivy" "$root/usr/local/bin/trivy"
+    install -m 0755 "$bin" "$root/usr/local/bin/$name"
     install -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
     printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
     printf 'root:x:0:\n' >"$root/etc/group"
     tar -C "$root" --numeric-owner --owner=0 --group=0 -c . |
       "$DOCKER" import \
-        --change 'ENTRYPOINT ["trivy"]' \
+        --change "ENTRYPOINT [\"$name\"]" \
         --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
-        --change "LABEL bkgen.exec.key=$key org.opencontainers.image.version=$TRIVY_VERSION" \
-        - "$TRIVY_IMAGE" >/dev/null
+        --change "LABEL bkgen.exec.key=$key org.opencontainers.image.version=$version" \
+        - "$image" >/dev/null
     rm -rf "$root"
   fi
-  "$DOCKER" run --rm "$TRIVY_IMAGE" --version >/dev/null || die "$TRIVY_IMAGE does not run trivy"
+  "$DOCKER" run --rm "$image" version >/dev/null || die "$image does not run $name"
+}
 
-  # The database: built by scripts/exec-env/trivydb (its own module) with
-  # trivy-db's own code, then pushed as trivy's --db-repository expects.
-  tool=$CACHE_DIR/bin/trivydb-$(cat "$here/trivydb/go.mod" "$here/trivydb/go.sum" "$here/trivydb/main.go" | sha256sum | cut -c1-12)
+# db_tool NAME: build scripts/exec-env/NAME (its own module), once per source.
+db_tool() {
+  local dir=$here/$1 tool
+  tool=$CACHE_DIR/bin/$1-$(cat "$dir/go.mod" "$dir/go.sum" "$dir/main.go" | sha256sum | cut -c1-12)
   if [[ ! -x $tool ]]; then
     (
       go_env
-      log "building trivydb"
-      cd "$here/trivydb" && go build -trimpath -o "$tool" . >"$LOG_DIR/build-trivydb.log" 2>&1 ||
-        die "building trivydb failed: $(tail -5 "$LOG_DIR/build-trivydb.log")"
+      log "building $1"
+      cd "$dir" || die "no $dir"
+      go build -trimpath -o "$tool" . >"$LOG_DIR/build-$1.log" 2>&1 ||
+        die "building $1 failed: $(tail -5 "$LOG_DIR/build-$1.log")"
     )
   fi
+  echo "$tool"
+}
+
+# The scanners' images and databases, all made here: a scan step runs the
+# real trivy or grype against a database that holds the advisories the
+# stand-in images are built to match.
+stage_scanners() {
+  local tv=$CACHE_DIR/bin/trivy-$TRIVY_VERSION/trivy gr=$CACHE_DIR/bin/grype-$GRYPE_VERSION/grype tool
+  [[ -x $tv && -x $gr ]] || die "no trivy or grype in $CACHE_DIR/bin: run the tools stage"
+  scanner_image "$TRIVY_IMAGE" "$tv" "$TRIVY_VERSION"
+  scanner_image "$GRYPE_IMAGE" "$gr" "$GRYPE_VERSION"
+
+  rm -rf "$SCAN_CACHE.new" && mkdir -p "$SCAN_CACHE.new/trivy/db" "$SCAN_CACHE.new/grype"
+  # trivy's: built with trivy-db's own code, then also pushed as trivy's
+  # --db-repository expects.
+  tool=$(db_tool trivydb)
   setup_docker_config
-  rm -rf "$SCAN_CACHE.new" && mkdir -p "$SCAN_CACHE.new/trivy/db"
   "$tool" -out "$SCAN_CACHE.new/trivy/db" -push "$TRIVY_DB_REPO" >"$LOG_DIR/trivydb.log" 2>&1 ||
     die "making trivy's database failed: $(tail -5 "$LOG_DIR/trivydb.log")"
+  "$DOCKER" tag "$GRYPE_IMAGE" "$GRYPE_MIRROR_IMAGE"
+  "$DOCKER" push -q "$GRYPE_MIRROR_IMAGE" >/dev/null || die "pushing $GRYPE_MIRROR_IMAGE failed"
+  "$DOCKER" rmi "$GRYPE_MIRROR_IMAGE" >/dev/null
+  # grype's: built with grype's own database builder, in grype's cache layout.
+  tool=$(db_tool grypedb)
+  "$tool" -out "$SCAN_CACHE.new/grype" >"$LOG_DIR/grypedb.log" 2>&1 ||
+    die "making grype's database failed: $(tail -5 "$LOG_DIR/grypedb.log")"
+  GRYPE_DB_CACHE_DIR=$SCAN_CACHE.new/grype GRYPE_DB_AUTO_UPDATE=false "$gr" db status >"$LOG_DIR/grypedb-status.log" 2>&1 ||
+    die "grype does not accept its database: $(tail -5 "$LOG_DIR/grypedb-status.log")"
   rm -rf "$SCAN_CACHE" && mv "$SCAN_CACHE.new" "$SCAN_CACHE"
-  log "scanners: $TRIVY_IMAGE, trivy's database in $SCAN_CACHE/trivy and at $TRIVY_DB_REPO"
+  log "scanners: $TRIVY_IMAGE and $GRYPE_IMAGE (also at $GRYPE_MIRROR_IMAGE); databases in $SCAN_CACHE/{trivy,grype}, trivy's also at $TRIVY_DB_REPO"
 }
 
 stage_env() {
@@ -531,6 +563,7 @@ export BKGEN_EXEC_BUILDKITD_TOML=$BUILDKITD_TOML
 export BKGEN_EXEC_BASE_IMAGE=$BASE_REPO:$tag
 export BKGEN_EXEC_BASE_PLATFORMS="${platforms// /,}"
 export BKGEN_EXEC_TRIVY_DIR=$CACHE_DIR/bin/trivy-$TRIVY_VERSION
+export BKGEN_EXEC_GRYPE_DIR=$CACHE_DIR/bin/grype-$GRYPE_VERSION
 export BKGEN_EXEC_SCAN_CACHE=$SCAN_CACHE
 export BKGEN_EXEC_TRIVY_DB_REPO=$TRIVY_DB_REPO
 export BUILDKITE_HOSTED_REGISTRY_URL=$HOSTED_HOST
