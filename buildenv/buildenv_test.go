@@ -11,7 +11,8 @@ func TestRead(t *testing.T) {
 		"BUILDKITE_ORGANIZATION_SLUG": "acme", "BUILDKITE_BRANCH": "feature",
 		"BUILDKITE_HOSTED_REGISTRY_URL": "registry.test/acme", "BUILDKITE_PULL_REQUEST": "false",
 	}))
-	want := Build{OrganizationSlug: "acme", Branch: "feature", HostedRegistryURL: "registry.test/acme", PullRequest: "false"}
+	want := Build{OrganizationSlug: "acme", Branch: "feature", HostedRegistryURL: "registry.test/acme", PullRequest: "false",
+		Upload: Upload{ApplyIfChanged: true}}
 	if b != want {
 		t.Errorf("Read = %+v, want %+v", b, want)
 	}

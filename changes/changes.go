@@ -1,7 +1,10 @@
-// Package changes works out which files changed in this build, the way the
-// Buildkite agent does for if_changed, and says how it decided.
+// Package changes works out which files changed in this build, and says how
+// it decided: by bkgen's own rules when bkgen evaluates if_changed (Detect),
+// and by the Buildkite agent's when the agent will (Agent, which predicts
+// what `buildkite-agent pipeline upload` computes; see AgentResult for how
+// its rules differ).
 //
-// The first rule that applies chooses the changes:
+// Detect's rules, the first that applies chooses the changes:
 //
 //  1. A list given with --changed-files or BUILDKITE_CHANGED_FILES_PATH is
 //     taken as it is, and git is not run.
@@ -13,7 +16,9 @@
 //
 // Paths are relative to the repository's top level, as the agent matches
 // them, even when Options.Dir is a subdirectory (see Result.Prefix). Commits are
-// compared, not the working tree: the build is of HEAD's commit.
+// compared, not the working tree: the build is of HEAD's commit. A rename
+// counts both its paths, and paths are read whole (git diff -z), never as
+// git quotes them.
 //
 // A shallow clone that lacks the base is deepened, a bounded number of
 // commits at a time, which adds objects and remote-tracking refs to the
@@ -266,7 +271,7 @@ func (d *detector) fetchBranch(ctx context.Context, branch string) error {
 }
 
 // onDefaultBranch compares with the last passed build when Buildkite can
-// tell us which it was, else with HEAD's first parent as the agent does.
+// tell us which it was, else with HEAD's first parent.
 func (d *detector) onDefaultBranch(ctx context.Context, branch string) Result {
 	if d.o.Builds != nil {
 		if r, ok := d.sinceLastPassed(ctx, branch); ok {
@@ -288,7 +293,7 @@ func (d *detector) onDefaultBranch(ctx context.Context, branch string) Result {
 		return d.all("HEAD's parent was not found within %d more commits of history", d.deepenMax)
 	}
 	return d.diff(ctx, parent, MethodDefaultBranchFirstParent, "HEAD^1",
-		fmt.Sprintf("On the default branch %s: compared HEAD with its first parent, as the agent does.", pipetext.Display(branch)))
+		fmt.Sprintf("On the default branch %s: compared HEAD with its first parent.", pipetext.Display(branch)))
 }
 
 // sinceLastPassed diffs HEAD against the commit of the branch's last passed

@@ -38,6 +38,10 @@ type StepDecision struct {
 	Kind   spec.StepKind
 	Run    bool
 	Reason string
+	// Agent, when bkgen decides, is what the agent would do instead had
+	// the pipeline left if_changed to it (--if-changed agent), where that
+	// differs from Run; nil where it agrees or cannot be told.
+	Agent *AgentVerdict
 }
 
 // Decisions is every image's and step's decision, in pipeline order: what
@@ -396,15 +400,20 @@ func (p *Pipeline) apply(steps []planned, mode SkippedMode) {
 	p.Steps = kept
 }
 
-// leaveToAgent emits if_changed for the agent to evaluate at upload, where
-// the agent can honour it without breaking what bkgen guarantees: a consumer
-// carries its own patterns plus its image's inputs (those of the images it
-// is built on included), since it also runs when its image changed; an
-// image's steps carry its inputs only when nothing else needs the image
-// (otherwise they always run, the guard keeping an unchanged image cheap).
-// Exclude patterns cannot be merged that way: such a consumer keeps its own
-// patterns, and a note says what the agent will not see.
-func (g *gen) leaveToAgent(steps []planned, d *decider) []string {
+// agentView works out the if_changed that bkgen leaves to the agent to
+// evaluate at upload (--if-changed agent), where the agent can honour it
+// without breaking what bkgen guarantees: a consumer carries its own
+// patterns plus its image's inputs (those of the images it is built on
+// included), since it also runs when its image changed; an image's steps
+// carry its inputs only when nothing else needs the image (otherwise they
+// always run, the guard keeping an unchanged image cheap). Exclude patterns
+// cannot be merged that way: such a consumer keeps its own patterns, and a
+// note says what the agent will not see. The spec's own steps carry their
+// own if_changed. Nothing is written into the steps: with --if-changed
+// agent the caller does that; otherwise the view says what the agent would
+// have done.
+func (g *gen) agentView(steps []planned, d *decider) (agentView, []string) {
+	view := agentView{ifChanged: map[*Step]*spec.IfChanged{}, evaluated: map[*Step]bool{}}
 	var notes []string
 	needed := map[string]bool{}
 	for _, im := range g.in.Spec.Images {
@@ -415,12 +424,19 @@ func (g *gen) leaveToAgent(steps []planned, d *decider) []string {
 			needed[dep] = true
 		}
 	}
-	var ofImages []planned // the spec's own steps have had their if_changed (userDecisions)
+	var ofImages []planned
 	for _, s := range steps {
 		if s.user == nil {
 			ofImages = append(ofImages, s)
 		}
 	}
+	walkSteps(steps, func(s *Step, us *spec.UserStep, _ *Step) {
+		if us != nil {
+			view.ifChanged[s], view.evaluated[s] = us.IfChanged, agentEvaluated[us.Kind]
+		} else {
+			view.evaluated[s] = true // bkgen's own steps are command steps
+		}
+	})
 	for _, own := range byImage(ofImages) {
 		im := own[0].image
 		inputs, mergeable := d.allInputs(im, g.in.Spec)
@@ -434,7 +450,7 @@ func (g *gen) leaveToAgent(steps []planned, d *decider) []string {
 		}
 		for _, s := range own {
 			if s.ref.Kind != spec.ConsumerStep {
-				s.IfChanged = imageIC
+				view.ifChanged[s.Step] = imageIC
 				continue
 			}
 			if s.ref.Consumer.IfChanged == nil {
@@ -446,10 +462,10 @@ func (g *gen) leaveToAgent(steps []planned, d *decider) []string {
 			} else {
 				notes = append(notes, fmt.Sprintf("%s: the agent sees only its own if_changed; it will not also run when image %s changes (exclude patterns cannot be merged)", s.Key, im.Name))
 			}
-			s.IfChanged = &ic
+			view.ifChanged[s.Step] = &ic
 		}
 	}
-	return notes
+	return view, notes
 }
 
 // byImage splits the steps into runs of one image's steps.

@@ -56,6 +56,11 @@ type Input struct {
 	// its target and to the symlinks themselves. Without one, an image's
 	// paths are taken as the spec writes them.
 	Paths map[string]ImagePaths
+	// Agent is what buildkite-agent pipeline upload will take as the
+	// changed files (see changes.Agent). With --if-changed agent, the
+	// decisions are its; otherwise each decision says where the agent,
+	// given if_changed, would decide otherwise. nil: not predicted.
+	Agent *changes.AgentResult
 	// MaxJobs is the most jobs one upload may hold; 0 means DefaultMaxJobs.
 	MaxJobs int
 	// SplitUploads: the pipeline goes up in as many uploads as it needs
@@ -84,6 +89,10 @@ type Result struct {
 	Pipeline  *Pipeline
 	Decisions *Decisions
 	Notes     []string // warnings for people: what they should know about this pipeline
+	// AgentNotes say, when bkgen decides, where the agent would have
+	// decided otherwise with if_changed left to it, and why (see
+	// StepDecision.Agent): notes about the changes, not warnings.
+	AgentNotes []string
 }
 
 // Generate makes the pipeline for in. Errors are problems with the spec that
@@ -169,10 +178,22 @@ func (p *Prepared) Generate(inRegistry map[string]RegistryCheck) (*Result, error
 		decisions.Steps = append(decisions.Steps, s.decision)
 	}
 	res := &Result{Pipeline: pipeline, Decisions: decisions}
+	view, notes := g.agentView(steps, dec)
 	if in.IfChanged == EvaluateAgent {
-		res.Notes = g.leaveToAgent(steps, dec)
+		for _, s := range steps {
+			if s.user == nil {
+				s.IfChanged = view.ifChanged[s.Step]
+			}
+		}
+		res.Notes = notes
+		if in.Agent != nil {
+			g.predictAgent(steps, view, decisions, in.Agent)
+		}
 	} else {
 		pipeline.apply(steps, in.Skipped)
+		if in.Agent != nil {
+			res.AgentNotes = compareAgent(steps, view, decisions, in.Agent)
+		}
 	}
 	if err := g.checkJobs(steps, pipeline); err != nil {
 		return nil, err

@@ -48,7 +48,30 @@
 //
 // Not the agent's either: a pattern or path that is not valid UTF-8 reads
 // each bad byte as U+FFFD throughout (the agent compares a pattern's
-// literal start byte by byte), and "~" is always a literal.
+// literal start byte by byte).
+//
+// # The agent's quirks
+//
+// Two departures of the agent's matcher from the table above, confirmed
+// against agent 3.138.3 (whose matcher is zzglob v0.4.3), are reproduced,
+// and Pattern.Quirks reports them for a pattern:
+//
+//   - A leading "~/" has its "~" replaced by the home directory of the
+//     process (the job's $HOME; os.UserHomeDir here), as literal text, so
+//     "~/x" stands for "/home/agent/x" and never matches a changed path.
+//     A "~" anywhere else, or not followed by "/", is a literal; so is the
+//     leading one when the home directory is unknown.
+//   - When a pattern ends with a brace group followed by a single "*" or
+//     "**", that last star matches at least one rune (for "*", one other
+//     than "/") after each branch of the group that is empty or ends in
+//     "*" or "**", with nested groups expanded; after other branches it
+//     matches any number as usual. So "Gemfile{,.lock}*" matches
+//     "Gemfile.lock" and "Gemfilex" but not "Gemfile", "src/{main,test*}*"
+//     does not match "src/test", and "a*{,b}*" does not match "a". A group
+//     elsewhere, or one followed by more than one star token ("***") or
+//     by anything else, is unaffected. The groups the "**/" and "/**/"
+//     rewrites make count: "a/**/*" does not match "a/", though as no
+//     changed path ends in "/" that cannot show.
 package glob
 
 import (
@@ -66,6 +89,9 @@ type Pattern struct {
 	globs []dsGlob       // the path matches if any does
 	re    *regexp.Regexp // instead of globs, when braces expand too far
 	hints []hint         // what the index may assume about matching paths
+
+	home bool      // the pattern starts with "~/" (QuirkHome)
+	tail *lastStar // the pattern meets QuirkStarAfterBraces
 }
 
 // dsGlob is one doublestar pattern, sentinel included, with the literal
@@ -98,16 +124,13 @@ func (e *SyntaxError) Error() string {
 // Compile parses an if_changed pattern in the agent's dialect.
 // A pattern the agent cannot parse returns a *SyntaxError.
 func Compile(pattern string) (*Pattern, error) {
-	toks, err := tokenise(pattern)
+	pp, err := parsePattern(pattern)
 	if err != nil {
 		return nil, err
 	}
-	s, err := parse(pattern, preprocess(toks))
-	if err != nil {
-		return nil, err
-	}
+	s := pp.s
 
-	p := &Pattern{src: pattern}
+	p := &Pattern{src: pattern, home: pp.home, tail: pp.tail}
 	var ok bool
 	if p.globs, p.hints, ok = translate(s); !ok {
 		if p.re, err = compileRegexp(s); err != nil {

@@ -82,6 +82,7 @@ func outcome(pattern, path string) (string, error) {
 }
 
 func TestConformanceGlobs(t *testing.T) {
+	agentHome(t)
 	for _, dir := range conformanceDirs(t) {
 		file := filepath.Join(dir, "globs.tsv")
 		for _, c := range readGlobCases(t, file) {
@@ -130,7 +131,9 @@ func TestConformanceIfChanged(t *testing.T) {
 }
 
 // TestConformanceCopy keeps the package's copy honest: it must be the
-// shared copy verbatim, when that is there to compare.
+// shared copy verbatim, when that is there to compare, but for rows the
+// package's globs.tsv adds at its end, after a comment line (cases
+// confirmed against a newer agent that the shared copy does not hold yet).
 func TestConformanceCopy(t *testing.T) {
 	shared := filepath.Join("..", "..", "shared", "conformance")
 	if _, err := os.Stat(shared); err != nil {
@@ -145,10 +148,23 @@ func TestConformanceCopy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if name == "globs.tsv" {
+			if extra, ok := strings.CutPrefix(string(own), string(theirs)); ok && (extra == "" || strings.HasPrefix(extra, "#")) {
+				continue
+			}
+			t.Errorf("testdata/conformance/%s does not start with %s: copy it again, keeping the rows added at its end", name, filepath.Join(shared, name))
+			continue
+		}
 		if string(own) != string(theirs) {
 			t.Errorf("testdata/conformance/%s differs from %s: copy it again", name, filepath.Join(shared, name))
 		}
 	}
+}
+
+// agentHome sets $HOME for the rest of the test, as the agent always has
+// one: the conformance cases with a leading "~/" depend on it.
+func agentHome(t *testing.T) {
+	t.Setenv("HOME", "/home/agent")
 }
 
 // TestMatch holds cases beyond the conformance files, worked out from how
@@ -212,7 +228,7 @@ func TestMatch(t *testing.T) {
 		{"a**/", []string{"a/", "ab/", "a/b/"}, []string{"a", "ab"}},
 		{"**a**", []string{"a", "xa", "x/a", "a/x", "x/ya/z"}, []string{"", "x/y"}},
 		{"a**b**c", []string{"abc", "a/b/c", "axbxc", "a/xb/c"}, []string{"acb", "ab"}},
-		{"**/**", []string{"", "a", "a/b"}, nil},
+		{"**/**", []string{"a", "a/b", "/"}, []string{""}},        // "{,**/}**": after the empty branch "**" needs a rune
 		{"***/x", []string{"a/x", "a/b/x"}, []string{"x"}},        // not the "**/" token pair
 		{"a/***/b", []string{"a//b", "a/x/b"}, []string{"a/b"}},   // nor "/**/"
 		{"a/**/**/b", []string{"a/x/b", "a//b"}, []string{"a/b"}}, // the rewrites do not overlap
@@ -366,9 +382,8 @@ func FuzzCompile(f *testing.F) {
 		if p.re != nil {
 			return // the regexp is the reference itself
 		}
-		toks, _ := tokenise(pattern)
-		s, _ := parse(pattern, preprocess(toks))
-		re, err := compileRegexp(s)
+		pp, _ := parsePattern(pattern)
+		re, err := compileRegexp(pp.s)
 		if err != nil {
 			return // nested past the regexp package's limits
 		}

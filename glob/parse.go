@@ -173,7 +173,18 @@ const (
 	aDStar
 	aQuest
 	aClass
+	aStar1  // "*" that must match at least one rune (see starQuirk)
+	aDStar1 // "**" likewise
 )
+
+// isStar reports whether a is a "*" or a "**", of either kind.
+func (a atom) isStar() bool {
+	switch a.kind {
+	case aStar, aDStar, aStar1, aDStar1:
+		return true
+	}
+	return false
+}
 
 type atom struct {
 	kind atomKind
@@ -189,6 +200,33 @@ type elem struct {
 }
 
 type seq []elem
+
+// parsed is a pattern read through the agent's stages.
+type parsed struct {
+	s    seq       // what the agent matches, its quirks applied
+	home bool      // the pattern starts with "~/" (see expandHome)
+	tail *lastStar // when the pattern meets the trailing star quirk (see starQuirk)
+}
+
+// parsePattern reads a pattern as the agent does: tokenise, expand a
+// leading "~/", rewrite "**/" and "/**/", parse, and apply the trailing
+// star quirk.
+func parsePattern(pattern string) (parsed, error) {
+	toks, err := tokenise(pattern)
+	if err != nil {
+		return parsed{}, err
+	}
+	toks, home := expandHome(pattern, toks)
+	s, err := parse(pattern, preprocess(toks))
+	if err != nil {
+		return parsed{}, err
+	}
+	pp := parsed{s: s, home: home}
+	if len(toks) > 0 {
+		pp.s, pp.tail = starQuirk(s, pattern[:toks[len(toks)-1].off])
+	}
+	return pp, nil
+}
 
 // parse builds the sequence a preprocessed token list stands for.
 func parse(p string, toks []token) (seq, error) {

@@ -78,13 +78,43 @@ func atoms(s seq) int {
 // normalize rewrites a branch into branches doublestar can take apart by
 // "/": a class that can match "/" splits into a literal "/" and a class
 // that cannot; an empty class (which matches nothing) drops the branch; a
-// class of one rune becomes that literal; and runs of "*" and "**" holding
-// a "**" become one "**", as they match the same strings.
+// class of one rune becomes that literal; runs of "*" and "**" holding
+// a "**" become one "**", as they match the same strings; and a star that
+// must match one rune or more becomes "?" and a star (a "**" one also
+// "/" and "**").
 //
 // It reports false when that makes more than limit branches.
 func normalize(b branch, limit int) ([]branch, bool) {
-	out := []branch{make(branch, 0, len(b))}
+	out := []branch{make(branch, 0, len(b)+2)}
 	for _, a := range b {
+		if a.kind == aStar1 || a.kind == aDStar1 {
+			// One rune or more. A run of stars before it adds nothing,
+			// but for "**" before "*1": .*[^/]+ is any string that ends
+			// in a rune other than "/". Then "*1" is "?*", and "**1" is
+			// "?**" or "/**".
+			n := len(out)
+			if a.kind == aDStar1 {
+				n *= 2
+			}
+			if n > limit {
+				return nil, false
+			}
+			next := make([]branch, 0, n)
+			for _, nb := range out {
+				if k := len(nb); k > 0 && (nb[k-1].kind == aStar || a.kind == aDStar1 && nb[k-1].kind == aDStar) {
+					nb = nb[:k-1]
+				}
+				if a.kind == aStar1 {
+					next = append(next, append(nb, atom{kind: aQuest}, atom{kind: aStar}))
+					continue
+				}
+				next = append(next,
+					append(slices.Clip(nb), atom{kind: aQuest}, atom{kind: aDStar}),
+					append(slices.Clip(nb), atom{kind: aLit, r: '/'}, atom{kind: aDStar}))
+			}
+			out = next
+			continue
+		}
 		if a.kind == aStar || a.kind == aDStar {
 			for i, nb := range out {
 				if n := len(nb); n > 0 && (nb[n-1].kind == aStar || nb[n-1].kind == aDStar) {
@@ -322,6 +352,10 @@ func writeRegexp(sb *strings.Builder, s seq) {
 			sb.WriteString(`[^/]*`)
 		case aDStar:
 			sb.WriteString(`.*`)
+		case aStar1:
+			sb.WriteString(`[^/]+`)
+		case aDStar1:
+			sb.WriteString(`.+`)
 		case aQuest:
 			sb.WriteString(`[^/]`)
 		case aClass:

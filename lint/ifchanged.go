@@ -3,6 +3,7 @@ package lint
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bkgen/bkgen/glob"
@@ -105,6 +106,18 @@ func patternWarning(text, role string) string {
 	if role == "exclude" {
 		name, never = "exclude pattern", "so it never excludes anything"
 	}
+	var quirks []glob.Quirk
+	if p, err := glob.Compile(text); err == nil {
+		quirks = p.Quirks()
+	}
+	quirk := func(k glob.QuirkKind) (glob.Quirk, bool) {
+		i := slices.IndexFunc(quirks, func(q glob.Quirk) bool { return q.Kind == k })
+		if i < 0 {
+			return glob.Quirk{}, false
+		}
+		return quirks[i], true
+	}
+	_, home := quirk(glob.QuirkHome)
 	switch {
 	case text == "":
 		return fmt.Sprintf("%s is empty, %s", name, never)
@@ -117,11 +130,58 @@ func patternWarning(text, role string) string {
 			return fmt.Sprintf("%s %q starts with \"!\", which the agent reads as a literal \"!\" (patterns have no negation)", name, text)
 		}
 		return fmt.Sprintf("%s %q starts with \"!\", which the agent reads as a literal \"!\" (patterns have no negation): to leave paths out, list them under exclude", name, text)
+	case home:
+		return fmt.Sprintf("%s %q starts with \"~/\", which the agent expands to its home directory, but the paths it matches are relative to the repository root, %s; write the path from the repository root",
+			name, text, never)
 	}
 	if class, ok := classRange(text); ok {
 		return fmt.Sprintf("%s %q has %q, but the agent has no ranges in brackets: it matches only the characters listed, \"-\" included; list each character you mean", name, text, class)
 	}
+	if q, ok := quirk(glob.QuirkStarAfterBraces); ok {
+		return starAfterBraces(text, role, q)
+	}
 	return ""
+}
+
+// maxMissed is how many of the paths a pattern misses a warning names.
+const maxMissed = 3
+
+// starAfterBraces describes glob.QuirkStarAfterBraces: what the pattern
+// does not match, why, and the pattern to list beside it.
+func starAfterBraces(text, role string, q glob.Quirk) string {
+	name, verb, beside := "pattern", "match", "add"
+	if role == "exclude" {
+		name, verb, beside = "exclude pattern", "exclude", "add the exclude pattern"
+	}
+	star := text[len(q.Fix):]
+	var missed string
+	switch n := len(q.Missed); {
+	case n == 0:
+		missed = fmt.Sprintf("some paths %q matches", q.Fix)
+	case n <= maxMissed:
+		missed = quoteList(q.Missed, " or ")
+	default:
+		missed = fmt.Sprintf("%s and %d more", quoteList(q.Missed[:maxMissed], ", "), n-maxMissed)
+	}
+	return fmt.Sprintf("%s %q does not %s %s: the agent makes a %q that ends a pattern right after a brace group match at least one character after a branch that is empty or ends in \"*\" or \"**\"; %s %q beside it",
+		name, text, verb, missed, star, beside, q.Fix)
+}
+
+// quoteList quotes items and joins them with ", ", but for last before the
+// last item: "a", "b" or "c".
+func quoteList(items []string, last string) string {
+	var sb strings.Builder
+	for i, it := range items {
+		switch {
+		case i == 0:
+		case i == len(items)-1:
+			sb.WriteString(last)
+		default:
+			sb.WriteString(", ")
+		}
+		fmt.Fprintf(&sb, "%q", it)
+	}
+	return sb.String()
 }
 
 // classRange finds the first bracket expression with a "-" between two

@@ -41,7 +41,10 @@
 //   - $VAR and ${VAR} that upload-time interpolation replaces with the
 //     uploading job's value, which is rarely what a command means;
 //   - if_changed patterns that cannot match what they seem to (a leading
-//     "./", "/" or "!", a range such as "[a-z]").
+//     "./", "/", "!" or "~/", a range such as "[a-z]", or a "*" ending the
+//     pattern right after a brace group, which the agent makes match at
+//     least one character after some branches, as in "Gemfile{,.lock}*",
+//     which misses "Gemfile").
 //
 // Interpolation warnings leave out variables the pipeline's own env block
 // defines (the agent interpolates those on purpose) and the variables that

@@ -2,9 +2,11 @@ package lint
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/glob"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -356,6 +358,37 @@ steps:
 			},
 		},
 
+		{
+			name: "if_changed patterns the agent's quirks change",
+			src: `steps:
+  - command: a
+    if_changed:
+      include:
+        - "~/src/**"
+        - "Gemfile{,.lock}*"
+        - "src/{main,test*}*"
+        - "config{,/**}**"
+        - "{a,b}/{c,d}/x{,.y}*"
+        - "**/*"
+        - "a/**/*"
+        - "{a,b}*"
+        - "{a,}*x"
+        - "a/~/b"
+      exclude:
+        - "~/tmp/**"
+        - "tmp/{cache,log*}*"
+`,
+			want: []string{
+				`5:11: warning: pattern "~/src/**" starts with "~/", which the agent expands to its home directory, but the paths it matches are relative to the repository root, so it never matches; write the path from the repository root`,
+				`6:11: warning: pattern "Gemfile{,.lock}*" does not match "Gemfile": the agent makes a "*" that ends a pattern right after a brace group match at least one character after a branch that is empty or ends in "*" or "**"; add "Gemfile{,.lock}" beside it`,
+				`7:11: warning: pattern "src/{main,test*}*" does not match "src/test": the agent makes a "*" that ends a pattern right after a brace group match at least one character after a branch that is empty or ends in "*" or "**"; add "src/{main,test*}" beside it`,
+				`8:11: warning: pattern "config{,/**}**" does not match "config": the agent makes a "**" that ends a pattern right after a brace group match at least one character after a branch that is empty or ends in "*" or "**"; add "config{,/**}" beside it`,
+				`9:11: warning: pattern "{a,b}/{c,d}/x{,.y}*" does not match "a/c/x", "a/d/x", "b/c/x" and 1 more: the agent makes a "*" that ends a pattern right after a brace group match at least one character after a branch that is empty or ends in "*" or "**"; add "{a,b}/{c,d}/x{,.y}" beside it`,
+				`16:11: warning: exclude pattern "~/tmp/**" starts with "~/", which the agent expands to its home directory, but the paths it matches are relative to the repository root, so it never excludes anything; write the path from the repository root`,
+				`17:11: warning: exclude pattern "tmp/{cache,log*}*" does not exclude "tmp/log": the agent makes a "*" that ends a pattern right after a brace group match at least one character after a branch that is empty or ends in "*" or "**"; add the exclude pattern "tmp/{cache,log*}" beside it`,
+			},
+		},
+
 		// Interpolation.
 		{
 			name: "interpolation fails",
@@ -561,5 +594,71 @@ func TestJobLimit(t *testing.T) {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestStarAfterBracesFix checks the fix the warning gives for
+// glob.QuirkStarAfterBraces: the pattern it names, listed beside the
+// original, matches every path a reader expects the original to match
+// (and no other), among them those the warning says the original misses.
+func TestStarAfterBracesFix(t *testing.T) {
+	tests := []struct {
+		pattern string
+		missed  []string // what the warning names, all expected
+		yes, no []string // what a reader expects to match, or not
+	}{
+		{"Gemfile{,.lock}*", []string{"Gemfile"}, []string{"Gemfile.lock", "Gemfilex", "Gemfile.lockx"}, []string{"Gemfile/x", "x/Gemfile"}},
+		{"src/{main,test*}*", []string{"src/test"}, []string{"src/main", "src/testx", "src/mainx", "src/test_helper"}, []string{"src/tes", "src/test/x"}},
+		{"config{,/**}*", []string{"config"}, []string{"config/a", "configx", "config/a/b"}, []string{"conf", "x/config"}},
+		{"config{,/**}**", []string{"config"}, []string{"config/a", "configx", "config/a/b", "configx/y"}, []string{"conf"}},
+		{"{x{a*,b},c}*", []string{"xa"}, []string{"xab", "xb", "xbz", "c", "cz"}, []string{"x", "xc"}},
+		{"a*{,b}*", []string{"a"}, []string{"ab", "ax", "axb"}, []string{"b", "a/b"}},
+		{"{a,b}/Gemfile{,.lock}**", []string{"a/Gemfile", "b/Gemfile"}, []string{"a/Gemfile.lock", "b/Gemfile/x"}, []string{"c/Gemfile"}},
+		{"**/go{,.sum}*", []string{"go"}, []string{"x/go", "go.mod", "a/b/go.sum"}, []string{"x/g"}},
+	}
+	for _, tt := range tests {
+		msg := patternWarning(tt.pattern, "")
+		p, err := glob.Compile(tt.pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var q glob.Quirk
+		for _, pq := range p.Quirks() {
+			if pq.Kind == glob.QuirkStarAfterBraces {
+				q = pq
+			}
+		}
+		if q.Kind == 0 {
+			t.Errorf("%q: no QuirkStarAfterBraces", tt.pattern)
+			continue
+		}
+		if !strings.Contains(msg, fmt.Sprintf("add %q beside it", q.Fix)) {
+			t.Errorf("%q: the warning does not give the fix %q: %s", tt.pattern, q.Fix, msg)
+		}
+		fix, err := glob.Compile(q.Fix)
+		if err != nil {
+			t.Fatalf("%q: fix %q: %v", tt.pattern, q.Fix, err)
+		}
+		if w := patternWarning(q.Fix, ""); w != "" {
+			t.Errorf("%q: the fix %q draws a warning too: %s", tt.pattern, q.Fix, w)
+		}
+		for _, path := range tt.missed {
+			if !strings.Contains(msg, fmt.Sprintf("%q", path)) {
+				t.Errorf("%q: the warning does not name %q: %s", tt.pattern, path, msg)
+			}
+			if p.Match(path) {
+				t.Errorf("%q matches %q, which the warning says it misses", tt.pattern, path)
+			}
+		}
+		for _, path := range append(slices.Clone(tt.missed), tt.yes...) {
+			if !p.Match(path) && !fix.Match(path) {
+				t.Errorf("%q with %q beside it does not match %q", tt.pattern, q.Fix, path)
+			}
+		}
+		for _, path := range tt.no {
+			if p.Match(path) || fix.Match(path) {
+				t.Errorf("%q with %q beside it matches %q", tt.pattern, q.Fix, path)
+			}
+		}
 	}
 }

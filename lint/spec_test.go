@@ -26,6 +26,7 @@ func TestSpecWarnings(t *testing.T) {
 				Consumers: []*spec.Consumer{
 					{Name: "test", IfChanged: &spec.IfChanged{Include: []spec.Pattern{pat("web/[a-z]*.go", 20), pat("/web/*.go", 21)}}},
 					{Name: "lint"},
+					{Name: "vet", IfChanged: &spec.IfChanged{Include: []spec.Pattern{pat("go{,.sum}*", 22), pat("~/web/**", 23)}}},
 				},
 			},
 		},
@@ -39,6 +40,8 @@ func TestSpecWarnings(t *testing.T) {
 		`15:11: warning: exclude pattern "web/tmp/**" matches no file git tracks, so it excludes nothing: a typo? [pattern]`,
 		`20:11: warning: pattern "web/[a-z]*.go" has "[a-z]", but the agent has no ranges in brackets: it matches only the characters listed, "-" included; list each character you mean [pattern]`,
 		`21:11: warning: pattern "/web/*.go" starts with "/", but the agent matches paths relative to the repository root, which never do, so it never matches; write "web/*.go" [pattern]`,
+		`22:11: warning: pattern "go{,.sum}*" does not match "go": the agent makes a "*" that ends a pattern right after a brace group match at least one character after a branch that is empty or ends in "*" or "**"; add "go{,.sum}" beside it [pattern]`,
+		`23:11: warning: pattern "~/web/**" starts with "~/", which the agent expands to its home directory, but the paths it matches are relative to the repository root, so it never matches; write the path from the repository root [pattern]`,
 	}
 	untracked := func(w string) bool { return strings.Contains(w, "matches no file git tracks") }
 

@@ -56,6 +56,7 @@ type Options struct {
 type Plan struct {
 	Spec    *spec.Spec
 	Changes changes.Result       // what changed and how that was found, with notes for people
+	Agent   changes.AgentResult  // what buildkite-agent pipeline upload will take as changed
 	Keys    *contentkey.Analysis // each image's content tag, and which paths are its inputs
 	Result  *generator.Result    // the pipeline, and why each image and step is in it as it is
 }
@@ -72,7 +73,13 @@ func Make(ctx context.Context, o Options) (*Plan, error) {
 	// Content tags and changed files are independent reads of the checkout:
 	// do both at once.
 	changesDone := make(chan changes.Result, 1)
-	go func() { changesDone <- o.changes(ctx, dir) }()
+	var agent changes.AgentResult
+	go func() {
+		// The agent's answer first: finding bkgen's own may deepen a
+		// shallow clone, which would change what the agent computes.
+		agent = changes.Agent(ctx, changes.AgentOptions{Dir: dir, Env: o.Env})
+		changesDone <- o.changes(ctx, dir, agent)
+	}()
 	keys, err := analyzeImages(ctx, dir, s)
 	found := <-changesDone
 	if err != nil {
@@ -80,6 +87,7 @@ func Make(ctx context.Context, o Options) (*Plan, error) {
 	}
 	in := input(s, keys, found, o.Env, o.MaxJobs)
 	in.IfChanged, in.Skipped, in.Literal, in.SplitUploads = o.IfChanged, o.Skipped, o.Literal, o.SplitUploads
+	in.Agent = &agent
 	prepared, err := generator.Prepare(in)
 	if err != nil {
 		return nil, err
@@ -92,7 +100,8 @@ func Make(ctx context.Context, o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Plan{Spec: s, Changes: found, Keys: keys, Result: res}, nil
+	found.Notes = append(found.Notes, res.AgentNotes...)
+	return &Plan{Spec: s, Changes: found, Agent: agent, Keys: keys, Result: res}, nil
 }
 
 // input is what the generator makes the pipeline from, for Make and Check.
@@ -113,14 +122,13 @@ func root(dir string) string { return cmp.Or(dir, ".") }
 
 // changes works out which paths changed, how that was found, and where the
 // spec's root sits in the repository (paths from git are relative to its
-// top level).
-func (o *Options) changes(ctx context.Context, dir string) changes.Result {
-	if o.All || o.IfChanged == generator.EvaluateAgent {
-		reason := "--all"
-		if !o.All {
-			reason = "--if-changed agent: the agent evaluates if_changed when the pipeline is uploaded"
-		}
-		return changes.Result{All: true, Reason: reason}
+// top level). With --if-changed agent they are the agent's (found).
+func (o *Options) changes(ctx context.Context, dir string, agent changes.AgentResult) changes.Result {
+	switch {
+	case o.All:
+		return changes.Result{All: true, Reason: "--all"}
+	case o.IfChanged == generator.EvaluateAgent:
+		return changes.FromAgent(ctx, dir, agent)
 	}
 	var finder changes.LastPassedFinder
 	var notes []string

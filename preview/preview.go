@@ -17,16 +17,22 @@ import (
 type Plan struct {
 	Spec    string         // the spec file, as named on the command line
 	Changes changes.Result // what changed, and how that was found
-	Images  []*generator.ImageDecision
-	Steps   []*generator.StepDecision
+	// Agent is what buildkite-agent pipeline upload will take as changed
+	// (nil: not predicted); AgentDecides says the steps' decisions are the
+	// agent's (--if-changed agent).
+	Agent        *changes.AgentResult
+	AgentDecides bool
+	Images       []*generator.ImageDecision
+	Steps        []*generator.StepDecision
 	// DependsOn maps a step key to the keys it depends on, for the graph.
 	DependsOn map[string][]string
 }
 
-// FromResult builds a Plan from a generated pipeline and how its changes
-// were found.
-func FromResult(specFile string, ch changes.Result, res *generator.Result) *Plan {
-	p := &Plan{Spec: specFile, Changes: ch, Images: res.Decisions.Images, Steps: res.Decisions.Steps, DependsOn: map[string][]string{}}
+// FromResult builds a Plan from a generated pipeline, how its changes were
+// found, and what the agent will take as changed (agent, nil when not
+// predicted); agentDecides: the pipeline leaves if_changed to the agent.
+func FromResult(specFile string, ch changes.Result, agent *changes.AgentResult, agentDecides bool, res *generator.Result) *Plan {
+	p := &Plan{Spec: specFile, Changes: ch, Agent: agent, AgentDecides: agentDecides, Images: res.Decisions.Images, Steps: res.Decisions.Steps, DependsOn: map[string][]string{}}
 	for _, s := range res.Pipeline.Steps {
 		p.DependsOn[s.Key] = s.DependsOn
 	}

@@ -110,14 +110,14 @@ func TestJSONShape(t *testing.T) {
 	for k := range got {
 		keys = append(keys, k)
 	}
-	for _, k := range []string{"version", "spec", "changes", "images", "steps", "totals"} {
+	for _, k := range []string{"version", "spec", "decided_by", "changes", "agent", "images", "steps", "totals"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("no %q in %v", k, keys)
 		}
 	}
 	steps := got["steps"].([]any)
 	first := steps[0].(map[string]any)
-	if diff := cmp.Diff(map[string]any{"key": "build-api", "image": "api", "kind": "build", "run": true, "reason": "inputs changed", "depends_on": []any{}}, first); diff != "" {
+	if diff := cmp.Diff(map[string]any{"key": "build-api", "image": "api", "kind": "build", "run": true, "reason": "inputs changed", "depends_on": []any{}, "agent_differs": nil}, first); diff != "" {
 		t.Errorf("step (-want +got):\n%s", diff)
 	}
 	totals := got["totals"].(map[string]any)

@@ -121,12 +121,30 @@ var mdEscaper = strings.NewReplacer(
 
 // jsonPlan is the documented JSON shape. Fields are only ever added.
 type jsonPlan struct {
-	Version int          `json:"version"`
-	Spec    string       `json:"spec"`
-	Changes jsonChanges  `json:"changes"`
-	Images  []jsonImage  `json:"images"`
-	Steps   []jsonStep   `json:"steps"`
-	Totals  jsonTotalSet `json:"totals"`
+	Version   int          `json:"version"`
+	Spec      string       `json:"spec"`
+	DecidedBy string       `json:"decided_by"`
+	Changes   jsonChanges  `json:"changes"`
+	Agent     *jsonAgent   `json:"agent"`
+	Images    []jsonImage  `json:"images"`
+	Steps     []jsonStep   `json:"steps"`
+	Totals    jsonTotalSet `json:"totals"`
+}
+
+type jsonAgent struct {
+	Apply     bool     `json:"apply"`
+	Method    string   `json:"method"`
+	DiffBase  string   `json:"diff_base"`
+	MergeBase string   `json:"merge_base"`
+	Reason    string   `json:"reason"`
+	Notes     []string `json:"notes"`
+	Files     []string `json:"files"`
+	Fails     string   `json:"fails"`
+}
+
+type jsonVerdict struct {
+	Run    bool   `json:"run"`
+	Reason string `json:"reason"`
 }
 
 type jsonChanges struct {
@@ -149,12 +167,13 @@ type jsonImage struct {
 }
 
 type jsonStep struct {
-	Key       string   `json:"key"`
-	Image     string   `json:"image"`
-	Kind      string   `json:"kind"`
-	Run       bool     `json:"run"`
-	Reason    string   `json:"reason"`
-	DependsOn []string `json:"depends_on"`
+	Key       string       `json:"key"`
+	Image     string       `json:"image"`
+	Kind      string       `json:"kind"`
+	Run       bool         `json:"run"`
+	Reason    string       `json:"reason"`
+	DependsOn []string     `json:"depends_on"`
+	Agent     *jsonVerdict `json:"agent_differs"`
 }
 
 type jsonTotalSet struct {
@@ -167,21 +186,32 @@ type jsonTotalSet struct {
 //	{
 //	  "version": 1,
 //	  "spec": ".buildkite/bkgen.yml",
+//	  "decided_by": "bkgen",
 //	  "changes": {"all": false, "method": "branch", "ref": "origin/main",
 //	              "base": "<sha>", "reason": "...", "notes": [], "count": 3},
+//	  "agent": {"apply": true, "method": "agent-merge-base", "diff_base": "origin/main",
+//	            "merge_base": "<sha>", "reason": "...", "notes": [], "files": [...], "fails": ""},
 //	  "images": [{"name", "ref", "changed", "evidence", "action", "reason"}],
-//	  "steps":  [{"key", "image", "kind", "run", "reason", "depends_on"}],
+//	  "steps":  [{"key", "image", "kind", "run", "reason", "depends_on", "agent_differs"}],
 //	  "totals": {"images": {"build": 1, "guard": 0, "reuse": 0, "skip": 0},
 //	             "steps": {"run": 3, "skip": 1}}
 //	}
 //
-// action is build, guard, reuse or skip; kind is build, manifest, scan or
-// consumer. Lists are never null.
+// decided_by is "bkgen" (bkgen evaluated if_changed) or "agent" (the
+// pipeline leaves if_changed to buildkite-agent pipeline upload, and every
+// decision is bkgen's prediction of the agent's). agent is what the agent
+// will take as the changed files (files as it reads them, git's quoting
+// kept), or null when not predicted. A step's agent_differs is null, or,
+// when bkgen decides, what the agent would do instead with if_changed left
+// to it: {"run", "reason"}. action is build, guard, reuse or skip; kind is
+// build, manifest, scan, consumer or step (the spec's own). Lists are
+// never null.
 func JSON(w io.Writer, p *Plan) error {
 	t := p.totals()
 	out := jsonPlan{
-		Version: 1,
-		Spec:    p.Spec,
+		Version:   1,
+		Spec:      p.Spec,
+		DecidedBy: "bkgen",
 		Changes: jsonChanges{
 			All: p.Changes.All, Method: p.Changes.Method, Ref: p.Changes.Ref, Base: p.Changes.Base,
 			Reason: p.Changes.Reason, Notes: nonNil(p.Changes.Notes), Count: len(p.Changes.Files),
@@ -190,6 +220,13 @@ func JSON(w io.Writer, p *Plan) error {
 		Steps:  []jsonStep{},
 		Totals: jsonTotalSet{Images: map[string]int{}, Steps: map[string]int{"run": t.Run, "skip": t.Skip}},
 	}
+	if p.AgentDecides {
+		out.DecidedBy = "agent"
+	}
+	if a := p.Agent; a != nil {
+		out.Agent = &jsonAgent{Apply: a.Apply, Method: a.Method, DiffBase: a.DiffBase, MergeBase: a.MergeBase,
+			Reason: a.Reason, Notes: nonNil(a.Notes), Files: nonNil(a.Files), Fails: a.Fails}
+	}
 	for _, a := range actionOrder {
 		out.Totals.Images[string(a)] = t.Images[a]
 	}
@@ -197,7 +234,11 @@ func JSON(w io.Writer, p *Plan) error {
 		out.Images = append(out.Images, jsonImage{im.Name, im.Ref, im.Changed, im.Evidence, string(im.Action), im.Reason})
 	}
 	for _, s := range p.Steps {
-		out.Steps = append(out.Steps, jsonStep{s.Key, s.Image, string(s.Kind), s.Run, s.Reason, nonNil(p.DependsOn[s.Key])})
+		js := jsonStep{s.Key, s.Image, string(s.Kind), s.Run, s.Reason, nonNil(p.DependsOn[s.Key]), nil}
+		if s.Agent != nil {
+			js.Agent = &jsonVerdict{s.Agent.Run, s.Agent.Reason}
+		}
+		out.Steps = append(out.Steps, js)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -24,8 +24,9 @@ type command struct {
 }
 
 type cmdContext struct {
-	io     *stdio
-	getenv func(string) string
+	io        *stdio
+	getenv    func(string) string
+	lookupEnv func(string) (string, bool) // tells a variable set empty from one not set
 }
 
 func commands() []*command {
@@ -44,13 +45,13 @@ Run 'bkgen <command> --help' for a command's flags and an example.
 Exit status: 0 success; 1 lint or --check found problems; 2 bad usage or a bad spec.
 `
 
-func run(args []string, io *stdio, getenv func(string) string) int {
+func run(args []string, io *stdio, lookupEnv func(string) (string, bool)) int {
 	cmds := commands()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			for _, c := range cmds {
 				if c.name == args[1] {
-					return runCommand(c, []string{"--help"}, io, getenv)
+					return runCommand(c, []string{"--help"}, io, lookupEnv)
 				}
 			}
 		}
@@ -63,7 +64,7 @@ func run(args []string, io *stdio, getenv func(string) string) int {
 	}
 	for _, c := range cmds {
 		if c.name == args[0] {
-			return runCommand(c, args[1:], io, getenv)
+			return runCommand(c, args[1:], io, lookupEnv)
 		}
 	}
 	var names []string
@@ -82,7 +83,7 @@ func commandList(cmds []*command) string {
 	return b.String()
 }
 
-func runCommand(c *command, args []string, io *stdio, getenv func(string) string) int {
+func runCommand(c *command, args []string, io *stdio, lookupEnv func(string) (string, bool)) int {
 	fs := flag.NewFlagSet("bkgen "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.err)
 	var values any
@@ -104,7 +105,8 @@ func runCommand(c *command, args []string, io *stdio, getenv func(string) string
 		fmt.Fprintf(io.err, "bkgen %s: unexpected argument %q (flags go before arguments)\n", c.name, args[0])
 		return exitUsage
 	}
-	return c.run(&cmdContext{io: io, getenv: getenv}, values, fs.Args())
+	getenv := func(k string) string { v, _ := lookupEnv(k); return v }
+	return c.run(&cmdContext{io: io, getenv: getenv, lookupEnv: lookupEnv}, values, fs.Args())
 }
 
 // printHelp shows a command's synopsis, its flags (long names with their

@@ -75,7 +75,7 @@ func (r *hostileRepo) bkgen(args ...string) (status int, stdout, stderr string) 
 	r.t.Helper()
 	var out, errb bytes.Buffer
 	args = append([]string{args[0], "-C", r.root}, args[1:]...)
-	status = run(args, &stdio{in: strings.NewReader(""), out: &out, err: &errb}, func(string) string { return "" })
+	status = run(args, &stdio{in: strings.NewReader(""), out: &out, err: &errb}, func(string) (string, bool) { return "", false })
 	return status, out.String(), errb.String()
 }
 

@@ -87,7 +87,7 @@ func (ctx *cmdContext) lintSpec(f *planFlags) (diag.List, int) {
 	}
 	var problems diag.List
 	if err == nil {
-		problems, err = plan.Check(bg, f.dir, s, buildenv.Read(ctx.getenv), f.maxJobs)
+		problems, err = plan.Check(bg, f.dir, s, buildenv.ReadLookup(ctx.lookupEnv), f.maxJobs)
 	}
 	if err != nil && !errors.As(err, &problems) {
 		fmt.Fprintf(ctx.io.err, "bkgen lint: %v\n", err)

@@ -16,7 +16,7 @@ func main() {
 	// bkgen runs for a fraction of a second on a few megabytes: collecting
 	// garbage less often is time saved, not memory that matters.
 	debug.SetGCPercent(400)
-	os.Exit(run(os.Args[1:], &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}, os.Getenv))
+	os.Exit(run(os.Args[1:], &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr}, os.LookupEnv))
 }
 
 // stdio is the command's standard streams, injected so tests run it in-process.

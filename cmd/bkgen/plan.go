@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -34,6 +35,9 @@ type planFlags struct {
 	literal bool
 	// split: the pipeline may go up in several uploads (bkgen upload).
 	split bool
+	// uploadArgs are the arguments bkgen upload hands to buildkite-agent
+	// pipeline upload, whose flags change how it applies if_changed.
+	uploadArgs []string
 }
 
 func (f *planFlags) register(fs *flag.FlagSet) {
@@ -73,7 +77,48 @@ func (f *planFlags) validate() error {
 	if f.all && (f.changedFiles != "" || f.diffBase != "") {
 		return errors.New("--all cannot be combined with --changed-files or --diff-base")
 	}
+	if generator.IfChangedMode(f.ifChanged) == generator.EvaluateAgent {
+		switch {
+		case f.all:
+			return errors.New("--all cannot be combined with --if-changed agent: the agent decides what changed (BUILDKITE_AGENT_APPLY_IF_CHANGED=false makes it run every step)")
+		case f.changedFiles == "-":
+			return errors.New("--changed-files - cannot be combined with --if-changed agent: the agent reads a file (--changed-files FILE, or BUILDKITE_CHANGED_FILES_PATH)")
+		}
+	}
 	return nil
+}
+
+// agentUpload is how buildkite-agent pipeline upload will apply
+// if_changed: the environment's settings, then, with --if-changed agent,
+// --diff-base and --changed-files as its --git-diff-base and
+// --changed-files-path (bkgen upload passes them on), then the arguments
+// bkgen upload hands it.
+func (f *planFlags) agentUpload(u buildenv.Upload) (buildenv.Upload, error) {
+	if generator.IfChangedMode(f.ifChanged) == generator.EvaluateAgent {
+		u.GitDiffBase = cmp.Or(f.diffBase, u.GitDiffBase)
+		u.ChangedFilesPath = cmp.Or(f.path(f.changedFiles), u.ChangedFilesPath)
+	}
+	if f.uploadArgs == nil {
+		return u, nil
+	}
+	return uploadSettings(f.uploadArgs, u)
+}
+
+// agentArgs are the flags bkgen upload passes buildkite-agent pipeline
+// upload ahead of its own arguments: with --if-changed agent, --diff-base
+// and --changed-files as the agent's.
+func (f *planFlags) agentArgs() []string {
+	var args []string
+	if generator.IfChangedMode(f.ifChanged) != generator.EvaluateAgent {
+		return nil
+	}
+	if f.diffBase != "" {
+		args = append(args, "--git-diff-base", f.diffBase)
+	}
+	if f.changedFiles != "" {
+		args = append(args, "--changed-files-path", f.path(f.changedFiles))
+	}
+	return args
 }
 
 // plan makes the pipeline for the flags, reporting problems and then the
@@ -87,8 +132,15 @@ func (ctx *cmdContext) plan(f *planFlags) (*plan.Plan, int) {
 	if f.verifyRegistry {
 		verify = &plan.Verify{Timeout: f.registryTimeout}
 	}
+	env := buildenv.ReadLookup(ctx.lookupEnv)
+	u, err := f.agentUpload(env.Upload)
+	if err != nil {
+		fmt.Fprintf(ctx.io.err, "bkgen upload: %v\n", err)
+		return nil, exitUsage
+	}
+	env.Upload = u
 	p, err := plan.Make(context.Background(), plan.Options{
-		Dir: f.dir, SpecFile: f.specPath, Env: buildenv.Read(ctx.getenv),
+		Dir: f.dir, SpecFile: f.specPath, Env: env,
 		All: f.all, ChangedFiles: f.path(f.changedFiles), Stdin: ctx.io.in, DiffBase: f.diffBase,
 		IfChanged: generator.IfChangedMode(f.ifChanged), Skipped: generator.SkippedMode(f.skipped),
 		MaxJobs: f.maxJobs, SplitUploads: f.split, Literal: f.literal, Verify: verify,

@@ -55,7 +55,7 @@ func previewCommand() *command {
 			if p == nil {
 				return status
 			}
-			if err := render(ctx.io.out, preview.FromResult(f.specPath, p.Changes, p.Result)); err != nil {
+			if err := render(ctx.io.out, preview.FromResult(f.specPath, p.Changes, &p.Agent, f.ifChanged == string(generator.EvaluateAgent), p.Result)); err != nil {
 				fmt.Fprintf(ctx.io.err, "bkgen preview: %v\n", err)
 				return exitUsage
 			}

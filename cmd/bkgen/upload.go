@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bkgen/bkgen/buildenv"
+	"github.com/bkgen/bkgen/generator"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/preview"
 )
@@ -48,7 +50,8 @@ func uploadCommand() *command {
 				fmt.Fprintf(ctx.io.err, "bkgen upload: %v\n", err)
 				return exitUsage
 			}
-			f.literal, f.split = !interpolates, true
+			args = append(f.agentArgs(), args...)
+			f.literal, f.split, f.uploadArgs = !interpolates, true, args
 			agent, err := exec.LookPath("buildkite-agent")
 			if err != nil {
 				fmt.Fprintln(ctx.io.err, "bkgen upload: buildkite-agent is not on PATH. Run bkgen upload in a Buildkite job, or use bkgen generate to see the pipeline here.")
@@ -81,7 +84,7 @@ func uploadCommand() *command {
 			}
 			if f.annotate {
 				var body bytes.Buffer
-				if err := preview.Markdown(&body, preview.FromResult(f.specPath, p.Changes, p.Result)); err == nil {
+				if err := preview.Markdown(&body, preview.FromResult(f.specPath, p.Changes, &p.Agent, f.ifChanged == string(generator.EvaluateAgent), p.Result)); err == nil {
 					ann := exec.Command(agent, "annotate", "--context", "bkgen", "--style", "info")
 					ann.Stdin = &body
 					ann.Stdout, ann.Stderr = ctx.io.err, ctx.io.err
@@ -116,7 +119,7 @@ const noInterpolationEnv = "BUILDKITE_PIPELINE_NO_INTERPOLATION"
 // own, the global and the API ones, agent v3) that take a value: written
 // without "=", each takes the next argument, whatever it looks like.
 var agentValueFlags = map[string]bool{
-	"job": true, "format": true, "redacted-vars": true, "git-diff-base": true,
+	"job": true, "format": true, "redacted-vars": true, "git-diff-base": true, "changed-files-path": true,
 	"jwks-file": true, "jwks-key-id": true, "signing-aws-kms-key": true, "signing-ignored-env-vars": true,
 	"log-level": true, "experiment": true, "profile": true, "agent-access-token": true, "endpoint": true,
 }
@@ -163,6 +166,63 @@ func agentInterpolates(args []string, getenv func(string) string) (bool, error) 
 		}
 	}
 	return !skip, nil
+}
+
+// uploadSettings is u with what `buildkite-agent pipeline upload ARGS`
+// sets of it on its command line (--apply-if-changed, --fetch-diff-base,
+// --git-diff-base, --changed-files-path), read as agentInterpolates reads
+// them: a later flag wins, and a boolean flag takes =BOOL or nothing.
+func uploadSettings(args []string, u buildenv.Upload) (buildenv.Upload, error) {
+	boolValue := func(arg, value string, has bool) (bool, error) {
+		if !has {
+			return true, nil
+		}
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return false, fmt.Errorf("%s: %s is not true or false: buildkite-agent pipeline upload would refuse to run", pipetext.Display(arg), pipetext.Display(value))
+		}
+		return b, nil
+	}
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			break
+		}
+		name, ok := strings.CutPrefix(arg, "-")
+		if !ok || name == "" {
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(name, "-"), "=")
+		var err error
+		switch {
+		case name == "apply-if-changed":
+			if u.ApplyIfChanged, err = boolValue(arg, value, hasValue); err != nil {
+				return u, err
+			}
+			u.ApplySource = ""
+			if !u.ApplyIfChanged {
+				u.ApplySource = arg
+			}
+		case name == "fetch-diff-base":
+			if u.FetchDiffBase, err = boolValue(arg, value, hasValue); err != nil {
+				return u, err
+			}
+		case agentValueFlags[name]:
+			if !hasValue {
+				if i++; i >= len(args) {
+					continue
+				}
+				value = args[i]
+			}
+			switch name {
+			case "git-diff-base":
+				u.GitDiffBase = value
+			case "changed-files-path":
+				u.ChangedFilesPath = value
+			}
+		}
+	}
+	return u, nil
 }
 
 // warnIfAgentWillNotInterpolate warns when the environment tells

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/bkgen/bkgen/buildenv"
 )
 
 // TestAgentInterpolates reads pipeline upload's arguments and environment
@@ -44,6 +46,33 @@ func TestAgentInterpolates(t *testing.T) {
 		got, err := agentInterpolates(strings.Fields(tc.args), getenv)
 		if (err != nil) != tc.err || err == nil && got != tc.want {
 			t.Errorf("%s=%q pipeline upload %s: interpolates %v, error %v; want %v, error %v", noInterpolationEnv, tc.env, tc.args, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+// TestUploadSettings reads the flags of pipeline upload that change how
+// it applies if_changed, over what the environment set.
+func TestUploadSettings(t *testing.T) {
+	env := buildenv.Upload{ApplyIfChanged: true, GitDiffBase: "origin/develop"}
+	for _, tc := range []struct {
+		args string
+		want buildenv.Upload
+		err  bool
+	}{
+		{"", env, false},
+		{"--git-diff-base origin/release", buildenv.Upload{ApplyIfChanged: true, GitDiffBase: "origin/release"}, false},
+		{"--git-diff-base=v1 --dry-run", buildenv.Upload{ApplyIfChanged: true, GitDiffBase: "v1"}, false},
+		{"--changed-files-path changed.txt", buildenv.Upload{ApplyIfChanged: true, GitDiffBase: "origin/develop", ChangedFilesPath: "changed.txt"}, false},
+		{"--apply-if-changed=false", buildenv.Upload{ApplySource: "--apply-if-changed=false", GitDiffBase: "origin/develop"}, false},
+		{"-apply-if-changed=0 --apply-if-changed", env, false},
+		{"--fetch-diff-base", buildenv.Upload{ApplyIfChanged: true, FetchDiffBase: true, GitDiffBase: "origin/develop"}, false},
+		{"--job --git-diff-base", env, false}, // --job's value
+		{"-- --git-diff-base x", env, false},  // files
+		{"--apply-if-changed=maybe", env, true},
+	} {
+		got, err := uploadSettings(strings.Fields(tc.args), env)
+		if (err != nil) != tc.err || err == nil && got != tc.want {
+			t.Errorf("pipeline upload %s: %+v, error %v; want %+v, error %v", tc.args, got, err, tc.want, tc.err)
 		}
 	}
 }

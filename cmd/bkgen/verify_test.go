@@ -56,7 +56,7 @@ images:
 		var out, errb bytes.Buffer
 		env := map[string]string{"BUILDKITE_HOSTED_REGISTRY_URL": host}
 		args := append([]string{"generate", "-C", dir, "--all", "--verify-registry"}, extra...)
-		if status := run(args, &stdio{in: strings.NewReader(""), out: &out, err: &errb}, func(k string) string { return env[k] }); status != exitOK {
+		if status := run(args, &stdio{in: strings.NewReader(""), out: &out, err: &errb}, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); status != exitOK {
 			t.Fatalf("exit %d: %s", status, errb.String())
 		}
 		pipetest.Check(t, "pipeline", out.Bytes())

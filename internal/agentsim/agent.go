@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -288,45 +289,66 @@ func pipelineUpload(st State, args []string, sio Stdio, job string) int {
 	return 0
 }
 
-// applyIfChanged evaluates each step's if_changed as agents since 3.103 do
-// at upload: a step no changed file matches is skipped; the attribute never
-// reaches Buildkite. The changed files are found by the agent's rules, as
-// bkgen's changes package implements them.
+// applyIfChanged applies if_changed as buildkite-agent 3.138.3 does at
+// upload, to command, group (a group's steps first) and trigger steps: the
+// attribute is removed, and a step no unexcluded changed file matches is
+// skipped with the agent's message. The changed files are found by the
+// agent's rules, as bkgen's changes.Agent implements them; when they cannot
+// be found, or if_changed is switched off, every step runs.
 func applyIfChanged(p *pipeline.Pipeline, sio Stdio, flags map[string]string) error {
-	var conditional []*pipeline.CommandStep
-	for _, s := range p.Steps {
-		if c, ok := s.(*pipeline.CommandStep); ok {
-			if _, has := c.RemainingFields["if_changed"]; has {
-				conditional = append(conditional, c)
-			}
-		}
-	}
-	if len(conditional) == 0 {
-		return nil
-	}
-	env := buildenv.Read(sio.Getenv)
+	env := buildenv.ReadLookup(sio.lookup)
+	u := &env.Upload
 	if d, ok := flags["git-diff-base"]; ok {
-		env.GitDiffBase = d
+		u.GitDiffBase = d
 	}
 	if f, ok := flags["changed-files-path"]; ok {
-		env.ChangedFilesPath = f
+		u.ChangedFilesPath = f
 	}
-	r := changes.Detect(context.Background(), changes.Options{Dir: sio.Dir, Env: env})
-	if r.All {
-		// The agent runs every step when it cannot tell what changed.
-		fmt.Fprintf(sio.Err, "buildkite-agent (bkgen-exec stand-in): if_changed: every step runs: %s\n", r.Reason)
-	}
-	ix := glob.NewIndex(r.Files)
-	for _, c := range conditional {
-		v := c.RemainingFields["if_changed"]
-		delete(c.RemainingFields, "if_changed")
-		if r.All || glob.RunsForIfChanged(v, ix) {
-			continue
+	if v, ok := flags["apply-if-changed"]; ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("--apply-if-changed=%q is not a boolean", v)
 		}
-		if skip, has := c.RemainingFields["skip"]; !has || skip == false {
-			c.RemainingFields["skip"] = "if_changed: no changed file matched"
+		u.ApplyIfChanged, u.ApplySource = b, "--apply-if-changed="+v
+	}
+	var found *changes.AgentResult
+	var ix *glob.Index
+	var apply func(steps pipeline.Steps)
+	apply = func(steps pipeline.Steps) {
+		for _, s := range steps {
+			var content map[string]any
+			switch st := s.(type) {
+			case *pipeline.GroupStep:
+				apply(st.Steps)
+				content = st.RemainingFields
+			case *pipeline.CommandStep:
+				content = st.RemainingFields
+			case *pipeline.TriggerStep:
+				content = st.Contents
+			}
+			v, has := content["if_changed"]
+			if !has {
+				continue
+			}
+			delete(content, "if_changed")
+			if found == nil {
+				a := changes.Agent(context.Background(), changes.AgentOptions{Dir: sio.Dir, Env: env})
+				found = &a
+				if !a.Apply {
+					fmt.Fprintf(sio.Err, "buildkite-agent (bkgen-exec stand-in): if_changed: every step runs: %s\n", a.Reason)
+				}
+				ix = glob.NewIndex(a.Files)
+			}
+			if !found.Apply || glob.RunsForIfChanged(v, ix) {
+				continue
+			}
+			content["skip"] = "if_changed matched no unexcluded changed files in this build"
 		}
 	}
+	if u.Err != "" {
+		return errors.New(u.Err)
+	}
+	apply(p.Steps)
 	return nil
 }
 
