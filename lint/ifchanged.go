@@ -25,6 +25,13 @@ func (l *linter) ifChanged(st *step) {
 	if !ok {
 		return
 	}
+	switch kind := stepKind(st.body); kind {
+	case "block", "input", "manual", "wait", "waiter":
+		// The agent's upload applies if_changed to command, group and
+		// trigger steps only (agent 3.138.3): here it stays in the step.
+		l.warnf(e.v, "if-changed", "the agent applies if_changed only to command, group and trigger steps: this %s step keeps it and is never skipped for it", kind)
+		return
+	}
 	v := resolve(e.v)
 	switch {
 	case isNull(v):

@@ -389,6 +389,22 @@ steps:
 			},
 		},
 
+		{
+			name: "if_changed on steps the agent does not apply it to",
+			src: `steps:
+  - block: Release
+    if_changed: app/**
+  - wait: ~
+    if_changed: app/**
+  - trigger: other
+    if_changed: app/**
+`,
+			want: []string{
+				`3:17: warning: the agent applies if_changed only to command, group and trigger steps: this block step keeps it and is never skipped for it`,
+				`5:17: warning: the agent applies if_changed only to command, group and trigger steps: this wait step keeps it and is never skipped for it`,
+			},
+		},
+
 		// Interpolation.
 		{
 			name: "interpolation fails",
