@@ -170,10 +170,7 @@ func agentHome(t *testing.T) {
 // TestMatch holds cases beyond the conformance files, worked out from how
 // the agent tokenises, rewrites and matches.
 func TestMatch(t *testing.T) {
-	tests := []struct {
-		pattern string
-		yes, no []string
-	}{
+	tests := []matchCase{
 		// Braces: nesting, slashes, empty branches, strays.
 		{"{a/{b,c/d},e}/f", []string{"a/b/f", "a/c/d/f", "e/f"}, []string{"a/e/f", "a/c/f", "f"}},
 		{"{a/**/b,c}", []string{"a/b", "a/x/y/b", "c"}, []string{"a/c", "ab"}},
@@ -253,6 +250,17 @@ func TestMatch(t *testing.T) {
 		{"[éü]*", []string{"über", "é"}, []string{"u"}},
 		{"日本/**", []string{"日本/語.txt"}, []string{"日本"}},
 	}
+	checkMatches(t, tests)
+}
+
+// matchCase is a pattern with paths it matches and paths it does not.
+type matchCase struct {
+	pattern string
+	yes, no []string
+}
+
+func checkMatches(t *testing.T, tests []matchCase) {
+	t.Helper()
 	for _, tt := range tests {
 		p, err := Compile(tt.pattern)
 		if err != nil {

@@ -12,10 +12,7 @@ import (
 // conformance files, worked out from the confirmed rule.
 func TestQuirkMatch(t *testing.T) {
 	agentHome(t)
-	tests := []struct {
-		pattern string
-		yes, no []string
-	}{
+	tests := []matchCase{
 		// A leading "~/" is the home directory, as text: its runes are not
 		// pattern syntax, and only the raw pattern's first two count.
 		{"~/x", []string{"/home/agent/x"}, []string{"~/x", "x"}},
@@ -59,23 +56,7 @@ func TestQuirkMatch(t *testing.T) {
 		{"a/**/**", []string{"a/x", "a//", "a/b/"}, []string{"a/"}},
 		{"a/**/{,b}*", []string{"a/x", "a/b", "a/c/b"}, []string{"a/", "a/c/"}},
 	}
-	for _, tt := range tests {
-		p, err := Compile(tt.pattern)
-		if err != nil {
-			t.Errorf("Compile(%q): %v", tt.pattern, err)
-			continue
-		}
-		for _, path := range tt.yes {
-			if !p.Match(path) {
-				t.Errorf("%q should match %q (doublestar: %q)", tt.pattern, path, p.globs)
-			}
-		}
-		for _, path := range tt.no {
-			if p.Match(path) {
-				t.Errorf("%q should not match %q (doublestar: %q)", tt.pattern, path, p.globs)
-			}
-		}
-	}
+	checkMatches(t, tests)
 }
 
 // TestHomeUnknown: without a home directory the "~" stays a literal, but

@@ -124,6 +124,52 @@ var agentValueFlags = map[string]bool{
 	"log-level": true, "experiment": true, "profile": true, "agent-access-token": true, "endpoint": true,
 }
 
+// agentFlag is one flag among pipeline upload's arguments: as written
+// (arg), its name without dashes, and its value, if it has one.
+type agentFlag struct {
+	arg, name, value string
+	hasValue         bool
+}
+
+// agentFlags reads pipeline upload's arguments as the agent's CLI library
+// (urfave/cli v1, over Go's flag package) does: up to a "--", each "-name"
+// or "--name[=value]" is a flag, and one of agentValueFlags written without
+// "=" takes the next argument as its value, whatever it looks like; the
+// other arguments are files to upload, wherever they stand.
+func agentFlags(args []string) []agentFlag {
+	var out []agentFlag
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			break
+		}
+		name, ok := strings.CutPrefix(arg, "-")
+		if !ok || name == "" {
+			continue // a file to upload
+		}
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(name, "-"), "=")
+		if agentValueFlags[name] && !hasValue && i+1 < len(args) {
+			i++
+			value, hasValue = args[i], true
+		}
+		out = append(out, agentFlag{arg, name, value, hasValue})
+	}
+	return out
+}
+
+// boolValue is a boolean flag's value: true written bare, else what
+// strconv.ParseBool reads, whose refusal the agent would not run with.
+func (f agentFlag) boolValue() (bool, error) {
+	if !f.hasValue {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(f.value)
+	if err != nil {
+		return false, fmt.Errorf("%s: %s is not true or false: buildkite-agent pipeline upload would refuse to run", pipetext.Display(f.arg), pipetext.Display(f.value))
+	}
+	return b, nil
+}
+
 // agentInterpolates reports whether `buildkite-agent pipeline upload ARGS`
 // interpolates the pipeline, reading ARGS and the environment as the
 // agent's CLI library (urfave/cli v1, over Go's flag package) does:
@@ -141,29 +187,15 @@ func agentInterpolates(args []string, getenv func(string) string) (bool, error) 
 		}
 		skip = b
 	}
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
-			break
+	for _, f := range agentFlags(args) {
+		if f.name != "no-interpolation" {
+			continue
 		}
-		name, ok := strings.CutPrefix(arg, "-")
-		if !ok || name == "" {
-			continue // a file to upload
+		b, err := f.boolValue()
+		if err != nil {
+			return false, err
 		}
-		name = strings.TrimPrefix(name, "-")
-		name, value, hasValue := strings.Cut(name, "=")
-		switch {
-		case name == "no-interpolation" && !hasValue:
-			skip = true
-		case name == "no-interpolation":
-			b, err := strconv.ParseBool(value)
-			if err != nil {
-				return false, fmt.Errorf("%s: %s is not true or false: buildkite-agent pipeline upload would refuse to run", pipetext.Display(arg), pipetext.Display(value))
-			}
-			skip = b
-		case agentValueFlags[name] && !hasValue:
-			i++
-		}
+		skip = b
 	}
 	return !skip, nil
 }
@@ -173,53 +205,25 @@ func agentInterpolates(args []string, getenv func(string) string) (bool, error) 
 // --git-diff-base, --changed-files-path), read as agentInterpolates reads
 // them: a later flag wins, and a boolean flag takes =BOOL or nothing.
 func uploadSettings(args []string, u buildenv.Upload) (buildenv.Upload, error) {
-	boolValue := func(arg, value string, has bool) (bool, error) {
-		if !has {
-			return true, nil
-		}
-		b, err := strconv.ParseBool(value)
-		if err != nil {
-			return false, fmt.Errorf("%s: %s is not true or false: buildkite-agent pipeline upload would refuse to run", pipetext.Display(arg), pipetext.Display(value))
-		}
-		return b, nil
-	}
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
-			break
-		}
-		name, ok := strings.CutPrefix(arg, "-")
-		if !ok || name == "" {
-			continue
-		}
-		name, value, hasValue := strings.Cut(strings.TrimPrefix(name, "-"), "=")
+	for _, f := range agentFlags(args) {
 		var err error
-		switch {
-		case name == "apply-if-changed":
-			if u.ApplyIfChanged, err = boolValue(arg, value, hasValue); err != nil {
+		switch f.name {
+		case "apply-if-changed":
+			if u.ApplyIfChanged, err = f.boolValue(); err != nil {
 				return u, err
 			}
 			u.ApplySource = ""
 			if !u.ApplyIfChanged {
-				u.ApplySource = arg
+				u.ApplySource = f.arg
 			}
-		case name == "fetch-diff-base":
-			if u.FetchDiffBase, err = boolValue(arg, value, hasValue); err != nil {
+		case "fetch-diff-base":
+			if u.FetchDiffBase, err = f.boolValue(); err != nil {
 				return u, err
 			}
-		case agentValueFlags[name]:
-			if !hasValue {
-				if i++; i >= len(args) {
-					continue
-				}
-				value = args[i]
-			}
-			switch name {
-			case "git-diff-base":
-				u.GitDiffBase = value
-			case "changed-files-path":
-				u.ChangedFilesPath = value
-			}
+		case "git-diff-base":
+			u.GitDiffBase = f.value
+		case "changed-files-path":
+			u.ChangedFilesPath = f.value
 		}
 	}
 	return u, nil
