@@ -1,11 +1,8 @@
 package generator
 
 import (
-	"fmt"
-
 	"github.com/bkgen/bkgen/changes"
 	"github.com/bkgen/bkgen/glob"
-	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/spec"
 )
 
@@ -71,16 +68,7 @@ func (j *agentJudge) verdict(ic *spec.IfChanged, evaluated bool) AgentVerdict {
 // match evaluates an if_changed against the agent's changed files, with
 // the evidence either way; only when the agent applies if_changed.
 func (j *agentJudge) match(ic *spec.IfChanged) (bool, string) {
-	res := j.index.Evaluate(rule(ic))
-	switch {
-	case res.Matched:
-		return true, fmt.Sprintf("%s matched %s", pipetext.Display(res.Path), pipetext.Display(res.Include.String()))
-	case res.ExcludedPath != "":
-		return false, fmt.Sprintf("%s matched but is excluded by %s", pipetext.Display(res.ExcludedPath), pipetext.Display(res.ExcludedBy.String()))
-	case j.index.Len() == 0:
-		return false, "it finds no changed path"
-	}
-	return false, "no changed path it finds matches " + patternList(rule(ic).Include)
+	return explain(j.index, rule(ic))
 }
 
 // walkSteps visits the pipeline's steps in the order of their decisions: a

@@ -75,13 +75,19 @@ func (d *decider) evaluate(r glob.Rule) (bool, string) {
 	if d.index == nil {
 		return true, "every path counts as changed"
 	}
-	res := d.index.Evaluate(r)
+	return explain(d.index, r)
+}
+
+// explain evaluates a rule against indexed changed paths, with the
+// evidence either way.
+func explain(ix *glob.Index, r glob.Rule) (bool, string) {
+	res := ix.Evaluate(r)
 	switch {
 	case res.Matched:
 		return true, fmt.Sprintf("%s matched %s", pipetext.Display(res.Path), pipetext.Display(res.Include.String()))
 	case res.ExcludedPath != "":
 		return false, fmt.Sprintf("%s matched but is excluded by %s", pipetext.Display(res.ExcludedPath), pipetext.Display(res.ExcludedBy.String()))
-	case d.index.Len() == 0:
+	case ix.Len() == 0:
 		return false, "no path changed"
 	}
 	return false, "no changed path matched " + patternList(r.Include)
