@@ -24,7 +24,7 @@ const agentSkipMessage = "if_changed matched no unexcluded changed files in this
 var agentEvaluated = map[string]bool{"command": true, "group": true, "trigger": true}
 
 // agentView is what the agent will see of each step: its if_changed when
-// bkgen leaves the decision to the agent (see leaveToAgent), keyed by step,
+// bkgen leaves the decision to the agent (see gen.agentView), keyed by step,
 // the spec's own steps and a group's steps included.
 type agentView struct {
 	ifChanged map[*Step]*spec.IfChanged
@@ -49,12 +49,12 @@ func newAgentJudge(found *changes.AgentResult) *agentJudge {
 // verdict is the agent's answer for one step.
 func (j *agentJudge) verdict(ic *spec.IfChanged, evaluated bool) AgentVerdict {
 	switch {
+	case j.found.Fails != "":
+		return AgentVerdict{false, "never uploaded: " + j.found.Fails}
 	case ic == nil:
 		return AgentVerdict{true, "no if_changed: the agent runs it"}
 	case !evaluated:
 		return AgentVerdict{true, "the agent applies no if_changed to this kind of step: it runs"}
-	case j.found.Fails != "":
-		return AgentVerdict{true, "the upload fails: " + j.found.Fails}
 	case !j.found.Apply:
 		return AgentVerdict{true, "the agent runs it: " + j.found.Reason}
 	}
@@ -156,6 +156,9 @@ func (g *gen) agentInputs(im *spec.Image) []spec.Pattern {
 // (--if-changed agent), and why; the note it returns says how the agent
 // would have found its changes, when that makes a difference.
 func compareAgent(steps []planned, view agentView, decisions *Decisions, found *changes.AgentResult) []string {
+	if found.Fails != "" {
+		return nil // the upload fails whoever decides (see plan.Make's warning)
+	}
 	verdicts := newAgentJudge(found).verdicts(steps, view)
 	differ := false
 	for i, sd := range decisions.Steps {

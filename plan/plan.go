@@ -101,6 +101,9 @@ func Make(ctx context.Context, o Options) (*Plan, error) {
 		return nil, err
 	}
 	found.Notes = append(found.Notes, res.AgentNotes...)
+	if agent.Fails != "" {
+		res.Notes = append(res.Notes, "buildkite-agent pipeline upload fails in this environment: "+agent.Fails)
+	}
 	return &Plan{Spec: s, Changes: found, Agent: agent, Keys: keys, Result: res}, nil
 }
 

@@ -94,7 +94,19 @@ go_env() {
 }
 
 stage_tools() {
-  local bx_dir=$CACHE_DIR/bin/buildx-$BUILDX_VERSION bk_dir=$CACHE_DIR/bin/buildkit-$BUILDKIT_VERSION tmp
+  local bx_dir=$CACHE_DIR/bin/buildx-$BUILDX_VERSION bk_dir=$CACHE_DIR/bin/buildkit-$BUILDKIT_VERSION tmp prefetch=
+  # Building is CPU-bound and downloading modules is not: fetch the
+  # scanners' modules (go install -n resolves and downloads, and builds
+  # nothing) while buildx and BuildKit compile.
+  if [[ ! -x $CACHE_DIR/bin/trivy-$TRIVY_VERSION/trivy || ! -x $CACHE_DIR/bin/grype-$GRYPE_VERSION/grype ]]; then
+    (
+      go_env
+      for pkg in "github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION" "github.com/anchore/grype/cmd/grype@v$GRYPE_VERSION"; do
+        GOEXPERIMENT=jsonv2 go install -n "$pkg" >/dev/null 2>&1 || true
+      done
+    ) >"$LOG_DIR/prefetch.log" 2>&1 &
+    prefetch=$!
+  fi
   if [[ ! -x $bx_dir/docker-buildx ]]; then
     (
       go_env
@@ -131,6 +143,7 @@ stage_tools() {
       log "built buildkit in $((SECONDS - t0))s"
     )
   fi
+  [[ -z $prefetch ]] || wait "$prefetch" || true
   # trivy needs Go's encoding/json/v2.
   GOEXPERIMENT=jsonv2 go_tool trivy "$TRIVY_VERSION" "github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION" \
     "-X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION"
