@@ -91,7 +91,7 @@ func walkSteps(steps []planned, visit func(s *Step, us *spec.UserStep, parent *S
 	}
 }
 
-// agentVerdicts is the agent's answer for every step, in decision order;
+// verdicts is the agent's answer for every step, in decision order;
 // a step of a group the agent skips is skipped with it.
 func (j *agentJudge) verdicts(steps []planned, view agentView) []AgentVerdict {
 	var out []AgentVerdict
@@ -129,7 +129,7 @@ func (g *gen) predictAgent(steps []planned, view agentView, decisions *Decisions
 		}
 		changed, evidence := true, found.Reason
 		if found.Apply {
-			changed, evidence = j.match(&spec.IfChanged{Include: g.agentInputs(im)})
+			changed, evidence = g.agentChanged(j, im)
 		}
 		id.Changed, id.Evidence = changed, evidence
 		switch {
@@ -143,12 +143,19 @@ func (g *gen) predictAgent(steps []planned, view agentView, decisions *Decisions
 	}
 }
 
-// agentInputs is the include patterns of an image's inputs and the images
-// it is built on, as the agent would see them.
-func (g *gen) agentInputs(im *spec.Image) []spec.Pattern {
+// agentChanged says whether an image's inputs, or those of an image it is
+// built on, are among the agent's changed files, with the evidence.
+func (g *gen) agentChanged(j *agentJudge, im *spec.Image) (bool, string) {
 	d := &decider{in: g.in}
-	inputs, _ := d.allInputs(im, g.in.Spec)
-	return inputs
+	changed, evidence := j.match(d.imageInputs(im))
+	for _, dep := range im.DependsOn {
+		if !changed {
+			if c, _ := g.agentChanged(j, g.in.Spec.Image(dep)); c {
+				changed, evidence = true, "depends on "+dep+", which changed"
+			}
+		}
+	}
+	return changed, evidence
 }
 
 // compareAgent says, on each decision bkgen made itself, where the agent
