@@ -160,18 +160,6 @@ func (r AgentResult) with(base string, notes []string) AgentResult {
 	return r
 }
 
-// lines splits git's output as the agent does: by "\n", dropping lines
-// that are empty or all white space, and keeping the rest byte for byte.
-func lines(out string) []string {
-	var files []string
-	for _, l := range strings.Split(out, "\n") {
-		if strings.TrimSpace(l) != "" {
-			files = append(files, l)
-		}
-	}
-	return files
-}
-
 // agentFetchNote says what the agent's fetch of the base
 // (BUILDKITE_FETCH_DIFF_BASE) will change, found without fetching: a
 // fetch would change what the agent computes after it.

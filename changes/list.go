@@ -22,6 +22,12 @@ func readList(r io.Reader) ([]string, error) {
 	if len(data) > maxListBytes {
 		return nil, fmt.Errorf("the list is longer than %d MiB", maxListBytes>>20)
 	}
-	lines := strings.Split(string(data), "\n")
-	return slices.DeleteFunc(lines, func(s string) bool { return strings.TrimSpace(s) == "" }), nil
+	return lines(string(data)), nil
+}
+
+// lines splits text into lines as the agent reads both a list of changed
+// files and git's output: by "\n", dropping lines that are empty or all
+// white space, and keeping the rest byte for byte.
+func lines(text string) []string {
+	return slices.DeleteFunc(strings.Split(text, "\n"), func(s string) bool { return strings.TrimSpace(s) == "" })
 }

@@ -121,15 +121,16 @@ func (g *gen) predictAgent(steps []planned, view agentView, decisions *Decisions
 	for _, sd := range decisions.Steps {
 		byKey[sd.Key] = sd
 	}
+	imagesChanged := map[string]bool{}
 	for _, id := range decisions.Images {
 		im := g.in.Spec.Image(id.Name)
+		changed, evidence := true, found.Reason
+		if found.Apply {
+			changed, evidence = g.agentChanged(j, im, imagesChanged)
+		}
 		sd := byKey[spec.FinalKey(im)]
 		if sd == nil || id.Action == Reuse {
 			continue
-		}
-		changed, evidence := true, found.Reason
-		if found.Apply {
-			changed, evidence = g.agentChanged(j, im)
 		}
 		id.Changed, id.Evidence = changed, evidence
 		switch {
@@ -143,19 +144,20 @@ func (g *gen) predictAgent(steps []planned, view agentView, decisions *Decisions
 	}
 }
 
-// agentChanged says whether an image's inputs, or those of an image it is
-// built on, are among the agent's changed files, with the evidence.
-func (g *gen) agentChanged(j *agentJudge, im *spec.Image) (bool, string) {
+// agentChanged says whether an image's inputs (excludes applied) are among
+// the agent's changed files, or those of an image it is built on, with the
+// evidence. changed holds the images decided already: the spec lists an
+// image's bases before it, so each is looked at once.
+func (g *gen) agentChanged(j *agentJudge, im *spec.Image, changed map[string]bool) (bool, string) {
 	d := &decider{in: g.in}
-	changed, evidence := j.match(d.imageInputs(im))
+	c, evidence := j.match(d.imageInputs(im))
 	for _, dep := range im.DependsOn {
-		if !changed {
-			if c, _ := g.agentChanged(j, g.in.Spec.Image(dep)); c {
-				changed, evidence = true, "depends on "+dep+", which changed"
-			}
+		if !c && changed[dep] {
+			c, evidence = true, "depends on "+dep+", which changed"
 		}
 	}
-	return changed, evidence
+	changed[im.Name] = c
+	return c, evidence
 }
 
 // compareAgent says, on each decision bkgen made itself, where the agent

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -122,5 +123,25 @@ steps:
 	}
 	if r := step(t, res.Decisions, "docs-build").Reason; !strings.HasPrefix(r, "its group is skipped: ") {
 		t.Errorf("docs-build reason = %q", r)
+	}
+}
+
+// An image built on many others is looked at once per image, whatever the
+// shape of the graph: 40 images, each on the two before it, would be 2^40
+// walks otherwise.
+func TestAgentImagesOfADeepGraph(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\nregistries:\n  packages: {provider: buildkite, org: acme, registry: images}\ndefaults: {scan: false}\nimages:\n")
+	for i := range 40 {
+		fmt.Fprintf(&b, "  i%d:\n    context: c%d\n", i, i)
+		if i >= 2 {
+			fmt.Fprintf(&b, "    depends_on: [i%d, i%d]\n", i-1, i-2)
+		}
+	}
+	s := load(t, b.String())
+	found := agentFound("elsewhere.txt")
+	res := generate(t, Input{Spec: s, IfChanged: EvaluateAgent, Changes: changes.Result{Files: found.Files}, Agent: found})
+	if got := decision(res.Decisions, "i39"); got.Changed {
+		t.Errorf("i39 changed: %+v", got)
 	}
 }
