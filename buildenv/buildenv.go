@@ -21,6 +21,9 @@ type Build struct {
 	GitDiffBase           string // BUILDKITE_GIT_DIFF_BASE
 	ChangedFilesPath      string // BUILDKITE_CHANGED_FILES_PATH
 	HostedRegistryURL     string // HostedRegistryURLVar
+	// Rebuild is RebuildVar: the images to rebuild whatever the registry
+	// holds ("all", or names), as a "rebuild" button sets it.
+	Rebuild string
 	// APIToken is BUILDKITE_API_TOKEN, for Buildkite's REST API: a secret,
 	// never to be printed.
 	APIToken string
@@ -31,6 +34,11 @@ type Build struct {
 	// in this environment.
 	Upload Upload
 }
+
+// RebuildVar names the images to rebuild whatever the registry holds, like
+// bkgen's --rebuild: a pipeline's "rebuild" button (a new build with this
+// variable) sets it.
+const RebuildVar = "BKGEN_REBUILD"
 
 // Upload is what `buildkite-agent pipeline upload` (agent 3.138.3) reads
 // of its flags and environment to apply if_changed. The agent's flag
@@ -82,6 +90,7 @@ func ReadLookup(lookup func(string) (string, bool)) Build {
 		GitDiffBase:           getenv("BUILDKITE_GIT_DIFF_BASE"),
 		ChangedFilesPath:      getenv("BUILDKITE_CHANGED_FILES_PATH"),
 		HostedRegistryURL:     getenv(HostedRegistryURLVar),
+		Rebuild:               getenv(RebuildVar),
 		APIToken:              getenv("BUILDKITE_API_TOKEN"),
 		InJob:                 getenv("BUILDKITE_AGENT_ACCESS_TOKEN") != "" && getenv("BUILDKITE_JOB_ID") != "",
 	}

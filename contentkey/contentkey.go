@@ -336,6 +336,9 @@ func (b *build) encode(tree *tree) *encoder {
 	for _, id := range sortedSet(b.img.Secrets) {
 		e.record("secret", id)
 	}
+	if b.img.KeySalt != "" {
+		e.record("salt", b.img.KeySalt)
+	}
 	prefix := len(contextPrefix(b.context))
 	for _, i := range b.files {
 		f := &tree.files[i]

@@ -156,6 +156,9 @@ func TestKeyFormat(t *testing.T) {
 		Labels: []imagebuild.KV{{Key: "b", Value: "y"}, {Key: "a", Value: "x"}}, Target: "t", Platforms: []string{"linux/arm64", "linux/amd64", "linux/arm64"}, Secrets: []string{"S"}, DependsOn: []string{"base"}}}
 	keys := r.keys(img, contentkey.Image{Name: "base", Inputs: imagebuild.Inputs{Context: "base"}})
 	got := keys["x"]
+	salted := img
+	salted.KeySalt = "cve-2026-1"
+	gotSalted := r.keys(salted, contentkey.Image{Name: "base", Inputs: imagebuild.Inputs{Context: "base"}})["x"]
 
 	// The encoding, written out as the package documentation describes it.
 	blob := func(s string) string {
@@ -186,6 +189,13 @@ func TestKeyFormat(t *testing.T) {
 	sum := sha256.Sum256([]byte(enc))
 	if want := "bk-" + hex.EncodeToString(sum[:8]); got != want {
 		t.Errorf("key = %s, want %s", got, want)
+	}
+	// A salt is one more record, after the secrets; without one there is
+	// none, so the key above is what it was before salts.
+	encSalted := strings.Replace(enc, f("secret", "S"), f("secret", "S")+f("salt", "cve-2026-1"), 1)
+	sum = sha256.Sum256([]byte(encSalted))
+	if want := "bk-" + hex.EncodeToString(sum[:8]); gotSalted != want {
+		t.Errorf("salted key = %s, want %s", gotSalted, want)
 	}
 	if !regexp.MustCompile(`^bk-[0-9a-f]{16}$`).MatchString(got) {
 		t.Errorf("key %q is not bk- and 16 hex digits", got)
@@ -855,6 +865,7 @@ func TestEveryBuildInputIsKeyed(t *testing.T) {
 		"Secrets":   func(_ *testRepo, app *contentkey.Image) { app.Secrets = append(app.Secrets, "OTHER") },
 		"Platforms": func(_ *testRepo, app *contentkey.Image) { app.Platforms = append(app.Platforms, "linux/arm64") },
 		"DependsOn": func(_ *testRepo, app *contentkey.Image) { app.DependsOn = nil },
+		"KeySalt":   func(_ *testRepo, app *contentkey.Image) { app.KeySalt = "2026-11" },
 	}
 	fields := reflect.VisibleFields(reflect.TypeFor[imagebuild.Inputs]())
 	for _, f := range fields {

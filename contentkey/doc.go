@@ -17,6 +17,8 @@
 //     as git normalises it (100644, 100755 when the owner may execute it,
 //     120000 for a symlink, whose content is its target) and its git blob id;
 //   - the build args, target, platforms and secret ids (never their values);
+//   - the spec's key_salt, when it sets one: text that changes the tag and
+//     nothing else, to start new tags on purpose;
 //   - the content tags of the images it depends on;
 //   - the version of this format.
 //
@@ -103,6 +105,7 @@
 //	"arg" NAME VALUE                    one per build arg, sorted by name
 //	"label" NAME VALUE                  one per image label, sorted by name
 //	"secret" ID                         one per secret id, sorted, no repeats
+//	"salt" SALT                         the key_salt; no record without one
 //	"file" PATH MODE ID                 one per file, sorted by path (bytes)
 //	"depends" NAME TAG                  one per dependency, sorted by name
 //
@@ -116,5 +119,7 @@
 //
 // Version 2 added the labels, which are part of the image's config: with
 // version 1, a build whose labels alone had changed found its old tag and
-// reused the image under it, old labels and all.
+// reused the image under it, old labels and all. The salt record, added
+// later, is written only for a spec that sets key_salt, so every key
+// without one is what it was: adding it did not change the version.
 package contentkey

@@ -29,6 +29,9 @@ type ImageDecision struct {
 	Evidence string // the decisive evidence for Changed
 	Action   BuildAction
 	Reason   string // why Action
+	// Fresh: rebuilt whatever the registry holds, from fresh bases and
+	// without cache (see Rebuild).
+	Fresh bool
 }
 
 // StepDecision is why a step runs or not.
@@ -55,11 +58,12 @@ type Decisions struct {
 type decider struct {
 	in         Input
 	inRegistry map[string]RegistryCheck // what --verify-registry found, by image
+	fresh      map[string]string        // images rebuilt whatever the registry holds, with why
 	index      *glob.Index
 }
 
-func newDecider(in Input, inRegistry map[string]RegistryCheck) *decider {
-	d := &decider{in: in, inRegistry: inRegistry}
+func newDecider(in Input, inRegistry map[string]RegistryCheck, fresh map[string]string) *decider {
+	d := &decider{in: in, inRegistry: inRegistry, fresh: fresh}
 	if !in.Changes.All {
 		d.index = glob.NewIndex(in.Changes.Files)
 	}
@@ -261,6 +265,10 @@ func (d *decider) decide(s *spec.Spec, ref func(image string) string) *verdicts 
 // is built on (decided already: the spec lists those first).
 func (d *decider) imageChanged(im *spec.Image, decided map[string]*ImageDecision) *ImageDecision {
 	id := &ImageDecision{Name: im.Name}
+	if why, ok := d.fresh[im.Name]; ok {
+		id.Changed, id.Evidence, id.Fresh = true, why, true
+		return id
+	}
 	if filter := d.in.Inputs[im.Name]; filter != nil && im.IfChanged == nil && d.index != nil {
 		id.Changed, id.Evidence = d.contextChanged(im, filter)
 	} else {
@@ -300,6 +308,8 @@ func (d *decider) chooseActions(s *spec.Spec, byName map[string]*ImageDecision, 
 		im := s.Images[i]
 		id := byName[im.Name]
 		switch {
+		case id.Fresh:
+			id.Action, id.Reason = Build, "rebuilt from fresh bases, without cache, whatever the registry holds: "+id.Evidence
 		case id.Changed:
 			id.Action, id.Reason = Build, "inputs changed: "+id.Evidence
 		case len(consumersRun[im.Name]) > 0:
@@ -309,7 +319,7 @@ func (d *decider) chooseActions(s *spec.Spec, byName map[string]*ImageDecision, 
 		default:
 			id.Action, id.Reason = Skip, id.Evidence+"; nothing runs in it"
 		}
-		if check, ok := d.inRegistry[im.Name]; ok && id.Action != Skip {
+		if check, ok := d.inRegistry[im.Name]; ok && id.Action != Skip && !id.Fresh {
 			if check.Present {
 				id.Action, id.Reason = Reuse, check.Reason
 			} else {
@@ -423,7 +433,7 @@ func (g *gen) agentView(steps []planned, d *decider) (agentView, []string) {
 	var notes []string
 	needed := map[string]bool{}
 	for _, im := range g.in.Spec.Images {
-		if len(im.Consumers) > 0 {
+		if _, fresh := g.fresh[im.Name]; fresh || len(im.Consumers) > 0 {
 			needed[im.Name] = true
 		}
 		for _, dep := range im.DependsOn {
@@ -459,8 +469,8 @@ func (g *gen) agentView(steps []planned, d *decider) (agentView, []string) {
 				view.ifChanged[s.Step] = imageIC
 				continue
 			}
-			if s.ref.Consumer.IfChanged == nil {
-				continue
+			if _, fresh := g.fresh[im.Name]; fresh || s.ref.Consumer.IfChanged == nil {
+				continue // runs: a rebuilt image is tested as a changed one is
 			}
 			ic := *s.ref.Consumer.IfChanged
 			if mergeable && len(ic.Exclude) == 0 {

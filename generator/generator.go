@@ -8,6 +8,7 @@ package generator
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/changes"
@@ -66,10 +67,49 @@ type Input struct {
 	// SplitUploads: the pipeline goes up in as many uploads as it needs
 	// (Pipeline.Parts), so only one step over MaxJobs is refused.
 	SplitUploads bool
+	// Rebuild is which images are rebuilt whatever the registry holds.
+	Rebuild Rebuild
 	// Literal makes a Literal pipeline, for an upload with
 	// --no-interpolation: the variables the upload would fill in (the
 	// hosted registry's URL) are filled in from Env now.
 	Literal bool
+}
+
+// Rebuild asks for images to be rebuilt whatever the registry holds (the
+// --rebuild flag, or BKGEN_REBUILD for a "rebuild" button): built even when
+// their content tag is there, from freshly pulled bases and without cache,
+// and every image built on one of them with it. Their consumers run, as
+// for a change.
+type Rebuild struct {
+	All    bool
+	Images []string // by name; an image's name also names its variants
+	// Asked says where the rebuild was asked for, for the reasons:
+	// "--rebuild base" or "BKGEN_REBUILD=all".
+	Asked string
+}
+
+// fresh is the images built whatever the registry holds (see Rebuild),
+// each with why, in the spec's order: an image is fresh when asked for, or
+// when an image it is built on is.
+func (r Rebuild) fresh(s *spec.Spec) map[string]string {
+	out := map[string]string{}
+	if !r.All && len(r.Images) == 0 {
+		return out
+	}
+	for _, im := range s.Images {
+		switch {
+		case r.All || slices.Contains(r.Images, im.Name) || im.Of != "" && slices.Contains(r.Images, im.Of):
+			out[im.Name] = "asked for by " + r.Asked
+		default:
+			for _, dep := range im.DependsOn {
+				if _, ok := out[dep]; ok {
+					out[im.Name] = "built on " + dep + ", which " + r.Asked + " rebuilds"
+					break
+				}
+			}
+		}
+	}
+	return out
 }
 
 // ImagePaths is where an image's inputs are, relative to the spec's root.
@@ -124,7 +164,7 @@ func Prepare(in Input) (*Prepared, error) {
 	if in.Skipped == "" {
 		in.Skipped = SkipStep
 	}
-	g := &gen{in: in, targets: map[string]*target{}}
+	g := &gen{in: in, targets: map[string]*target{}, fresh: in.Rebuild.fresh(in.Spec)}
 	if err := g.resolveTargets(); err != nil {
 		return nil, err
 	}
@@ -139,7 +179,7 @@ func (p *Prepared) Generate(inRegistry map[string]RegistryCheck) (*Result, error
 	// Indexing the changed paths and writing the steps' commands are
 	// independent, and the two biggest jobs here: do them at once.
 	decided := make(chan *decider, 1)
-	go func() { decided <- newDecider(in, inRegistry) }()
+	go func() { decided <- newDecider(in, inRegistry, g.fresh) }()
 	var steps []planned
 	size := 0
 	for _, im := range in.Spec.Images {
@@ -276,6 +316,7 @@ const maxPipelineBytes = 10 << 20
 type gen struct {
 	in      Input
 	targets map[string]*target // by image name
+	fresh   map[string]string  // images rebuilt whatever the registry holds, with why (see Rebuild)
 }
 
 func (g *gen) resolveTargets() error {

@@ -301,7 +301,7 @@ registries:
   packages: {provider: buildkite, org: acme, registry: images}
 images:
   app:
-    args: {GREETING: "hello $USER"}
+    args: {GREETING: "hello $ 5, $5 or $$"}
     tags: ["build-$BUILDKITE_BUILD_NUMBER", "v-${BUILDKITE_TAG}"]
     labels: {note: "costs $5"}
     consumers:
@@ -329,7 +329,7 @@ images:
 	}
 	build := steps["build-app"].Command
 	for _, frag := range []string{
-		`--build-arg 'GREETING=hello $USER'`,
+		`--build-arg 'GREETING=hello $ 5, $5 or $$'`,
 		`--label 'note=costs $5'`,
 		`--tag "packages.buildkite.com/acme/images/app:build-${BUILDKITE_BUILD_NUMBER}"`,
 		`--tag "packages.buildkite.com/acme/images/app:v-${BUILDKITE_TAG}"`,

@@ -175,16 +175,45 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	}
 	args = append(args, "--progress=plain", quote(notAnOption(im.Context)))
 	baseLogins, plugins := g.baseAccess(im, t)
-	cmd, err := templates.Build(templates.BuildData{
+	data := templates.BuildData{
 		Builder: b, BaseLogins: baseLogins, Login: t.Login, Relogin: t.Expires,
 		// One platform of several does not publish: the manifest step does.
 		Reuse: v.platform == "", Args: args, CacheTo: to, Push: push, ExtraTagsQ: extraTags,
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(v.metaKey), RepoQ: quoteExpanding(t.repo),
-	})
+		MaxAgeDays: im.MaxAge,
+	}
+	if why, ok := g.fresh[im.Name]; ok {
+		data.FreshWhyQ = quote(why)
+	}
+	if im.MaxAge > 0 {
+		data.CreatedFormatQ = quote(createdFormat)
+		if v.platform != "" {
+			// Its manifest step merges whatever every platform publishes.
+			data.PlatformDigestFormatQ, data.PlatformQ = quote(platformDigestFormat(v.platform)), quote(v.platform)
+		}
+	}
+	cmd, err := templates.Build(data)
 	if err != nil {
 		return nil, err
 	}
 	return &Step{Key: v.key, Label: v.label, DependsOn: deps, Agents: v.agents, Plugins: plugins, Command: cmd}, nil
+}
+
+// createdFormat prints an image's creation time in Unix seconds, each
+// platform's for an index (docker buildx imagetools inspect --format): its
+// .Image is one image when the index holds one platform (attestations
+// aside), else a map of them.
+const createdFormat = `{{if .Image.Created}}{{.Image.Created.Unix}}{{else}}{{range .Image}}{{.Created.Unix}} {{end}}{{end}}`
+
+// platformDigestFormat prints the digest of one platform's manifest in an
+// index; a variant is compared only when the platform names one.
+func platformDigestFormat(platform string) string {
+	parts := strings.Split(platform, "/")
+	cond := fmt.Sprintf(`(eq .Platform.OS %q) (eq .Platform.Architecture %q)`, parts[0], parts[1])
+	if len(parts) > 2 {
+		cond += fmt.Sprintf(` (eq .Platform.Variant %q)`, parts[2])
+	}
+	return `{{range .Manifest.Manifests}}{{if .Platform}}{{if and ` + cond + `}}{{.Digest}}{{end}}{{end}}{{end}}`
 }
 
 // baseAccess is how a build of im reaches the images it is built on that
@@ -334,8 +363,9 @@ func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) 
 	if im.Cache.Type == spec.CacheInline {
 		tagsQ = append(tagsQ, quoteExpanding(t.repo+":"+cacheTagFor(g.branchOrDefault(), "")))
 	}
+	_, fresh := g.fresh[im.Name]
 	cmd, err := templates.Manifest(templates.ManifestData{
-		Login: t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ,
+		Login: t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ, Merge: fresh || im.MaxAge > 0,
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(metaKey(im)), RepoQ: quoteExpanding(t.repo),
 	})
 	if err != nil {

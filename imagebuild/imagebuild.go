@@ -13,6 +13,9 @@ type Inputs struct {
 	Labels     []KV   // image labels, sorted by key
 	Secrets    []string
 	Platforms  []string
+	// KeySalt is text that changes the content tag and nothing else: a
+	// new salt starts new tags on purpose. "" for none.
+	KeySalt string
 	// DependsOn names the images built first, whose content tags are
 	// inputs too (as NAME_IMAGE build args).
 	DependsOn []string

@@ -50,6 +50,9 @@ type Options struct {
 	// Verify looks content tags up in the registries (--verify-registry);
 	// nil looks nothing up.
 	Verify *Verify
+	// Rebuild names the images to rebuild whatever the registry holds
+	// (--rebuild, each "all" or names); without any, Env.Rebuild does.
+	Rebuild []string
 }
 
 // Plan is a generated pipeline with what went into it.
@@ -67,6 +70,10 @@ type Plan struct {
 func Make(ctx context.Context, o Options) (*Plan, error) {
 	dir := root(o.Dir)
 	s, err := Load(dir, o.SpecFile)
+	if err != nil {
+		return nil, err
+	}
+	rb, err := rebuild(s, o.Rebuild, o.Env.Rebuild)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +95,7 @@ func Make(ctx context.Context, o Options) (*Plan, error) {
 	in := input(s, keys, found, o.Env, o.MaxJobs)
 	in.IfChanged, in.Skipped, in.Literal, in.SplitUploads = o.IfChanged, o.Skipped, o.Literal, o.SplitUploads
 	in.Agent = &agent
+	in.Rebuild = rb
 	prepared, err := generator.Prepare(in)
 	if err != nil {
 		return nil, err

@@ -2,10 +2,12 @@ package plan
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/generator"
+	"github.com/bkgen/bkgen/internal/plural"
 	"github.com/bkgen/bkgen/provider"
 	"github.com/bkgen/bkgen/registry"
 	"github.com/bkgen/bkgen/spec"
@@ -21,6 +23,9 @@ type Verify struct {
 	// which takes one; nil asks buildkite-agent when the environment is a
 	// job's, and otherwise uses the docker config's credentials alone.
 	OIDCToken registry.TokenFunc
+	// Now is the time an image's age is measured at (max_age); nil is
+	// time.Now.
+	Now func() time.Time
 }
 
 // lookUpLimit bounds all the lookups: however slow the registries,
@@ -52,7 +57,30 @@ func (v *Verify) lookUp(ctx context.Context, s *spec.Spec, refs map[string]gener
 	ctx, cancel := context.WithTimeout(ctx, lookUpLimit)
 	defer cancel()
 	for i, r := range c.Lookup(ctx, lookups) {
-		checks[names[i]] = generator.RegistryCheck{Present: r.State == registry.Present, Reason: r.Reason}
+		check := generator.RegistryCheck{Present: r.State == registry.Present, Reason: r.Reason}
+		if im := s.Image(names[i]); check.Present && im.MaxAge > 0 {
+			check = v.age(ctx, c, lookups[i], im.MaxAge, check)
+		}
+		checks[names[i]] = check
 	}
 	return checks
+}
+
+// age keeps the build step of an image found in the registry that is older
+// than its max_age, or whose age cannot be told: the step rebuilds it.
+func (v *Verify) age(ctx context.Context, c *registry.Checker, ref string, maxAge int, found generator.RegistryCheck) generator.RegistryCheck {
+	built, err := c.Built(ctx, ref)
+	if err != nil {
+		return generator.RegistryCheck{Reason: found.Reason + ", but cannot tell when it was built (" + err.Error() + ") — keeping the build step, which rebuilds it if it is older than max_age"}
+	}
+	now := time.Now
+	if v.Now != nil {
+		now = v.Now
+	}
+	days := int(now().Sub(built) / (24 * time.Hour))
+	if now().Sub(built) > time.Duration(maxAge)*24*time.Hour {
+		return generator.RegistryCheck{Reason: fmt.Sprintf("%s, built %s ago, more than max_age (%s) — keeping the build step, which rebuilds it from fresh bases", found.Reason, plural.Count(days, "day"), plural.Count(maxAge, "day"))}
+	}
+	found.Reason += fmt.Sprintf(", built %s ago (max_age %s)", plural.Count(days, "day"), plural.Count(maxAge, "day"))
+	return found
 }

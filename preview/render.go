@@ -164,6 +164,8 @@ type jsonImage struct {
 	Evidence string `json:"evidence"`
 	Action   string `json:"action"`
 	Reason   string `json:"reason"`
+	// Fresh: rebuilt whatever the registry holds (--rebuild, BKGEN_REBUILD).
+	Fresh bool `json:"fresh"`
 }
 
 type jsonStep struct {
@@ -231,7 +233,7 @@ func JSON(w io.Writer, p *Plan) error {
 		out.Totals.Images[string(a)] = t.Images[a]
 	}
 	for _, im := range p.Images {
-		out.Images = append(out.Images, jsonImage{im.Name, im.Ref, im.Changed, im.Evidence, string(im.Action), im.Reason})
+		out.Images = append(out.Images, jsonImage{im.Name, im.Ref, im.Changed, im.Evidence, string(im.Action), im.Reason, im.Fresh})
 	}
 	for _, s := range p.Steps {
 		js := jsonStep{s.Key, s.Image, string(s.Kind), s.Run, s.Reason, nonNil(p.DependsOn[s.Key]), nil}

@@ -252,3 +252,65 @@ func shortDigest(digest string) string {
 	}
 	return algo + ":" + hex[:12] + "…"
 }
+
+// Built returns when the image under ref was built: the creation time in
+// its config, the oldest of its platforms' for an index (attestation
+// manifests aside). An image without one is an error: its age is unknown.
+func (c *Checker) Built(ctx context.Context, ref string) (time.Time, error) {
+	parsed, err := parseRef(ref)
+	if err != nil {
+		return time.Time{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout())
+	defer cancel()
+	opts := append(c.remoteOptions(), remote.WithContext(ctx))
+	desc, err := remote.Get(parsed, opts...)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var images []v1.Image
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return time.Time{}, err
+		}
+		m, err := idx.IndexManifest()
+		if err != nil {
+			return time.Time{}, err
+		}
+		for _, d := range m.Manifests {
+			if d.Platform == nil || d.Platform.OS == "unknown" || !d.MediaType.IsImage() {
+				continue
+			}
+			im, err := idx.Image(d.Digest)
+			if err != nil {
+				return time.Time{}, err
+			}
+			images = append(images, im)
+		}
+	} else {
+		im, err := desc.Image()
+		if err != nil {
+			return time.Time{}, err
+		}
+		images = append(images, im)
+	}
+	var oldest time.Time
+	for _, im := range images {
+		cfg, err := im.ConfigFile()
+		if err != nil {
+			return time.Time{}, err
+		}
+		created := cfg.Created.Time
+		if created.IsZero() {
+			return time.Time{}, fmt.Errorf("%s has no creation time", ref)
+		}
+		if oldest.IsZero() || created.Before(oldest) {
+			oldest = created
+		}
+	}
+	if oldest.IsZero() {
+		return time.Time{}, fmt.Errorf("%s holds no image", ref)
+	}
+	return oldest, nil
+}

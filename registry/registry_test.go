@@ -21,6 +21,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -354,5 +357,58 @@ func TestStateString(t *testing.T) {
 		if got := state.String(); got != want {
 			t.Errorf("State(%d).String() = %q, want %q", int(state), got, want)
 		}
+	}
+}
+
+// Built reads an image's creation time from its config; of an index, the
+// oldest of its platforms', an attestation manifest (platform
+// unknown/unknown) aside; an image with none is an error.
+func TestBuilt(t *testing.T) {
+	r := newTestRegistry(t)
+	at := func(days int) time.Time { return time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC).AddDate(0, 0, -days) }
+	image := func(created time.Time) v1.Image {
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err = mutate.CreatedAt(img, v1.Time{Time: created}); err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	write := func(repoTag string, w func(name.Reference) error) string {
+		ref, err := name.ParseReference(r.host + "/" + repoTag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w(ref); err != nil {
+			t.Fatal(err)
+		}
+		return ref.String()
+	}
+	single := write("app:single", func(ref name.Reference) error { return remote.Write(ref, image(at(3))) })
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: image(at(2)), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: image(at(9)), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+		mutate.IndexAddendum{Add: image(at(40)), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "unknown", Architecture: "unknown"}}},
+	)
+	multi := write("app:multi", func(ref name.Reference) error { return remote.WriteIndex(ref, idx) })
+	undated := write("app:undated", func(ref name.Reference) error { return remote.Write(ref, image(time.Time{})) })
+
+	c := &registry.Checker{Keychain: anonymous()}
+	for _, tc := range []struct {
+		ref  string
+		want time.Time
+	}{{single, at(3)}, {multi, at(9)}} {
+		got, err := c.Built(context.Background(), tc.ref)
+		if err != nil || !got.Equal(tc.want) {
+			t.Errorf("Built(%s) = %v, %v; want %v", tc.ref, got, err, tc.want)
+		}
+	}
+	if got, err := c.Built(context.Background(), undated); err == nil {
+		t.Errorf("Built(%s) = %v, want an error: it has no creation time", undated, got)
+	}
+	if got, err := c.Built(context.Background(), r.host+"/app:missing"); err == nil {
+		t.Errorf("Built of a missing tag = %v, want an error", got)
 	}
 }

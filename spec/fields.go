@@ -58,6 +58,8 @@ var imageFields = []imageField{
 	field("args", func(im *Image) *[]KV { return &im.Args }, (*decoder).args, mergeKV),
 	field("secrets", func(im *Image) *[]string { return &im.Secrets }, (*decoder).secrets, nil),
 	field("labels", func(im *Image) *[]KV { return &im.Labels }, (*decoder).labels, mergeKV),
+	field("key_salt", func(im *Image) *string { return &im.KeySalt }, (*decoder).nonEmptyText, nil),
+	field("max_age", func(im *Image) *int { return &im.MaxAge }, (*decoder).maxAge, nil),
 	{name: "depends_on", imageOnly: true, decode: (*decoder).imageDependsOn},
 	field("platforms", func(im *Image) *[]string { return &im.Platforms }, (*decoder).platforms, nil),
 	field("multi_arch", func(im *Image) *MultiArch { return &im.MultiArch }, (*decoder).multiArch, nil),
@@ -183,6 +185,7 @@ func (d *decoder) relPath(n *yaml.Node, what string) string {
 
 func (d *decoder) args(n *yaml.Node, what string) []KV {
 	kvs, _ := d.kvMap(n, what, envNameRE.MatchString, "letters, digits and '_'")
+	d.noVariables(n, what, "build arg", kvs)
 	return kvs
 }
 
@@ -190,7 +193,56 @@ func (d *decoder) labels(n *yaml.Node, what string) []KV {
 	kvs, _ := d.kvMap(n, what, func(k string) bool {
 		return strings.TrimSpace(k) != "" && !strings.ContainsAny(k, "=\n")
 	}, "no '=' or newline")
+	d.noVariables(n, what, "label", kvs)
 	return kvs
+}
+
+// variableRE finds what a shell or the agent's upload would read as a
+// variable: $NAME or ${...}.
+var variableRE = regexp.MustCompile(`\$(\{|[A-Za-z_])`)
+
+// NamesVariable reports whether text names a variable ($NAME or ${...}),
+// which build args and labels refuse (see noVariables).
+func NamesVariable(text string) bool { return variableRE.MatchString(text) }
+
+// noVariables refuses a build arg or label value that names a variable.
+// Such text reaches the build as written, never expanded: args and labels
+// are inputs of the content tag, which must not change from one build of
+// the same commit to the next, so they cannot come from the environment.
+func (d *decoder) noVariables(n *yaml.Node, what, kind string, kvs []KV) {
+	if !slices.ContainsFunc(kvs, func(kv KV) bool { return NamesVariable(kv.Value) }) {
+		return
+	}
+	byKey := map[string]*yaml.Node{}
+	ps, _ := d.mapping(n, what) // decoded once already, without errors
+	for _, p := range ps {
+		byKey[p.key.Value] = p.value
+	}
+	for _, kv := range kvs {
+		m := variableRE.FindString(kv.Value)
+		if m == "" {
+			continue
+		}
+		d.errorf(byKey[kv.Key], what+"."+kv.Key,
+			"%s %s would reach the build as the literal text %s, never expanded: "+
+				"%ss are part of the content tag, so they cannot change from build to build; "+
+				"per-build values (a build number, a commit) belong in tags, which do expand variables",
+			kind, kv.Key, quoteForMessage(m+"..."), kind)
+	}
+}
+
+// nonEmptyText decodes a string that must not be blank.
+func (d *decoder) nonEmptyText(n *yaml.Node, what string) string {
+	s, _ := d.nonEmpty(n, what)
+	return s
+}
+
+// maxAgeDays is the longest max_age: ten years.
+const maxAgeDays = 3650
+
+func (d *decoder) maxAge(n *yaml.Node, what string) int {
+	days, _ := d.integer(n, what, 1, maxAgeDays)
+	return days
 }
 
 func (d *decoder) secrets(n *yaml.Node, what string) []string {

@@ -76,6 +76,30 @@ images:
 	}
 }
 
+// max_age and key_salt are taken from the defaults like any field, and an
+// image's own value wins.
+func TestLoadFreshness(t *testing.T) {
+	s := mustLoad(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+defaults:
+  max_age: 7
+  key_salt: "2026-11"
+images:
+  app: {}
+  tool: {max_age: 30, key_salt: cve-2026-1234}
+`)
+	for _, tc := range []struct {
+		image string
+		age   int
+		salt  string
+	}{{"app", 7, "2026-11"}, {"tool", 30, "cve-2026-1234"}} {
+		if im := s.Image(tc.image); im.MaxAge != tc.age || im.KeySalt != tc.salt {
+			t.Errorf("%s: max_age %d, key_salt %q; want %d and %q", tc.image, im.MaxAge, im.KeySalt, tc.age, tc.salt)
+		}
+	}
+}
+
 func TestLoadInheritsDefaults(t *testing.T) {
 	s := mustLoad(t, `version: 1
 registries:
@@ -663,6 +687,31 @@ images:
 				`bkgen.yml:11:55: images.app.consumers.unit.plugins[2]: plugin "docker#main" is not pinned: "main" looks like a branch, not a release tag or a commit sha, so it can change under the pipeline; pin a release tag (docker#vX.Y.Z) or a full commit sha`,
 				`bkgen.yml:11:70: images.app.consumers.unit.plugins[3]: plugin "cache#v1" is not pinned: "v1" is a partial version, which may be a tag that moves with each release; pin a release tag (cache#vX.Y.Z) or a full commit sha`,
 				`bkgen.yml:11:82: images.app.consumers.unit.plugins[4]: plugin "x#0123abc" is not pinned: "0123abc" looks like a short commit sha, which can become ambiguous; write the full 40-character sha`,
+			},
+		},
+		{
+			name: "variables in args and labels, and bad freshness fields",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+defaults:
+  args: {REVISION: "$BUILDKITE_COMMIT"}
+  max_age: 0
+images:
+  app:
+    args: {PLAIN: "a $ b", PRICE: "10$", V: "v${VERSION:-1}"}
+    labels: {built-by: "build $$BUILDKITE_BUILD_NUMBER"}
+    key_salt: " "
+  tool:
+    max_age: 3651
+`,
+			want: []string{
+				`bkgen.yml:5:20: defaults.args.REVISION: build arg REVISION would reach the build as the literal text "$B...", never expanded: build args are part of the content tag, so they cannot change from build to build; per-build values (a build number, a commit) belong in tags, which do expand variables`,
+				`bkgen.yml:6:12: defaults.max_age: expected a whole number from 1 to 3650, found 0`,
+				`bkgen.yml:9:45: images.app.args.V: build arg V would reach the build as the literal text "${...", never expanded: build args are part of the content tag, so they cannot change from build to build; per-build values (a build number, a commit) belong in tags, which do expand variables`,
+				`bkgen.yml:10:24: images.app.labels.built-by: label built-by would reach the build as the literal text "$B...", never expanded: labels are part of the content tag, so they cannot change from build to build; per-build values (a build number, a commit) belong in tags, which do expand variables`,
+				`bkgen.yml:11:15: images.app.key_salt: must not be empty`,
+				`bkgen.yml:13:14: images.tool.max_age: expected a whole number from 1 to 3650, found 3651`,
 			},
 		},
 	} {

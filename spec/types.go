@@ -74,9 +74,12 @@ type Image struct {
 	// PlatformAgents maps a platform to the agents its native build runs on.
 	PlatformAgents map[string]*stepvalue.Value
 	Cache          Cache
-	IfChanged      *IfChanged // nil: derived from the context, Dockerfile and dependencies
-	Tags           []Tag
-	Scan           *Scan // nil: no scan step
+	// MaxAge is how many days an image built under its content tag is
+	// reused: an older one is rebuilt, from fresh bases. 0: no limit.
+	MaxAge    int
+	IfChanged *IfChanged // nil: derived from the context, Dockerfile and dependencies
+	Tags      []Tag
+	Scan      *Scan // nil: no scan step
 	// Step is what the spec adds to the image's own steps: its builds,
 	// manifest and scan.
 	Step      OwnStep

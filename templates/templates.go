@@ -50,6 +50,20 @@ type BuildData struct {
 	RefQ       string   // the content-tag reference
 	MetaKeyQ   string   // the meta-data key the digest is published under
 	RepoQ      string   // the repository, without a tag
+	// FreshWhyQ, when set, says why the image is rebuilt whatever the
+	// registry holds: no lookup, and the build pulls its bases afresh and
+	// runs every step again.
+	FreshWhyQ string
+	// MaxAgeDays, when not 0, rebuilds an image found under its content tag
+	// that is older, likewise; CreatedFormatQ is the imagetools format that
+	// prints each platform's creation time, in Unix seconds.
+	MaxAgeDays     int
+	CreatedFormatQ string
+	// PlatformDigestFormatQ, for one platform of several (PlatformQ) whose
+	// manifest step merges every platform's published digest, is the
+	// imagetools format that prints this platform's digest in the content
+	// tag's index, published when the image is reused.
+	PlatformDigestFormatQ, PlatformQ string
 }
 
 // Builder is the docker-container builder a build creates when the one
@@ -71,6 +85,10 @@ type ManifestData struct {
 	RefQ       string
 	MetaKeyQ   string // the key the merged digest is published under
 	RepoQ      string
+	// Merge: every per-platform step publishes its digest, built or found
+	// (a rebuild, or max_age, where one platform may be rebuilt while the
+	// content tag is there), so the platforms are always merged.
+	Merge bool
 }
 
 // Manifest renders manifest.sh.tmpl.

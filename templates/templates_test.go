@@ -64,6 +64,32 @@ var cases = []struct {
 	}, []string{
 		"# Log in again right before pushing: the OIDC token lives 5 minutes.",
 		"  buildkite-agent meta-data set 'bkgen:image:app:arm64' " + repo + `"@$digest"`,
+		"elif too_old; then",
+	}},
+	{"build.sh.tmpl", "max_age, one platform of several", with(Build, BuildData{
+		Args: []string{"--platform 'linux/arm64'", "'.'"},
+		Push: []string{"--output 'type=image,name=r,push-by-digest=true,name-canonical=true,push=true'"},
+		RefQ: ref, MetaKeyQ: "'bkgen:image:app:arm64'", RepoQ: repo,
+		MaxAgeDays: 7, CreatedFormatQ: "'{{.Image.Created.Unix}}'", PlatformDigestFormatQ: "'{{.Digest}}'", PlatformQ: "'linux/arm64'",
+	}), []string{
+		"  if built=$(docker buildx imagetools inspect " + ref + " --format '{{.Image.Created.Unix}}'); then",
+		"  elif (( age > 7 * 86400 )); then",
+		"elif too_old; then",
+		`docker buildx build "${args[@]}" "${fresh[@]}" "${nocache[@]}" --output type=cacheonly`,
+		`docker buildx build "${args[@]}" "${fresh[@]}" --output 'type=image,name=r,push-by-digest=true,name-canonical=true,push=true' --metadata-file "$metadata"`,
+		"  digest=$(docker buildx imagetools inspect " + ref + " --format '{{.Digest}}')",
+		"    echo \"bkgen: no image for\" 'linux/arm64' \"in\" " + ref + " >&2",
+		"  buildkite-agent meta-data set 'bkgen:image:app:arm64' " + repo + `"@$digest"`,
+	}, nil},
+	{"build.sh.tmpl", "rebuild", with(Build, BuildData{
+		Args: []string{"'.'"}, Push: []string{"--push"}, Reuse: true,
+		RefQ: ref, MetaKeyQ: "'bkgen:image:app'", RepoQ: repo, FreshWhyQ: "'rebuild asked for (--rebuild app)'",
+	}), []string{
+		`echo "--- :arrows_counterclockwise: rebuilding" ` + ref + ` "from fresh bases:" 'rebuild asked for (--rebuild app)'`,
+		"fresh=(--pull)",
+		"nocache=(--no-cache)",
+	}, []string{
+		"  echo \"--- :recycle: already in the registry:\" " + ref,
 	}},
 	{"manifest.sh.tmpl", "", with(Manifest, ManifestData{
 		Login: oidcLogin, MetaKeysQ: []string{"'bkgen:image:app:amd64'", "'bkgen:image:app:arm64'"},
@@ -74,6 +100,9 @@ var cases = []struct {
 	{"manifest.sh.tmpl", "no login, no tags", with(Manifest, ManifestData{
 		MetaKeysQ: []string{"'k'"}, RefQ: ref, MetaKeyQ: "'k'", RepoQ: repo,
 	}), nil, nil},
+	{"manifest.sh.tmpl", "merge whatever the platforms publish", with(Manifest, ManifestData{
+		MetaKeysQ: []string{"'k'"}, RefQ: ref, MetaKeyQ: "'k'", RepoQ: repo, Merge: true,
+	}), []string{"merge=true"}, []string{"merge=false"}},
 	{"scan-trivy.sh.tmpl", "two platforms", with(Trivy, TrivyData{
 		Scan:      scanData(true, true, report("app-linux-amd64", "linux/amd64"), report("app-linux-arm64", "linux/arm64")),
 		SeverityQ: "'HIGH,CRITICAL'", DBArgs: []string{"--db-repository", "mirror.example/trivy-db:2"}, IgnoreUnfixed: true,

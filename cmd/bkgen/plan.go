@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/bkgen/bkgen/buildenv"
@@ -28,6 +29,7 @@ type planFlags struct {
 	skipped         string
 	verifyRegistry  bool
 	registryTimeout time.Duration
+	rebuild         words
 	maxJobs         int
 	quiet           bool
 	// literal: the pipeline is for an upload without interpolation (set by
@@ -51,6 +53,7 @@ func (f *planFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.skipped, "skipped", string(generator.SkipStep), "steps that need not run: `skip` keeps them with skip: REASON; omit leaves them out")
 	fs.BoolVar(&f.verifyRegistry, "verify-registry", false, "look content tags up in the registries now, and leave out builds of images already there")
 	fs.DurationVar(&f.registryTimeout, "registry-timeout", 10*time.Second, "with --verify-registry, give up on one lookup after `DURATION` (and keep its build step)")
+	fs.Var(&f.rebuild, "rebuild", "rebuild `IMAGE` (a name, a comma-separated list, or all) whatever the registry holds, from fresh bases and without cache, with the images built on it; repeatable; also $"+buildenv.RebuildVar)
 	fs.BoolVar(&f.quiet, "quiet", false, "do not report the decisions on stderr")
 	fs.BoolVar(&f.quiet, "q", false, "do not report the decisions on stderr")
 	f.registerMaxJobs(fs)
@@ -144,6 +147,7 @@ func (ctx *cmdContext) plan(f *planFlags) (*plan.Plan, int) {
 		All: f.all, ChangedFiles: f.path(f.changedFiles), Stdin: ctx.io.in, DiffBase: f.diffBase,
 		IfChanged: generator.IfChangedMode(f.ifChanged), Skipped: generator.SkippedMode(f.skipped),
 		MaxJobs: f.maxJobs, SplitUploads: f.split, Literal: f.literal, Verify: verify,
+		Rebuild: f.rebuild,
 	})
 	if err != nil {
 		if !ctx.printReadError(err, "bkgen", "use -f to name another file") {
@@ -183,6 +187,16 @@ func (ctx *cmdContext) report(p *plan.Plan) {
 		}
 		fmt.Fprintf(w, "bkgen: step %s %s: %s\n", s.Key, state, s.Reason)
 	}
+}
+
+// words is a flag that may be given more than once.
+type words []string
+
+func (w *words) String() string { return strings.Join(*w, ",") }
+
+func (w *words) Set(v string) error {
+	*w = append(*w, v)
+	return nil
 }
 
 // path resolves a file named on the command line: like git -C, -C DIR makes

@@ -16,6 +16,8 @@ import (
 	"github.com/bkgen/bkgen/internal/pipetest"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
@@ -27,15 +29,7 @@ import (
 // and any doubt (an error, a slow registry), keeps it.
 func TestVerifyRegistry(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name, text string) {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := writer(t, dir)
 	write(".buildkite/bkgen.yml", `version: 1
 registries:
   internal: {provider: hosted}
@@ -51,38 +45,13 @@ images:
 	write("absent/Dockerfile", "FROM alpine:3.22\n")
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials but ours
 
-	generate := func(t *testing.T, host string, extra ...string) (string, string) {
-		t.Helper()
-		var out, errb bytes.Buffer
-		env := map[string]string{"BUILDKITE_HOSTED_REGISTRY_URL": host}
-		args := append([]string{"generate", "-C", dir, "--all", "--verify-registry"}, extra...)
-		if status := run(args, &stdio{in: strings.NewReader(""), out: &out, err: &errb}, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); status != exitOK {
-			t.Fatalf("exit %d: %s", status, errb.String())
-		}
-		pipetest.Check(t, "pipeline", out.Bytes())
-		return out.String(), errb.String()
-	}
-
-	// Find the content tag bkgen wants, then push an image under it.
 	upstream := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer upstream.Close()
 	host := strings.TrimPrefix(upstream.URL, "http://")
+	generate := verifyGenerate(dir)
+	// Find the content tag bkgen wants, then push an image under it.
 	first, _ := generate(t, host)
-	tag := regexp.MustCompile(`\$\$\{BUILDKITE_HOSTED_REGISTRY_URL\}/present:(bk-[0-9a-f]{16})`).FindStringSubmatch(first)
-	if tag == nil {
-		t.Fatalf("no content tag for present in:\n%s", first)
-	}
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.ParseReference(host + "/present:" + tag[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
-		t.Fatal(err)
-	}
+	pushContentTag(t, host, first, "present", nil)
 
 	t.Run("present is reused, absent is built", func(t *testing.T) {
 		out, stderr := generate(t, host)
@@ -135,4 +104,117 @@ images:
 			t.Errorf("took %s", took)
 		}
 	})
+}
+
+func writer(t *testing.T, dir string) func(name, text string) {
+	return func(name, text string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// verifyGenerate runs bkgen generate --all --verify-registry in dir, the
+// hosted registry at host, and returns its stdout and stderr.
+func verifyGenerate(dir string) func(t *testing.T, host string, extra ...string) (string, string) {
+	return func(t *testing.T, host string, extra ...string) (string, string) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		env := map[string]string{"BUILDKITE_HOSTED_REGISTRY_URL": host}
+		args := append([]string{"generate", "-C", dir, "--all", "--verify-registry"}, extra...)
+		if status := run(args, &stdio{in: strings.NewReader(""), out: &out, err: &errb}, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); status != exitOK {
+			t.Fatalf("exit %d: %s", status, errb.String())
+		}
+		pipetest.Check(t, "pipeline", out.Bytes())
+		return out.String(), errb.String()
+	}
+}
+
+// pushContentTag pushes an image under the content tag of image in a
+// generated pipeline, made by mutate if not nil.
+func pushContentTag(t *testing.T, host, pipeline, image string, mutateImage func(v1.Image) (v1.Image, error)) {
+	t.Helper()
+	tag := regexp.MustCompile(`\$\$\{BUILDKITE_HOSTED_REGISTRY_URL\}/` + regexp.QuoteMeta(image) + `:(bk-[0-9a-f]{16})`).FindStringSubmatch(pipeline)
+	if tag == nil {
+		t.Fatalf("no content tag for %s in:\n%s", image, pipeline)
+	}
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mutateImage != nil {
+		if img, err = mutateImage(img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref, err := name.ParseReference(host + "/" + image + ":" + tag[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVerifyRegistryMaxAge: an image found under its content tag is reused
+// only while it is younger than max_age; an older one, or any image a
+// rebuild is asked for, keeps its build step.
+func TestVerifyRegistryMaxAge(t *testing.T) {
+	dir := t.TempDir()
+	write := writer(t, dir)
+	write(".buildkite/bkgen.yml", `version: 1
+registries:
+  internal: {provider: hosted}
+defaults: {scan: false, max_age: 7}
+images:
+  young: {context: young}
+  old: {context: old}
+`)
+	write("young/Dockerfile", "FROM alpine:3.21\n")
+	write("old/Dockerfile", "FROM alpine:3.22\n")
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	upstream := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer upstream.Close()
+	host := strings.TrimPrefix(upstream.URL, "http://")
+	generate := verifyGenerate(dir)
+	first, _ := generate(t, host)
+	builtAgo := func(days int) func(v1.Image) (v1.Image, error) {
+		return func(img v1.Image) (v1.Image, error) {
+			return mutate.CreatedAt(img, v1.Time{Time: time.Now().Add(-time.Duration(days)*24*time.Hour - time.Hour)})
+		}
+	}
+	pushContentTag(t, host, first, "young", builtAgo(2))
+	pushContentTag(t, host, first, "old", builtAgo(10))
+
+	out, stderr := generate(t, host)
+	if !regexp.MustCompile(`(?m)^  - key: build-young\n    label: .*\n    skip: found `).MatchString(out) {
+		t.Errorf("build-young is not skipped:\n%s", out)
+	}
+	if strings.Contains(out, "key: build-old\n    label: ':docker: Build old'\n    skip:") {
+		t.Errorf("build-old is skipped, though it is older than max_age:\n%s", out)
+	}
+	for _, want := range []string{
+		", built 2 days ago (max_age 7 days))",
+		", built 10 days ago, more than max_age (7 days) — keeping the build step, which rebuilds it from fresh bases)",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	// The step itself checks the age again when it runs.
+	if !strings.Contains(out, "  elif (( age > 7 * 86400 )); then") {
+		t.Errorf("build-old does not check the age when it runs:\n%s", out)
+	}
+
+	out, stderr = generate(t, host, "--rebuild", "young")
+	if strings.Contains(out, "skip:") {
+		t.Errorf("a build is skipped though --rebuild young asks for it, and old is too old:\n%s", out)
+	}
+	if !strings.Contains(stderr, "bkgen: image young: build (rebuilt from fresh bases, without cache, whatever the registry holds: asked for by --rebuild young)") {
+		t.Errorf("stderr does not say young is rebuilt:\n%s", stderr)
+	}
 }

@@ -1,0 +1,116 @@
+package generator
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/bkgen/bkgen/changes"
+	"github.com/google/go-cmp/cmp"
+)
+
+const rebuildSpec = `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+defaults: {scan: false}
+images:
+  base: {context: base}
+  app:
+    context: app
+    depends_on: [base]
+    consumers:
+      unit: {command: make test, if_changed: app/test/**}
+      smoke: {command: make smoke, target: test}
+  tool: {context: tool}
+`
+
+// TestRebuild: an image a rebuild is asked for, and every image built on
+// it, is built whatever the registry holds and whatever changed, from
+// fresh bases and without cache; its consumers run as for a change, and
+// the images not asked for are decided as ever.
+func TestRebuild(t *testing.T) {
+	s := load(t, rebuildSpec)
+	p, err := Prepare(Input{Spec: s, ContentTags: tags(s), Changes: changes.Result{Files: []string{"README.md"}},
+		Rebuild: Rebuild{Images: []string{"base"}, Asked: "--rebuild base"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Generate(map[string]RegistryCheck{
+		"base": {Present: true, Reason: "found"}, "app": {Present: true, Reason: "found"}, "tool": {Present: true, Reason: "found"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]BuildAction{"base": Build, "app": Build, "app:test": Build, "tool": Skip}
+	if diff := cmp.Diff(want, actions(res.Decisions)); diff != "" {
+		t.Errorf("actions (-want +got):\n%s", diff)
+	}
+	if got := decision(res.Decisions, "base").Reason; got != "rebuilt from fresh bases, without cache, whatever the registry holds: asked for by --rebuild base" {
+		t.Errorf("base: %q", got)
+	}
+	if got := decision(res.Decisions, "app").Reason; !strings.HasSuffix(got, ": built on base, which --rebuild base rebuilds") {
+		t.Errorf("app: %q", got)
+	}
+	if d := step(t, res.Decisions, "app-unit"); !d.Run || !strings.Contains(d.Reason, "--rebuild base") {
+		t.Errorf("app-unit: run %v: %s", d.Run, d.Reason)
+	}
+	cmds := commands(t, res)
+	for _, key := range []string{"build-base", "build-app", "build-app:test"} {
+		if !strings.Contains(cmds[key], "fresh=(--pull)\nnocache=(--no-cache)\n") || strings.Contains(cmds[key], "imagetools inspect") && strings.Contains(cmds[key], "already in the registry") {
+			t.Errorf("%s does not rebuild whatever the registry holds:\n%s", key, cmds[key])
+		}
+	}
+	if strings.Contains(cmds["build-tool"], "fresh") {
+		t.Errorf("build-tool rebuilds, though nothing asked for it:\n%s", cmds["build-tool"])
+	}
+}
+
+// TestRebuildAgentMode: with the agent deciding, a rebuilt image's steps
+// and its consumers carry no if_changed, so the agent runs them.
+func TestRebuildAgentMode(t *testing.T) {
+	s := load(t, rebuildSpec)
+	res := generate(t, Input{Spec: s, IfChanged: EvaluateAgent, Rebuild: Rebuild{All: true, Asked: "BKGEN_REBUILD=all"}})
+	for _, st := range res.Pipeline.Steps {
+		if st.IfChanged != nil {
+			t.Errorf("%s carries if_changed %v, though every image is rebuilt", st.Key, st.IfChanged)
+		}
+	}
+}
+
+// TestMaxAge: an image with max_age checks its age when its content tag is
+// found, and the manifest of a native multi-arch one merges whatever its
+// platforms publish, rebuilt or found.
+func TestMaxAge(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+defaults: {scan: false}
+images:
+  app: {max_age: 14}
+  multi: {max_age: 3, platforms: [linux/amd64, linux/arm/v7]}
+  plain: {}
+`)
+	cmds := commands(t, generate(t, Input{Spec: s, Changes: changes.Result{All: true}}))
+	if !strings.Contains(cmds["build-app"], "elif (( age > 14 * 86400 )); then") || !strings.Contains(cmds["build-app"], "--format '"+createdFormat+"'") {
+		t.Errorf("build-app does not check its age:\n%s", cmds["build-app"])
+	}
+	arm := cmds["build-multi-arm-v7"]
+	if !strings.Contains(arm, `(eq .Platform.OS "linux") (eq .Platform.Architecture "arm") (eq .Platform.Variant "v7")`) {
+		t.Errorf("build-multi-arm-v7 does not publish its platform's digest when reused:\n%s", arm)
+	}
+	if !strings.Contains(cmds["manifest-multi"], "merge=true") {
+		t.Errorf("manifest-multi does not merge what its platforms publish:\n%s", cmds["manifest-multi"])
+	}
+	if strings.Contains(cmds["build-plain"], "too_old") || strings.Contains(cmds["build-plain"], "fresh") {
+		t.Errorf("build-plain checks an age it has no limit for:\n%s", cmds["build-plain"])
+	}
+}
+
+// commands are the steps' commands by key, as the job runs them.
+func commands(t *testing.T, res *Result) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, st := range res.Pipeline.Steps {
+		out[st.Key] = strings.ReplaceAll(st.Command, "$$", "$")
+	}
+	return out
+}
