@@ -1,6 +1,7 @@
 package exectest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/bkgen/bkgen/internal/agentsim"
 	"github.com/bkgen/bkgen/provider"
@@ -23,10 +25,20 @@ const (
 	PhaseAgain   = "again"   // the same commit again: every guard hits, nothing builds
 	PhaseChanged = "changed" // one changed file: exactly that image and its dependents build
 	PhaseCold    = "cold"    // a cold builder: layers come from the remote cache where there is one
+
+	// Phases a scenario asks for (exec file: phases=...), run after again.
+	PhaseStale   = "stale"   // images made older than their max_age: exactly those rebuild
+	PhaseRebuild = "rebuild" // BKGEN_REBUILD names images: exactly those and the images built on them rebuild
 )
 
-// Phases lists them in the order they run.
+// Phases lists every scenario's phases in the order they run.
 var Phases = []string{PhaseFirst, PhaseAgain, PhaseChanged, PhaseCold}
+
+// extraPhases are the phases a scenario may ask for, each run after again.
+var extraPhases = []string{PhaseStale, PhaseRebuild}
+
+// phaseOrder is the order of every phase, in the table too.
+var phaseOrder = []string{PhaseFirst, PhaseAgain, PhaseStale, PhaseRebuild, PhaseChanged, PhaseCold}
 
 // check is the checks after one build.
 type check struct {
@@ -77,6 +89,49 @@ func (c *check) run() {
 		c.exactlyChanged()
 	case PhaseCold:
 		c.fromRemoteCache()
+	case PhaseStale:
+		c.exactlyBuilt(c.repo.staleImages(), "older than its max_age, or built on an image that is")
+		c.builtNow()
+	case PhaseRebuild:
+		c.exactlyBuilt(c.repo.rebuiltImages(), c.repo.Scenario.rebuildVar()+" asks for it")
+		c.builtNow()
+	}
+}
+
+// exactlyBuilt: the images of want build (want says why they must), and
+// no other image that was in the registry before does.
+func (c *check) exactlyBuilt(want map[string]bool, why string) {
+	for _, im := range c.repo.Spec.Images {
+		if !c.repo.Executable(im) || c.notExecutable(im) || c.broke[im.Name] || c.neverBuilt(im) {
+			continue
+		}
+		switch {
+		case want[im.Name] && !c.built[im.Name]:
+			c.fail("%s: %s, and it did not build", im.Name, why)
+		case !want[im.Name] && c.built[im.Name] && c.pushedBefore(im.Name):
+			c.fail("%s: built again although its content tag is in the registry, and nothing asks for a rebuild", im.Name)
+		}
+	}
+}
+
+// builtNow: every image this build built was made by it, not by an earlier
+// build (the harness backdated some of those by days): each platform's
+// creation time is within the last day.
+func (c *check) builtNow() {
+	for _, im := range c.repo.Spec.Images {
+		if !c.built[im.Name] || !c.done[im.Name] {
+			continue
+		}
+		created, err := c.docker.created(c.ctx, c.refs[im.Name])
+		if err != nil {
+			c.fail("%s: %v", im.Name, err)
+			continue
+		}
+		for p, t := range created {
+			if age := time.Since(t); age > 24*time.Hour {
+				c.fail("%s (%s): rebuilt, but its content tag holds an image built %s ago", im.Name, cmp.Or(p, "its platform"), age.Round(time.Hour))
+			}
+		}
 	}
 }
 

@@ -27,6 +27,7 @@ type Env struct {
 	GrypeDir          string // holds the grype binary (scanner.GrypeImage runs the same one)
 	ScanCache         string // a scan cache directory holding both databases (trivy/db, grype/6)
 	TrivyDBRepo       string // the same database as an OCI artifact, a --db-repository
+	CACert            string // the registries' CA certificate
 }
 
 // ReadEnv reads setup.sh's env file: `export NAME=VALUE` lines.
@@ -70,6 +71,7 @@ func ReadEnv(path string) (*Env, error) {
 		GrypeDir:          vars["BKGEN_EXEC_GRYPE_DIR"],
 		ScanCache:         vars["BKGEN_EXEC_SCAN_CACHE"],
 		TrivyDBRepo:       vars["BKGEN_EXEC_TRIVY_DB_REPO"],
+		CACert:            vars["BKGEN_EXEC_CA_CERT"],
 	}
 	if p := vars["BKGEN_EXEC_BASE_PLATFORMS"]; p != "" {
 		e.BasePlatforms = strings.Split(p, ",")
@@ -81,6 +83,7 @@ func ReadEnv(path string) (*Env, error) {
 		"BKGEN_EXEC_BUILDKIT_IMAGE": e.BuildkitImage, "BKGEN_EXEC_BASE_IMAGE": e.BaseImage,
 		"BUILDKITE_HOSTED_REGISTRY_URL": e.HostedRegistryURL, "BKGEN_EXEC_TRIVY_DIR": e.TrivyDir,
 		"BKGEN_EXEC_GRYPE_DIR": e.GrypeDir, "BKGEN_EXEC_SCAN_CACHE": e.ScanCache, "BKGEN_EXEC_TRIVY_DB_REPO": e.TrivyDBRepo,
+		"BKGEN_EXEC_CA_CERT": e.CACert,
 	} {
 		if v == "" {
 			missing = append(missing, name)

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/internal/agentsim"
 	"github.com/bkgen/bkgen/provider"
 	"github.com/bkgen/bkgen/spec"
@@ -137,7 +138,7 @@ func (h *Harness) Run(ctx context.Context, sc *Scenario, p Profile) []*Row {
 	}
 	var rows []*Row
 	var prev *outcome
-	for _, phase := range Phases {
+	for _, phase := range sc.Phases() {
 		row, out := h.phase(ctx, repo, p, builder, phase, prev)
 		h.Logf("%s / %s / %s: %s in %s: %s", sc.Name, p.Name, phase, row.Result, row.Duration.Round(time.Second), clip(row.Detail(), 200))
 		rows = append(rows, row)
@@ -186,12 +187,25 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 		if err := repo.Rebuild("rebuilt on a cold builder"); err != nil {
 			return failed(err)
 		}
+	case PhaseStale:
+		// Each image with a max_age, as if built a day more than that ago.
+		for _, im := range repo.agedImages() {
+			if prev == nil || prev.refs[im.Name] == "" {
+				return failed(fmt.Errorf("%s: no content tag from the phase before", im.Name))
+			}
+			if err := h.Env.backdate(ctx, prev.refs[im.Name], time.Now().AddDate(0, 0, -(im.MaxAge+1))); err != nil {
+				return failed(err)
+			}
+		}
 	}
 	h.mu.Lock()
 	h.number++
 	number := h.number
 	h.mu.Unlock()
 	env, hookEnv := h.scenarioEnv(repo)
+	if phase == PhaseRebuild {
+		env[buildenv.RebuildVar] = repo.Scenario.Rebuild
+	}
 	if err := cloudCredentials(filepath.Join(dir, "cloud"), hookEnv); err != nil {
 		return failed(err)
 	}

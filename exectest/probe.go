@@ -200,7 +200,7 @@ func readProbe(checkout, key string, index int) (*Probe, error) {
 
 // rewriteSpec replaces every consumer's command in a spec with its probe,
 // keeping everything else as written (comments included).
-func rewriteSpec(src []byte, s *spec.Spec) ([]byte, error) {
+func rewriteSpec(src []byte, s *spec.Spec, prefix string) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, err
@@ -216,6 +216,9 @@ func rewriteSpec(src []byte, s *spec.Spec) ([]byte, error) {
 		im := s.Image(images.Content[i].Value)
 		if im == nil {
 			return nil, fmt.Errorf("image %q is not in the loaded spec", images.Content[i].Value)
+		}
+		if prefix != "" {
+			setValue(images.Content[i+1], "repository", prefix+"/"+im.Repository)
 		}
 		consumers := mapValue(images.Content[i+1], "consumers")
 		if consumers == nil {
@@ -257,6 +260,18 @@ func rewriteSpec(src []byte, s *spec.Spec) ([]byte, error) {
 		return nil, err
 	}
 	return out.Bytes(), enc.Close()
+}
+
+// setValue sets key in a mapping node to a string.
+func setValue(n *yaml.Node, key, value string) {
+	v := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: value}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			n.Content[i+1] = v
+			return
+		}
+	}
+	n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v)
 }
 
 // mapValue is the value of key in a mapping node, or nil.

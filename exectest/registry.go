@@ -105,6 +105,31 @@ func (d dockerCLI) configs(ctx context.Context, ref string) (map[string]*imageCo
 	return many, nil
 }
 
+// created returns when each platform of ref was built (one, keyed "", for
+// a single-platform image).
+func (d dockerCLI) created(ctx context.Context, ref string) (map[string]time.Time, error) {
+	out, err := d.run(ctx, "buildx", "imagetools", "inspect", ref, "--format", "{{json .Image}}")
+	if err != nil {
+		return nil, err
+	}
+	type createdAt struct {
+		Created time.Time `json:"created"`
+	}
+	var single createdAt
+	if err := json.Unmarshal([]byte(out), &single); err == nil && !single.Created.IsZero() {
+		return map[string]time.Time{"": single.Created}, nil
+	}
+	var many map[string]createdAt
+	if err := json.Unmarshal([]byte(out), &many); err != nil {
+		return nil, fmt.Errorf("imagetools inspect %s: the image config: %w", ref, err)
+	}
+	times := map[string]time.Time{}
+	for p, c := range many {
+		times[p] = c.Created
+	}
+	return times, nil
+}
+
 // config is the config for platform (or the only one).
 func config(all map[string]*imageConfig, platform string) *imageConfig {
 	if c, ok := all[platform]; ok {

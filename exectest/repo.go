@@ -44,10 +44,10 @@ const changeFileName = "bkgen-exec-input.txt"
 
 // RepoOptions make one run's repository of a scenario.
 type RepoOptions struct {
-	// Run goes into every marker (and so every content tag): builds of
-	// different runs, scenarios and profiles never find each other's
-	// images, even in the same repository (several examples push base and
-	// web to acme/images).
+	// Run goes into every marker (and so every content tag), and prefixes
+	// every image's repository: builds of different runs, scenarios and
+	// profiles never find each other's images, nor push to the same
+	// repository (several examples push base and web to acme/images).
 	Run string
 	// Branch is the repository's branch ("main" when empty).
 	Branch string
@@ -94,7 +94,10 @@ func PrepareRepo(sc *Scenario, dir string, o RepoOptions, env *Env) (*Repo, erro
 	if err := r.writeDockerfiles(); err != nil {
 		return nil, err
 	}
-	probed, err := rewriteSpec(src, s)
+	// Each run's repositories of its own: scenarios running at once never
+	// push the same blobs into one repository, which docker-registry can
+	// refuse ("provided digest did not match uploaded content").
+	probed, err := rewriteSpec(src, s, o.Run)
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +178,48 @@ func (r *Repo) changeTarget() string {
 		}
 	}
 	return best
+}
+
+// agedImages are the images the stale phase makes older than their
+// max_age.
+func (r *Repo) agedImages() []*spec.Image {
+	var out []*spec.Image
+	for _, im := range r.Spec.Images {
+		if im.MaxAge > 0 && r.Executable(im) {
+			out = append(out, im)
+		}
+	}
+	return out
+}
+
+// staleImages are the images the stale phase rebuilds: those it ages, and
+// the images built on them.
+func (r *Repo) staleImages() map[string]bool {
+	out := map[string]bool{}
+	for _, im := range r.agedImages() {
+		out[im.Name] = true
+		for _, d := range r.Dependents(im.Name) {
+			out[d] = true
+		}
+	}
+	return out
+}
+
+// rebuiltImages are the images the rebuild phase's BKGEN_REBUILD names,
+// their variants, and the images built on any of them.
+func (r *Repo) rebuiltImages() map[string]bool {
+	out := map[string]bool{}
+	for _, name := range strings.FieldsFunc(r.Scenario.Rebuild, func(c rune) bool { return c == ',' || c == ' ' }) {
+		for _, im := range r.Spec.Images {
+			if name == "all" || im.Name == name || im.Of == name {
+				out[im.Name] = true
+				for _, d := range r.Dependents(im.Name) {
+					out[d] = true
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Dependents are the images a change to name's context changes besides

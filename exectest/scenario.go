@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/bkgen/bkgen/buildenv"
 
 	"github.com/bkgen/bkgen/internal/pipetest"
 )
@@ -32,7 +35,26 @@ type Scenario struct {
 	// Expect says what the scenario must show (exec file: expect=...), for
 	// the table: the harness passes or fails it by the same checks as any.
 	Expect string
+	// ExtraPhases are the phases it runs besides every scenario's (exec
+	// file: phases=stale,rebuild), after again.
+	ExtraPhases []string
+	// Rebuild is BKGEN_REBUILD in the rebuild phase (exec file: rebuild=...).
+	Rebuild string
 }
+
+// Phases are the phases the scenario runs, in order.
+func (sc *Scenario) Phases() []string {
+	var out []string
+	for _, p := range phaseOrder {
+		if slices.Contains(Phases, p) || slices.Contains(sc.ExtraPhases, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// rebuildVar is how the rebuild phase asks for its rebuild.
+func (sc *Scenario) rebuildVar() string { return buildenv.RebuildVar + "=" + sc.Rebuild }
 
 // ModuleRoot is the module's root directory, found from this file.
 func ModuleRoot() string {
@@ -92,6 +114,15 @@ func loadScenario(dir string, extra bool) (*Scenario, error) {
 				}
 			case "expect":
 				sc.Expect = v
+			case "phases":
+				for _, p := range strings.Split(v, ",") {
+					if !slices.Contains(extraPhases, p) {
+						return nil, fmt.Errorf("%s/exec: phases: %q is not one of %s", dir, p, strings.Join(extraPhases, ", "))
+					}
+					sc.ExtraPhases = append(sc.ExtraPhases, p)
+				}
+			case "rebuild":
+				sc.Rebuild = v
 			case "max_jobs":
 				if sc.MaxJobs, err = strconv.Atoi(v); err != nil {
 					return nil, fmt.Errorf("%s/exec: max_jobs: %w", dir, err)
@@ -100,6 +131,9 @@ func loadScenario(dir string, extra bool) (*Scenario, error) {
 				return nil, fmt.Errorf("%s/exec: unknown option %q", dir, k)
 			}
 		}
+	}
+	if slices.Contains(sc.ExtraPhases, PhaseRebuild) != (sc.Rebuild != "") {
+		return nil, fmt.Errorf("%s/exec: the rebuild phase and rebuild= go together", dir)
 	}
 	return sc, nil
 }

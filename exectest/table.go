@@ -120,7 +120,7 @@ func sortRows(rows []*Row, scenarios []*Scenario, profiles []Profile) {
 		if x, y := pos(pn, a.Profile), pos(pn, b.Profile); x != y {
 			return x < y
 		}
-		return pos(Phases, a.Phase) < pos(Phases, b.Phase)
+		return pos(phaseOrder, a.Phase) < pos(phaseOrder, b.Phase)
 	})
 }
 

@@ -164,7 +164,7 @@ func Prepare(in Input) (*Prepared, error) {
 	if in.Skipped == "" {
 		in.Skipped = SkipStep
 	}
-	g := &gen{in: in, targets: map[string]*target{}, fresh: in.Rebuild.fresh(in.Spec)}
+	g := &gen{in: in, targets: map[string]*target{}, fresh: in.Rebuild.fresh(in.Spec), renewable: in.Spec.Renewable()}
 	if err := g.resolveTargets(); err != nil {
 		return nil, err
 	}
@@ -317,6 +317,9 @@ type gen struct {
 	in      Input
 	targets map[string]*target // by image name
 	fresh   map[string]string  // images rebuilt whatever the registry holds, with why (see Rebuild)
+	// renewable: images whose build may rebuild them at run time (see
+	// spec.Spec.Renewable)
+	renewable map[string]bool
 }
 
 func (g *gen) resolveTargets() error {

@@ -88,6 +88,7 @@ images:
   app: {max_age: 14}
   multi: {max_age: 3, platforms: [linux/amd64, linux/arm/v7]}
   plain: {}
+  onapp: {depends_on: [app]}
 `)
 	cmds := commands(t, generate(t, Input{Spec: s, Changes: changes.Result{All: true}}))
 	if !strings.Contains(cmds["build-app"], "elif (( age > 14 * 86400 )); then") || !strings.Contains(cmds["build-app"], "--format '"+createdFormat+"'") {
@@ -99,6 +100,13 @@ images:
 	}
 	if !strings.Contains(cmds["manifest-multi"], "merge=true") {
 		t.Errorf("manifest-multi does not merge what its platforms publish:\n%s", cmds["manifest-multi"])
+	}
+	// Built on app, it rebuilds when app was rebuilt for its age.
+	if !strings.Contains(cmds["build-onapp"], "  local key keys=(bkgen:renewed:app)") || !strings.Contains(cmds["build-onapp"], "elif base_renewed; then") || strings.Contains(cmds["build-onapp"], "too_old") {
+		t.Errorf("build-onapp does not rebuild on a rebuilt app:\n%s", cmds["build-onapp"])
+	}
+	if !strings.Contains(cmds["build-app"], "  buildkite-agent meta-data set bkgen:renewed:app 'app was rebuilt in this build, from fresh bases'") {
+		t.Errorf("build-app does not say when it rebuilt:\n%s", cmds["build-app"])
 	}
 	if strings.Contains(cmds["build-plain"], "too_old") || strings.Contains(cmds["build-plain"], "fresh") {
 		t.Errorf("build-plain checks an age it has no limit for:\n%s", cmds["build-plain"])

@@ -185,8 +185,17 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	if why, ok := g.fresh[im.Name]; ok {
 		data.FreshWhyQ = quote(why)
 	}
-	if im.MaxAge > 0 {
-		data.CreatedFormatQ = quote(createdFormat)
+	if g.renewable[im.Name] {
+		data.Renewable = true
+		data.RenewedKeyQ, data.RenewedQ = quote(renewedKey(im.Name)), quote(im.Name+" was rebuilt in this build, from fresh bases")
+		for _, dep := range im.DependsOn {
+			if g.renewable[dep] {
+				data.RenewedKeysQ = append(data.RenewedKeysQ, quote(renewedKey(dep)))
+			}
+		}
+		if im.MaxAge > 0 {
+			data.CreatedFormatQ = quote(createdFormat)
+		}
 		if v.platform != "" {
 			// Its manifest step merges whatever every platform publishes.
 			data.PlatformDigestFormatQ, data.PlatformQ = quote(platformDigestFormat(v.platform)), quote(v.platform)
@@ -198,6 +207,11 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	}
 	return &Step{Key: v.key, Label: v.label, DependsOn: deps, Agents: v.agents, Plugins: plugins, Command: cmd}, nil
 }
+
+// renewedKey is the meta-data key an image sets when its build rebuilt it
+// at run time (for its age, or on an image rebuilt so): the images built
+// on it rebuild on it too.
+func renewedKey(image string) string { return "bkgen:renewed:" + image }
 
 // createdFormat prints an image's creation time in Unix seconds, each
 // platform's for an index (docker buildx imagetools inspect --format): its
@@ -365,7 +379,7 @@ func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) 
 	}
 	_, fresh := g.fresh[im.Name]
 	cmd, err := templates.Manifest(templates.ManifestData{
-		Login: t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ, Merge: fresh || im.MaxAge > 0,
+		Login: t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ, Merge: fresh || g.renewable[im.Name],
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(metaKey(im)), RepoQ: quoteExpanding(t.repo),
 	})
 	if err != nil {

@@ -63,6 +63,16 @@ func (v *Verify) lookUp(ctx context.Context, s *spec.Spec, refs map[string]gener
 		}
 		checks[names[i]] = check
 	}
+	// An image built on one that may be rebuilt for its age in this build
+	// is rebuilt on it then: keep its build step too.
+	renewable := s.Renewable()
+	for _, im := range s.Images {
+		for _, dep := range im.DependsOn {
+			if c := checks[im.Name]; c.Present && renewable[dep] && !checks[dep].Present {
+				checks[im.Name] = generator.RegistryCheck{Reason: c.Reason + ", but it is built on " + dep + ", which may be rebuilt for its age in this build — keeping the build step"}
+			}
+		}
+	}
 	return checks
 }
 

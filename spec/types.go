@@ -50,6 +50,17 @@ func (s *Spec) Image(name string) *Image {
 	return nil
 }
 
+// Renewable are the images whose build may rebuild them at run time though
+// their content tag is in the registry: those with a max_age, and those
+// built on one of them (rebuilt on it when it is).
+func (s *Spec) Renewable() map[string]bool {
+	out := map[string]bool{}
+	for _, im := range s.Images { // an image comes after those it is built on
+		out[im.Name] = im.MaxAge > 0 || slices.ContainsFunc(im.DependsOn, func(d string) bool { return out[d] })
+	}
+	return out
+}
+
 // Registry is one entry of `registries`: its provider, and the fields as
 // that provider declares them.
 type Registry struct {

@@ -54,11 +54,17 @@ type BuildData struct {
 	// registry holds: no lookup, and the build pulls its bases afresh and
 	// runs every step again.
 	FreshWhyQ string
-	// MaxAgeDays, when not 0, rebuilds an image found under its content tag
-	// that is older, likewise; CreatedFormatQ is the imagetools format that
-	// prints each platform's creation time, in Unix seconds.
-	MaxAgeDays     int
-	CreatedFormatQ string
+	// Renewable: the build may rebuild an image found under its content
+	// tag, for its age (MaxAgeDays) or because an image it is built on was
+	// rebuilt for its age in this build (RenewedKeysQ, the meta-data keys
+	// those images set). Such a rebuild pulls its bases afresh; one for
+	// age also runs every step again. RenewedKeyQ, when set, is the key
+	// this image sets, to RenewedQ, when it is rebuilt so.
+	Renewable             bool
+	MaxAgeDays            int
+	CreatedFormatQ        string // the imagetools format printing each platform's creation time, in Unix seconds
+	RenewedKeysQ          []string
+	RenewedKeyQ, RenewedQ string
 	// PlatformDigestFormatQ, for one platform of several (PlatformQ) whose
 	// manifest step merges every platform's published digest, is the
 	// imagetools format that prints this platform's digest in the content

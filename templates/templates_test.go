@@ -70,8 +70,12 @@ var cases = []struct {
 		Args: []string{"--platform 'linux/arm64'", "'.'"},
 		Push: []string{"--output 'type=image,name=r,push-by-digest=true,name-canonical=true,push=true'"},
 		RefQ: ref, MetaKeyQ: "'bkgen:image:app:arm64'", RepoQ: repo,
-		MaxAgeDays: 7, CreatedFormatQ: "'{{.Image.Created.Unix}}'", PlatformDigestFormatQ: "'{{.Digest}}'", PlatformQ: "'linux/arm64'",
+		Renewable: true, MaxAgeDays: 7, CreatedFormatQ: "'{{.Image.Created.Unix}}'", PlatformDigestFormatQ: "'{{.Digest}}'", PlatformQ: "'linux/arm64'",
+		RenewedKeysQ: []string{"'bkgen:renewed:base'"}, RenewedKeyQ: "'bkgen:renewed:app'", RenewedQ: "'app was rebuilt'",
 	}), []string{
+		"  local key keys=('bkgen:renewed:base')",
+		"elif base_renewed; then",
+		"  buildkite-agent meta-data set 'bkgen:renewed:app' 'app was rebuilt'",
 		"  if built=$(docker buildx imagetools inspect " + ref + " --format '{{.Image.Created.Unix}}'); then",
 		"  elif (( age > 7 * 86400 )); then",
 		"elif too_old; then",

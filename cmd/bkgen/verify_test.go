@@ -173,7 +173,9 @@ defaults: {scan: false, max_age: 7}
 images:
   young: {context: young}
   old: {context: old}
+  onold: {context: onold, depends_on: [old]}
 `)
+	write("onold/Dockerfile", "ARG OLD_IMAGE\nFROM ${OLD_IMAGE}\n")
 	write("young/Dockerfile", "FROM alpine:3.21\n")
 	write("old/Dockerfile", "FROM alpine:3.22\n")
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
@@ -189,6 +191,7 @@ images:
 	}
 	pushContentTag(t, host, first, "young", builtAgo(2))
 	pushContentTag(t, host, first, "old", builtAgo(10))
+	pushContentTag(t, host, first, "onold", builtAgo(1))
 
 	out, stderr := generate(t, host)
 	if !regexp.MustCompile(`(?m)^  - key: build-young\n    label: .*\n    skip: found `).MatchString(out) {
@@ -200,6 +203,7 @@ images:
 	for _, want := range []string{
 		", built 2 days ago (max_age 7 days))",
 		", built 10 days ago, more than max_age (7 days) — keeping the build step, which rebuilds it from fresh bases)",
+		", built 1 day ago (max_age 7 days), but it is built on old, which may be rebuilt for its age in this build — keeping the build step)",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
