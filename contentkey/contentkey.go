@@ -339,6 +339,9 @@ func (b *build) encode(tree *tree) *encoder {
 	if b.img.KeySalt != "" {
 		e.record("salt", b.img.KeySalt)
 	}
+	for _, kv := range sortedKV(b.img.Bases) {
+		e.record("base", kv.Key, kv.Value)
+	}
 	prefix := len(contextPrefix(b.context))
 	for _, i := range b.files {
 		f := &tree.files[i]

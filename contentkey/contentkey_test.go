@@ -158,6 +158,7 @@ func TestKeyFormat(t *testing.T) {
 	got := keys["x"]
 	salted := img
 	salted.KeySalt = "cve-2026-1"
+	salted.Bases = []imagebuild.KV{{Key: "z:1", Value: "sha256:2"}, {Key: "a:1", Value: "sha256:1"}}
 	gotSalted := r.keys(salted, contentkey.Image{Name: "base", Inputs: imagebuild.Inputs{Context: "base"}})["x"]
 
 	// The encoding, written out as the package documentation describes it.
@@ -190,9 +191,9 @@ func TestKeyFormat(t *testing.T) {
 	if want := "bk-" + hex.EncodeToString(sum[:8]); got != want {
 		t.Errorf("key = %s, want %s", got, want)
 	}
-	// A salt is one more record, after the secrets; without one there is
-	// none, so the key above is what it was before salts.
-	encSalted := strings.Replace(enc, f("secret", "S"), f("secret", "S")+f("salt", "cve-2026-1"), 1)
+	// A salt and bases are more records, after the secrets; without them
+	// there are none, so the key above is what it was before either.
+	encSalted := strings.Replace(enc, f("secret", "S"), f("secret", "S")+f("salt", "cve-2026-1")+f("base", "a:1", "sha256:1")+f("base", "z:1", "sha256:2"), 1)
 	sum = sha256.Sum256([]byte(encSalted))
 	if want := "bk-" + hex.EncodeToString(sum[:8]); gotSalted != want {
 		t.Errorf("salted key = %s, want %s", gotSalted, want)
@@ -866,6 +867,9 @@ func TestEveryBuildInputIsKeyed(t *testing.T) {
 		"Platforms": func(_ *testRepo, app *contentkey.Image) { app.Platforms = append(app.Platforms, "linux/arm64") },
 		"DependsOn": func(_ *testRepo, app *contentkey.Image) { app.DependsOn = nil },
 		"KeySalt":   func(_ *testRepo, app *contentkey.Image) { app.KeySalt = "2026-11" },
+		"Bases": func(_ *testRepo, app *contentkey.Image) {
+			app.Bases = []imagebuild.KV{{Key: "node:22-alpine", Value: "sha256:" + strings.Repeat("1", 64)}}
+		},
 	}
 	fields := reflect.VisibleFields(reflect.TypeFor[imagebuild.Inputs]())
 	for _, f := range fields {

@@ -19,6 +19,8 @@
 //   - the build args, target, platforms and secret ids (never their values);
 //   - the spec's key_salt, when it sets one: text that changes the tag and
 //     nothing else, to start new tags on purpose;
+//   - the digests its external bases (FROM, COPY --from) resolved to, when
+//     they were looked up (bkgen's --verify-registry);
 //   - the content tags of the images it depends on;
 //   - the version of this format.
 //
@@ -106,6 +108,7 @@
 //	"label" NAME VALUE                  one per image label, sorted by name
 //	"secret" ID                         one per secret id, sorted, no repeats
 //	"salt" SALT                         the key_salt; no record without one
+//	"base" REF DIGEST                   one per base looked up, sorted by REF
 //	"file" PATH MODE ID                 one per file, sorted by path (bytes)
 //	"depends" NAME TAG                  one per dependency, sorted by name
 //
@@ -119,7 +122,8 @@
 //
 // Version 2 added the labels, which are part of the image's config: with
 // version 1, a build whose labels alone had changed found its old tag and
-// reused the image under it, old labels and all. The salt record, added
-// later, is written only for a spec that sets key_salt, so every key
-// without one is what it was: adding it did not change the version.
+// reused the image under it, old labels and all. The salt and base
+// records, added later, are written only for a spec that sets key_salt and
+// a build that looked its bases up, so every key without them is what it
+// was: adding them did not change the version.
 package contentkey

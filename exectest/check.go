@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bkgen/bkgen/imagebuild"
 	"github.com/bkgen/bkgen/internal/agentsim"
 	"github.com/bkgen/bkgen/provider"
 	"github.com/bkgen/bkgen/spec"
@@ -29,16 +30,17 @@ const (
 	// Phases a scenario asks for (exec file: phases=...), run after again.
 	PhaseStale   = "stale"   // images made older than their max_age: exactly those rebuild
 	PhaseRebuild = "rebuild" // BKGEN_REBUILD names images: exactly those and the images built on them rebuild
+	PhaseMoved   = "moved"   // the base the images are built FROM moves (--verify-registry): new tags, built on it
 )
 
 // Phases lists every scenario's phases in the order they run.
 var Phases = []string{PhaseFirst, PhaseAgain, PhaseChanged, PhaseCold}
 
 // extraPhases are the phases a scenario may ask for, each run after again.
-var extraPhases = []string{PhaseStale, PhaseRebuild}
+var extraPhases = []string{PhaseStale, PhaseRebuild, PhaseMoved}
 
 // phaseOrder is the order of every phase, in the table too.
-var phaseOrder = []string{PhaseFirst, PhaseAgain, PhaseStale, PhaseRebuild, PhaseChanged, PhaseCold}
+var phaseOrder = []string{PhaseFirst, PhaseAgain, PhaseStale, PhaseRebuild, PhaseMoved, PhaseChanged, PhaseCold}
 
 // check is the checks after one build.
 type check struct {
@@ -95,6 +97,58 @@ func (c *check) run() {
 	case PhaseRebuild:
 		c.exactlyBuilt(c.repo.rebuiltImages(), c.repo.Scenario.rebuildVar()+" asks for it")
 		c.builtNow()
+	case PhaseMoved:
+		moved := c.repo.onMovingBase()
+		c.exactlyBuilt(moved, "its base moved")
+		c.newTags(moved, "its base moved")
+		c.onMovedBase()
+	}
+}
+
+// newTags: exactly the images of want have content tags other than the
+// phase before's (want says why they must).
+func (c *check) newTags(want map[string]bool, why string) {
+	for _, im := range c.repo.Spec.Images {
+		if c.prevRefs[im.Name] == "" {
+			continue
+		}
+		if moved := c.refs[im.Name] != c.prevRefs[im.Name]; moved != want[im.Name] {
+			c.fail("%s: its content tag moved: %v, want %v (%s: %s → %s)", im.Name, moved, want[im.Name], why, c.prevRefs[im.Name], c.refs[im.Name])
+		}
+	}
+}
+
+// onMovedBase: each image built FROM the moving base is built on what it
+// holds now: its layers start with the moved base's, on every platform.
+func (c *check) onMovedBase() {
+	base, err := c.docker.configs(c.ctx, c.repo.MovingBase)
+	if err != nil {
+		c.fail("the moving base: %v", err)
+		return
+	}
+	for _, im := range c.repo.Spec.Images {
+		if c.repo.Standins[im.Name].FromArg != "" || !c.done[im.Name] {
+			continue
+		}
+		configs, err := c.docker.configs(c.ctx, c.refs[im.Name])
+		if err != nil {
+			c.fail("%s: %v", im.Name, err)
+			continue
+		}
+		platforms := im.Platforms
+		if len(platforms) == 0 {
+			platforms = []string{"linux/amd64"}
+		}
+		for _, p := range platforms {
+			b, got := config(base, p), config(configs, p)
+			if b == nil || got == nil {
+				c.fail("%s (%s): no image config to compare with the moved base's", im.Name, p)
+				continue
+			}
+			if len(b.RootFS.DiffIDs) > len(got.RootFS.DiffIDs) || strings.Join(got.RootFS.DiffIDs[:len(b.RootFS.DiffIDs)], " ") != strings.Join(b.RootFS.DiffIDs, " ") {
+				c.fail("%s (%s): not built on the moved base %s: its layers do not start with the base's", im.Name, p, c.repo.MovingBase)
+			}
+		}
 	}
 }
 
@@ -342,7 +396,7 @@ func (c *check) builtOn(im *spec.Image, dep, platform string, cfg *imageConfig) 
 }
 
 // fromDep reports whether the stand-in builds FROM dep's image.
-func (s *Standin) fromDep(dep string) bool { return s.FromArg == depArg(dep) }
+func (s *Standin) fromDep(dep string) bool { return s.FromArg == imagebuild.DependencyArg(dep) }
 
 // extraTags are an image's tags besides the content tag, as the job's
 // shell expands them, and an inline cache's tag.

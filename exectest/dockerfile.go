@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bkgen/bkgen/imagebuild"
 	"github.com/bkgen/bkgen/spec"
 )
 
@@ -153,7 +154,7 @@ func NewStandin(im *spec.Image, src, run, base string) *Standin {
 	}
 	deps := map[string]bool{}
 	for _, dep := range im.DependsOn {
-		deps[depArg(dep)] = true
+		deps[imagebuild.DependencyArg(dep)] = true
 	}
 	specArgs := map[string]bool{}
 	for _, kv := range im.Args {
@@ -173,12 +174,6 @@ func NewStandin(im *spec.Image, src, run, base string) *Standin {
 		}
 	}
 	return s
-}
-
-// depArg is the build arg bkgen passes for an image built on dep (see
-// generator's buildArgs).
-func depArg(dep string) string {
-	return strings.ToUpper(regexp.MustCompile(`[^A-Za-z0-9_]`).ReplaceAllString(dep, "_")) + "_IMAGE"
 }
 
 // Marker is what the image's marker says when built for platform.

@@ -136,6 +136,11 @@ func (h *Harness) Run(ctx context.Context, sc *Scenario, p Profile) []*Row {
 		}
 		defer h.docker.run(context.Background(), "buildx", "rm", "--force", builder)
 	}
+	if repo.MovingBase != "" {
+		if _, err := h.docker.run(ctx, "buildx", "imagetools", "create", "--tag", repo.MovingBase, h.Env.BaseImage); err != nil {
+			return errRow(PhaseFirst, err)
+		}
+	}
 	var rows []*Row
 	var prev *outcome
 	for _, phase := range sc.Phases() {
@@ -185,6 +190,10 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 			return failed(err)
 		}
 		if err := repo.Rebuild("rebuilt on a cold builder"); err != nil {
+			return failed(err)
+		}
+	case PhaseMoved:
+		if err := h.Env.moveBase(ctx, repo.MovingBase); err != nil {
 			return failed(err)
 		}
 	case PhaseStale:
@@ -412,7 +421,8 @@ func (h *Harness) preview(ctx context.Context, repo *Repo, env map[string]string
 	args := append([]string{"preview", "--format", "json"}, repo.Scenario.Args...)
 	cmd := exec.CommandContext(ctx, filepath.Join(h.Bin, "bkgen"), args...)
 	cmd.Dir = repo.Dir
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	// Logged in as the harness is, for --verify-registry.
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "DOCKER_CONFIG=" + h.docker.config}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

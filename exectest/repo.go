@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -33,6 +34,10 @@ type Repo struct {
 	// "changed" phase edits ("" when no image here can be rebuilt).
 	Change     string
 	ChangeFile string
+	// MovingBase, for a scenario with the moved phase, is the base its
+	// stand-ins are built FROM (not the environment's): a tag of the
+	// run's own, which that phase moves.
+	MovingBase string
 }
 
 // specPath is where a spec lives in its repository.
@@ -87,6 +92,10 @@ func PrepareRepo(sc *Scenario, dir string, o RepoOptions, env *Env) (*Repo, erro
 		base := env.BaseImage
 		if reg := s.Registry(im.Registry); reg != nil && reg.Provider.Name() == "hosted" {
 			base = env.HostedBaseImage()
+		}
+		if slices.Contains(sc.ExtraPhases, PhaseMoved) {
+			r.MovingBase = env.PackagesHost + "/acme/exec/" + o.Run + "/moving-base:1"
+			base = r.MovingBase
 		}
 		r.Standins[im.Name] = NewStandin(im, string(orig), o.Run, base)
 		r.Standins[im.Name].Label = o.Label
@@ -178,6 +187,21 @@ func (r *Repo) changeTarget() string {
 		}
 	}
 	return best
+}
+
+// onMovingBase are the images the moved phase rebuilds: those built FROM
+// the moving base, and the images built on them.
+func (r *Repo) onMovingBase() map[string]bool {
+	out := map[string]bool{}
+	for _, im := range r.Spec.Images {
+		if r.Standins[im.Name].FromArg == "" && r.Executable(im) {
+			out[im.Name] = true
+			for _, d := range r.Dependents(im.Name) {
+				out[d] = true
+			}
+		}
+	}
+	return out
 }
 
 // agedImages are the images the stale phase makes older than their

@@ -284,10 +284,6 @@ func (g *gen) checkJobs(steps []planned, p *Pipeline) error {
 // ContentRef is where an image's content tag is, for --verify-registry.
 type ContentRef struct {
 	Ref string // repository:content-tag; "" when MissingVar leaves it unknown
-	// Base is the repository base the reference lies under, and
-	// OIDCAudience the audience of the Buildkite OIDC token that logs in
-	// there ("" when the job's docker config does).
-	Base, OIDCAudience string
 	// MissingVar is the variable the reference needs (the hosted
 	// registry's URL), unset in Env.
 	MissingVar string
@@ -303,8 +299,7 @@ func (p *Prepared) ContentRefs() map[string]ContentRef {
 			out[name] = ContentRef{MissingVar: t.BaseVar}
 			continue
 		}
-		base, _ := t.baseFilled(t.Base)
-		out[name] = ContentRef{Ref: ref, Base: base, OIDCAudience: t.OIDCAudience}
+		out[name] = ContentRef{Ref: ref}
 	}
 	return out
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bkgen/bkgen/imagebuild"
 	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/scanner"
 	"github.com/bkgen/bkgen/spec"
@@ -128,6 +129,11 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		add("--platform", v.platform)
 	case len(im.Platforms) > 0:
 		add("--platform", strings.Join(im.Platforms, ","))
+	}
+	if len(im.Bases) > 0 {
+		// The content tag names the digests its bases had when bkgen
+		// looked them up: build on those, not on older local copies.
+		args = append(args, "--pull")
 	}
 	// What dockerd's own BuildKit cannot do: with the classic image store of
 	// a stock Elastic CI Stack agent it exports no cache, pushes no digest and
@@ -260,8 +266,6 @@ func notAnOption(p string) string {
 	return p
 }
 
-var nonArgChar = regexp.MustCompile(`[^A-Za-z0-9_]`)
-
 // buildArgs are the spec's args plus, for each image this one is built on,
 // NAME_IMAGE set to that image's content-tag reference, so a Dockerfile can
 // say `ARG BASE_IMAGE` / `FROM ${BASE_IMAGE}` and get exactly this commit's
@@ -273,7 +277,7 @@ func (g *gen) buildArgs(im *spec.Image) []spec.KV {
 		set[kv.Key] = true
 	}
 	for _, dep := range im.DependsOn {
-		name := strings.ToUpper(nonArgChar.ReplaceAllString(dep, "_")) + "_IMAGE"
+		name := imagebuild.DependencyArg(dep)
 		if !set[name] {
 			args = append(args, spec.KV{Key: name, Value: g.targets[dep].ref()})
 		}

@@ -4,6 +4,20 @@
 // and what is keyed cannot drift apart.
 package imagebuild
 
+import (
+	"regexp"
+	"strings"
+)
+
+var nonArgChar = regexp.MustCompile(`[^A-Za-z0-9_]`)
+
+// DependencyArg is the build arg an image built on dep is given, holding
+// dep's content-tag reference: NAME_IMAGE, so a Dockerfile can say
+// `ARG BASE_IMAGE` / `FROM ${BASE_IMAGE}`.
+func DependencyArg(dep string) string {
+	return strings.ToUpper(nonArgChar.ReplaceAllString(dep, "_")) + "_IMAGE"
+}
+
 // Inputs are an image's build inputs.
 type Inputs struct {
 	Context    string // slash path relative to the repository root
@@ -13,6 +27,12 @@ type Inputs struct {
 	Labels     []KV   // image labels, sorted by key
 	Secrets    []string
 	Platforms  []string
+	// Bases are the images from outside the repository it is built from
+	// (FROM, COPY --from), each with the digest it resolved to when looked
+	// up (--verify-registry), sorted: a base that moves makes a new tag,
+	// and the build pulls its bases (--pull) to build on those digests.
+	// None when nothing was looked up.
+	Bases []KV
 	// KeySalt is text that changes the content tag and nothing else: a
 	// new salt starts new tags on purpose. "" for none.
 	KeySalt string

@@ -87,6 +87,12 @@ func Make(ctx context.Context, o Options) (*Plan, error) {
 		agent = changes.Agent(ctx, changes.AgentOptions{Dir: dir, Env: o.Env})
 		changesDone <- o.changes(ctx, dir, agent)
 	}()
+	// With --verify-registry each image's external bases are looked up,
+	// for its content tag, while git works.
+	var baseNotes []string
+	if o.Verify != nil {
+		baseNotes = o.Verify.resolveBases(ctx, dir, s, o.Env)
+	}
 	keys, err := analyzeImages(ctx, dir, s)
 	found := <-changesDone
 	if err != nil {
@@ -109,6 +115,7 @@ func Make(ctx context.Context, o Options) (*Plan, error) {
 		return nil, err
 	}
 	found.Notes = append(found.Notes, res.AgentNotes...)
+	res.Notes = append(res.Notes, baseNotes...)
 	if agent.Fails != "" {
 		res.Notes = append(res.Notes, "buildkite-agent pipeline upload fails in this environment: "+agent.Fails)
 	}

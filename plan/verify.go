@@ -26,6 +26,8 @@ type Verify struct {
 	// Now is the time an image's age is measured at (max_age); nil is
 	// time.Now.
 	Now func() time.Time
+
+	c *registry.Checker // made once a run: see checker
 }
 
 // lookUpLimit bounds all the lookups: however slow the registries,
@@ -37,7 +39,6 @@ const lookUpLimit = time.Minute
 func (v *Verify) lookUp(ctx context.Context, s *spec.Spec, refs map[string]generator.ContentRef, env buildenv.Build) map[string]generator.RegistryCheck {
 	checks := map[string]generator.RegistryCheck{}
 	var names, lookups []string
-	audiences := map[string]string{}
 	for _, im := range s.Images {
 		ref := refs[im.Name]
 		if ref.MissingVar != "" {
@@ -46,14 +47,8 @@ func (v *Verify) lookUp(ctx context.Context, s *spec.Spec, refs map[string]gener
 		}
 		names = append(names, im.Name)
 		lookups = append(lookups, ref.Ref)
-		if ref.OIDCAudience != "" {
-			audiences[ref.Base] = ref.OIDCAudience
-		}
 	}
-	c := &registry.Checker{Timeout: v.Timeout, OIDCAudiences: audiences, OIDCToken: v.OIDCToken}
-	if c.OIDCToken == nil && env.InJob {
-		c.OIDCToken = registry.AgentOIDCToken("", provider.OIDCTokenLifetime)
-	}
+	c := v.checker(s, env)
 	ctx, cancel := context.WithTimeout(ctx, lookUpLimit)
 	defer cancel()
 	for i, r := range c.Lookup(ctx, lookups) {
@@ -74,6 +69,32 @@ func (v *Verify) lookUp(ctx context.Context, s *spec.Spec, refs map[string]gener
 		}
 	}
 	return checks
+}
+
+// checker looks images up with the credentials the job has: its docker
+// config, and a Buildkite OIDC token for the spec's Package Registries.
+// One checker serves a run, sharing its tokens.
+func (v *Verify) checker(s *spec.Spec, env buildenv.Build) *registry.Checker {
+	if v.c != nil {
+		return v.c
+	}
+	audiences := map[string]string{}
+	for _, r := range s.Registries {
+		a, err := r.Provider.Access(r.Config, env)
+		if err != nil || a.OIDCAudience == "" {
+			continue
+		}
+		base := a.Base
+		if a.BaseVar != "" {
+			base = a.BaseVarValue + base[len("${"+a.BaseVar+"}"):]
+		}
+		audiences[base] = a.OIDCAudience
+	}
+	v.c = &registry.Checker{Timeout: v.Timeout, OIDCAudiences: audiences, OIDCToken: v.OIDCToken}
+	if v.c.OIDCToken == nil && env.InJob {
+		v.c.OIDCToken = registry.AgentOIDCToken("", provider.OIDCTokenLifetime)
+	}
+	return v.c
 }
 
 // age keeps the build step of an image found in the registry that is older

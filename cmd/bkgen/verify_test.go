@@ -41,8 +41,8 @@ images:
   absent:
     context: absent
 `)
-	write("present/Dockerfile", "FROM alpine:3.21\n")
-	write("absent/Dockerfile", "FROM alpine:3.22\n")
+	write("present/Dockerfile", "FROM scratch\nLABEL image=present\n")
+	write("absent/Dockerfile", "FROM scratch\nLABEL image=absent\n")
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials but ours
 
 	upstream := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
@@ -176,8 +176,8 @@ images:
   onold: {context: onold, depends_on: [old]}
 `)
 	write("onold/Dockerfile", "ARG OLD_IMAGE\nFROM ${OLD_IMAGE}\n")
-	write("young/Dockerfile", "FROM alpine:3.21\n")
-	write("old/Dockerfile", "FROM alpine:3.22\n")
+	write("young/Dockerfile", "FROM scratch\nLABEL image=young\n")
+	write("old/Dockerfile", "FROM scratch\nLABEL image=old\n")
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 	upstream := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
 	defer upstream.Close()
@@ -220,5 +220,80 @@ images:
 	}
 	if !strings.Contains(stderr, "bkgen: image young: build (rebuilt from fresh bases, without cache, whatever the registry holds: asked for by --rebuild young)") {
 		t.Errorf("stderr does not say young is rebuilt:\n%s", stderr)
+	}
+}
+
+// TestVerifyRegistryBases: with --verify-registry an image's content tag
+// follows the digests of the images it is built from outside the
+// repository, so a base that moves makes a new tag, and the build pulls
+// its bases; a base that cannot be looked up is said, and left out.
+func TestVerifyRegistryBases(t *testing.T) {
+	upstream := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer upstream.Close()
+	host := strings.TrimPrefix(upstream.URL, "http://")
+	dir := t.TempDir()
+	write := writer(t, dir)
+	write(".buildkite/bkgen.yml", `version: 1
+registries:
+  internal: {provider: hosted}
+defaults: {scan: false}
+images:
+  app:
+    context: app
+    args: {REGISTRY: "`+host+`"}
+  missing:
+    context: missing
+    args: {REGISTRY: "`+host+`"}
+`)
+	write("app/Dockerfile", "ARG REGISTRY\nFROM ${REGISTRY}/library/base:1 AS build\nFROM scratch\nCOPY --from=build /bin /bin\n")
+	write("missing/Dockerfile", "ARG REGISTRY\nFROM ${REGISTRY}/library/nothing:1\n")
+	t.Setenv("DOCKER_CONFIG", t.TempDir())
+	generate := verifyGenerate(dir)
+	tagOf := func(pipeline string) string {
+		m := regexp.MustCompile(`/app:(bk-[0-9a-f]{16})`).FindStringSubmatch(pipeline)
+		if m == nil {
+			t.Fatalf("no content tag for app in:\n%s", pipeline)
+		}
+		return m[1]
+	}
+	pushBase := func() {
+		img, err := random.Image(128, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.ParseReference(host + "/library/base:1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	pushBase()
+	first, stderr := generate(t, host)
+	if again, _ := generate(t, host); tagOf(again) != tagOf(first) {
+		t.Errorf("the same base gives another tag: %s, then %s", tagOf(first), tagOf(again))
+	}
+	if !strings.Contains(first, "  --pull\n") {
+		t.Errorf("the build does not pull the bases its tag names:\n%s", first)
+	}
+	if want := "bkgen: warning: image missing: could not look up its base " + host + "/library/nothing:1 (not in the registry (404"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	pushBase()
+	if moved, _ := generate(t, host); tagOf(moved) == tagOf(first) {
+		t.Errorf("the base moved, and app's tag stayed %s", tagOf(first))
+	}
+
+	// Without --verify-registry nothing is looked up: the tag is the
+	// inputs' alone, and the build pulls nothing.
+	var out, errb bytes.Buffer
+	env := map[string]string{"BUILDKITE_HOSTED_REGISTRY_URL": host}
+	if status := run([]string{"generate", "-C", dir, "--all", "-q"}, &stdio{in: strings.NewReader(""), out: &out, err: &errb}, func(k string) (string, bool) { v, ok := env[k]; return v, ok }); status != exitOK {
+		t.Fatalf("exit %d: %s", status, errb.String())
+	}
+	if tagOf(out.String()) == tagOf(first) || strings.Contains(out.String(), "  --pull\n") {
+		t.Errorf("without --verify-registry the tag follows the base, or the build pulls:\n%s", out.String())
 	}
 }
