@@ -31,16 +31,23 @@ const (
 	PhaseStale   = "stale"   // images made older than their max_age: exactly those rebuild
 	PhaseRebuild = "rebuild" // BKGEN_REBUILD names images: exactly those and the images built on them rebuild
 	PhaseMoved   = "moved"   // the base the images are built FROM moves (--verify-registry): new tags, built on it
+
+	// A pull request's build changes one image: the untrusted build builds
+	// it under its own prefix and takes the rest from the trusted build,
+	// and the trusted build of the same commit after it builds that image
+	// again: it never reuses what the untrusted build pushed.
+	PhaseUntrusted = "untrusted"
+	PhaseTrusted   = "trusted"
 )
 
 // Phases lists every scenario's phases in the order they run.
 var Phases = []string{PhaseFirst, PhaseAgain, PhaseChanged, PhaseCold}
 
 // extraPhases are the phases a scenario may ask for, each run after again.
-var extraPhases = []string{PhaseStale, PhaseRebuild, PhaseMoved}
+var extraPhases = []string{PhaseStale, PhaseRebuild, PhaseMoved, PhaseUntrusted, PhaseTrusted}
 
 // phaseOrder is the order of every phase, in the table too.
-var phaseOrder = []string{PhaseFirst, PhaseAgain, PhaseStale, PhaseRebuild, PhaseMoved, PhaseChanged, PhaseCold}
+var phaseOrder = []string{PhaseFirst, PhaseAgain, PhaseStale, PhaseRebuild, PhaseMoved, PhaseUntrusted, PhaseTrusted, PhaseChanged, PhaseCold}
 
 // check is the checks after one build.
 type check struct {
@@ -97,11 +104,72 @@ func (c *check) run() {
 	case PhaseRebuild:
 		c.exactlyBuilt(c.repo.rebuiltImages(), c.repo.Scenario.rebuildVar()+" asks for it")
 		c.builtNow()
+	case PhaseUntrusted:
+		c.untrusted()
+	case PhaseTrusted:
+		c.trustedAfter()
 	case PhaseMoved:
 		moved := c.repo.onMovingBase()
 		c.exactlyBuilt(moved, "its base moved")
 		c.newTags(moved, "its base moved")
 		c.onMovedBase()
+	}
+}
+
+// untrusted: the pull request's build built exactly the image it changed
+// (and those built on it), under its own prefix, and wrote no trusted tag;
+// every other image it took from the trusted build, the same digest.
+func (c *check) untrusted() {
+	want := c.repo.changedImages()
+	prefix := c.repo.Spec.Trust.TagPrefix
+	for _, im := range c.repo.Spec.Images {
+		if !c.repo.Executable(im) || c.notExecutable(im) || c.broke[im.Name] || c.neverBuilt(im) {
+			continue
+		}
+		own := c.refs[im.Name]
+		repo, tag, _ := strings.Cut(own, ":"+prefix)
+		if tag == "" {
+			c.fail("%s: the untrusted build's tag %s does not start with %s", im.Name, own, prefix)
+			continue
+		}
+		trusted := repo + ":" + tag
+		switch {
+		case want[im.Name] && !c.built[im.Name]:
+			c.fail("%s: changed in the pull request, and it did not build", im.Name)
+		case !want[im.Name] && c.built[im.Name]:
+			c.fail("%s: built, though a trusted build pushed the same image (%s)", im.Name, trusted)
+		}
+		if !c.done[im.Name] {
+			continue
+		}
+		t, err := c.docker.inspect(c.ctx, trusted)
+		switch {
+		case want[im.Name] && err == nil:
+			c.fail("%s: the untrusted build wrote the trusted tag %s", im.Name, trusted)
+		case !want[im.Name] && err != nil:
+			c.fail("%s: the trusted build's image is gone: %v", im.Name, err)
+		case !want[im.Name]:
+			if m, err := c.docker.inspect(c.ctx, own); err != nil || m.Digest != t.Digest {
+				c.fail("%s: the untrusted build's %s is not the trusted build's image (%s): %v", im.Name, own, t.Digest, err)
+			}
+		}
+	}
+}
+
+// trustedAfter: the trusted build of the pull request's commit built the
+// images only the untrusted build had built, and nothing else.
+func (c *check) trustedAfter() {
+	want := c.repo.changedImages()
+	for _, im := range c.repo.Spec.Images {
+		if !c.repo.Executable(im) || c.notExecutable(im) || c.broke[im.Name] || c.neverBuilt(im) {
+			continue
+		}
+		switch {
+		case want[im.Name] && !c.built[im.Name]:
+			c.fail("%s: only an untrusted build had built it, and the trusted build did not build it", im.Name)
+		case !want[im.Name] && c.built[im.Name]:
+			c.fail("%s: built again, though its content tag is in the registry", im.Name)
+		}
 	}
 }
 
@@ -823,10 +891,7 @@ func (c *check) nothingBuilt() {
 // exactlyChanged: one changed file rebuilds exactly its image and the
 // images built on it (of those the harness can build).
 func (c *check) exactlyChanged() {
-	want := map[string]bool{c.repo.Change: true}
-	for _, d := range c.repo.Dependents(c.repo.Change) {
-		want[d] = true
-	}
+	want := c.repo.changedImages()
 	for _, im := range c.repo.Spec.Images {
 		if !c.repo.Executable(im) || c.notExecutable(im) || c.broke[im.Name] || c.neverBuilt(im) || c.prevRefs[im.Name] == "" {
 			continue

@@ -196,6 +196,10 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 		if err := h.Env.moveBase(ctx, repo.MovingBase); err != nil {
 			return failed(err)
 		}
+	case PhaseUntrusted:
+		if err := repo.ChangeInput(); err != nil {
+			return failed(err)
+		}
 	case PhaseStale:
 		// Each image with a max_age, as if built a day more than that ago.
 		for _, im := range repo.agedImages() {
@@ -212,8 +216,12 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 	number := h.number
 	h.mu.Unlock()
 	env, hookEnv := h.scenarioEnv(repo)
-	if phase == PhaseRebuild {
+	switch phase {
+	case PhaseRebuild:
 		env[buildenv.RebuildVar] = repo.Scenario.Rebuild
+	case PhaseUntrusted:
+		// A pull request, from a branch of the trusted name.
+		env["BUILDKITE_PULL_REQUEST"], env["BUILDKITE_PULL_REQUEST_BASE_BRANCH"] = "7", repo.Branch
 	}
 	if err := cloudCredentials(filepath.Join(dir, "cloud"), hookEnv); err != nil {
 		return failed(err)

@@ -38,6 +38,7 @@ type Repo struct {
 	// stand-ins are built FROM (not the environment's): a tag of the
 	// run's own, which that phase moves.
 	MovingBase string
+	changes    int // how many times ChangeInput changed ChangeFile
 }
 
 // specPath is where a spec lives in its repository.
@@ -189,6 +190,16 @@ func (r *Repo) changeTarget() string {
 	return best
 }
 
+// changedImages are the images a change to ChangeFile rebuilds: Change and
+// the images built on it.
+func (r *Repo) changedImages() map[string]bool {
+	want := map[string]bool{r.Change: true}
+	for _, d := range r.Dependents(r.Change) {
+		want[d] = true
+	}
+	return want
+}
+
 // onMovingBase are the images the moved phase rebuilds: those built FROM
 // the moving base, and the images built on them.
 func (r *Repo) onMovingBase() map[string]bool {
@@ -277,7 +288,8 @@ func (r *Repo) ChangeInput() error {
 	if r.Change == "" {
 		return fmt.Errorf("no image here can be rebuilt")
 	}
-	if err := os.WriteFile(filepath.Join(r.Dir, filepath.FromSlash(r.ChangeFile)), []byte("2\n"), 0o644); err != nil {
+	r.changes++ // each change another content: the file starts as 1
+	if err := os.WriteFile(filepath.Join(r.Dir, filepath.FromSlash(r.ChangeFile)), fmt.Appendf(nil, "%d\n", r.changes+1), 0o644); err != nil {
 		return err
 	}
 	if err := r.writeChangedFiles([]string{r.ChangeFile}); err != nil {

@@ -129,6 +129,9 @@ type Result struct {
 	Pipeline  *Pipeline
 	Decisions *Decisions
 	Notes     []string // warnings for people: what they should know about this pipeline
+	// Trust is whether the build is trusted, and where an untrusted one's
+	// images go.
+	Trust Trust
 	// AgentNotes say, when bkgen decides, where the agent would have
 	// decided otherwise with if_changed left to it, and why (see
 	// StepDecision.Agent): notes about the changes, not warnings.
@@ -217,7 +220,7 @@ func (p *Prepared) Generate(inRegistry map[string]RegistryCheck) (*Result, error
 		s.decision = v.step(s.image, s.ref)
 		decisions.Steps = append(decisions.Steps, s.decision)
 	}
-	res := &Result{Pipeline: pipeline, Decisions: decisions}
+	res := &Result{Pipeline: pipeline, Decisions: decisions, Trust: g.trust()}
 	view, notes := g.agentView(steps, dec)
 	if in.IfChanged == EvaluateAgent {
 		for _, s := range steps {
@@ -331,23 +334,79 @@ func (g *gen) resolveTargets() error {
 	if len(errs) > 0 {
 		return errs
 	}
+	trust := g.trust()
 	for _, im := range g.in.Spec.Images {
 		tag := g.in.ContentTags[im.Name]
 		if tag == "" {
 			return fmt.Errorf("no content tag for image %s", im.Name)
 		}
 		a := byRegistry[im.Registry]
-		g.targets[im.Name] = &target{access: a, repo: a.Base + "/" + im.Repository, tag: tag}
+		t := &target{access: a, repo: a.Base + "/" + im.Repository, tag: tag}
+		switch {
+		case trust.Trusted:
+		case trust.Registry != "":
+			// Every image of the build in the registry for untrusted builds.
+			a := byRegistry[trust.Registry]
+			t = &target{access: a, repo: a.Base + "/" + im.Repository, tag: tag}
+		default:
+			// The same repository, every tag it writes prefixed; what a
+			// trusted build pushed under the content tag is as good.
+			t = &target{access: a, repo: t.repo, tag: trust.TagPrefix + tag, prefix: trust.TagPrefix, trusted: t}
+		}
+		g.targets[im.Name] = t
 	}
 	return nil
+}
+
+// Trust is whether this build is trusted, by the spec's trust model, and
+// where an untrusted build's images go.
+type Trust struct {
+	Model   bool // the spec has a trust model
+	Trusted bool
+	Reason  string
+	// An untrusted build's images go under TagPrefix in their own
+	// repositories, or to Registry.
+	TagPrefix, Registry string
+}
+
+// String says it for people, in a line.
+func (t Trust) String() string {
+	switch {
+	case t.Trusted:
+		return "trusted build: " + t.Reason
+	case t.Registry != "":
+		return "untrusted build: " + t.Reason + "; its images go to registry " + t.Registry + ", which trusted builds never read"
+	}
+	return "untrusted build: " + t.Reason + "; every tag it writes starts " + t.TagPrefix + ", which trusted builds never read, and it reuses what trusted builds pushed"
+}
+
+// trust decides whether the build is trusted: every build is, without a
+// trust model in the spec.
+func (g *gen) trust() Trust {
+	t := g.in.Spec.Trust
+	if t == nil {
+		return Trust{Trusted: true, Reason: "the spec has no trust model"}
+	}
+	env := g.in.Env
+	ok, why := t.Trusted(env.Branch, env.PullRequest, env.DefaultBranch())
+	return Trust{Model: true, Trusted: ok, Reason: why, TagPrefix: t.TagPrefix, Registry: t.Registry}
 }
 
 // target is where one image is pushed, under its content tag.
 type target struct {
 	*access
 	repo string // repository reference without a tag
-	tag  string // content tag
+	tag  string // content tag, with prefix
+	// prefix starts every tag an untrusted build writes ("" for a trusted
+	// one), and trusted is where a trusted build pushes the same image,
+	// which an untrusted build reuses (nil when it may not).
+	prefix  string
+	trusted *target
 }
+
+// tagged is the reference of one of the image's other tags (extra tags,
+// caches), prefixed as the build's tags are.
+func (t *target) tagged(tag string) string { return t.repo + ":" + t.prefix + tag }
 
 func (t *target) ref() string { return t.repo + ":" + t.tag }
 

@@ -159,10 +159,10 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	args = append(args, from...)
 	var extraTags []string
 	for _, tag := range im.Tags {
-		extraTags = append(extraTags, quoteExpanding(t.repo+":"+tag.Text))
+		extraTags = append(extraTags, quoteExpanding(t.tagged(tag.Text)))
 	}
 	if cacheTag != "" {
-		extraTags = append(extraTags, quoteExpanding(t.repo+":"+cacheTag))
+		extraTags = append(extraTags, quoteExpanding(t.tagged(cacheTag)))
 	}
 	var push []string
 	if im.Cache.Type == spec.CacheInline {
@@ -190,6 +190,9 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	}
 	if why, ok := g.fresh[im.Name]; ok {
 		data.FreshWhyQ = quote(why)
+	}
+	if t.trusted != nil {
+		data.TrustedRefQ = quoteExpanding(t.trusted.ref())
 	}
 	if g.renewable[im.Name] {
 		data.Renewable = true
@@ -340,24 +343,29 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (from, to []
 	switch im.Cache.Type {
 	case spec.CacheRegistry:
 		for _, b := range branches {
-			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, slot))
+			add("--cache-from", "type=registry,ref="+t.tagged(cacheTagFor(b, slot)))
 		}
-		add("--cache-to", "type=registry,ref="+t.repo+":"+cacheTagFor(branches[0], slot)+",mode=max"+t.CacheToAttrs)
+		if t.trusted != nil {
+			// The trusted default branch's cache too: reading it is safe.
+			add("--cache-from", "type=registry,ref="+t.trusted.tagged(cacheTagFor(g.in.Env.DefaultBranch(), slot)))
+		}
+		add("--cache-to", "type=registry,ref="+t.tagged(cacheTagFor(branches[0], slot))+",mode=max"+t.CacheToAttrs)
 	case spec.CacheInline:
 		for _, b := range branches {
-			add("--cache-from", "type=registry,ref="+t.repo+":"+cacheTagFor(b, variant))
+			add("--cache-from", "type=registry,ref="+t.tagged(cacheTagFor(b, variant)))
 		}
 		add("--cache-to", "type=inline")
 		cacheTag = cacheTagFor(branches[0], variant)
 	case spec.CacheLocal:
-		dir := strings.TrimSuffix(im.Cache.Path, "/") + "/" + cmp.Or(im.Of, im.Name)
+		// An untrusted build's caches are apart from trusted builds'.
+		dir := strings.TrimSuffix(im.Cache.Path, "/") + "/" + g.cachePrefix() + cmp.Or(im.Of, im.Name)
 		if slot != "" {
 			dir += "-" + slot
 		}
 		add("--cache-from", "type=local,src="+dir)
 		add("--cache-to", "type=local,dest="+dir+",mode=max")
 	case spec.CacheS3:
-		name := cmp.Or(im.Cache.Name, im.Of, im.Name)
+		name := g.cachePrefix() + cmp.Or(im.Cache.Name, im.Of, im.Name)
 		if slot != "" {
 			name += "-" + slot
 		}
@@ -368,6 +376,16 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (from, to []
 	return from, to, cacheTag
 }
 
+// cachePrefix starts the names of an untrusted build's local and S3
+// caches, which live beside trusted builds' whatever the registry: ""
+// for a trusted build.
+func (g *gen) cachePrefix() string {
+	if t := g.trust(); !t.Trusted {
+		return cmp.Or(t.TagPrefix, spec.DefaultUntrustedPrefix)
+	}
+	return ""
+}
+
 // manifestStep merges the per-platform builds of a native multi-arch build.
 func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) (*Step, error) {
 	var keysQ, tagsQ, deps []string
@@ -376,14 +394,19 @@ func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) 
 		deps = append(deps, v.key)
 	}
 	for _, tag := range im.Tags {
-		tagsQ = append(tagsQ, quoteExpanding(t.repo+":"+tag.Text))
+		tagsQ = append(tagsQ, quoteExpanding(t.tagged(tag.Text)))
 	}
 	if im.Cache.Type == spec.CacheInline {
-		tagsQ = append(tagsQ, quoteExpanding(t.repo+":"+cacheTagFor(g.branchOrDefault(), "")))
+		tagsQ = append(tagsQ, quoteExpanding(t.tagged(cacheTagFor(g.branchOrDefault(), ""))))
 	}
 	_, fresh := g.fresh[im.Name]
+	var trustedQ string
+	if t.trusted != nil {
+		trustedQ = quoteExpanding(t.trusted.ref())
+	}
 	cmd, err := templates.Manifest(templates.ManifestData{
-		Login: t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ, Merge: fresh || g.renewable[im.Name],
+		TrustedRefQ: trustedQ,
+		Login:       t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ, Merge: fresh || g.renewable[im.Name],
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(metaKey(im)), RepoQ: quoteExpanding(t.repo),
 	})
 	if err != nil {

@@ -26,13 +26,14 @@ type Plan struct {
 	Steps        []*generator.StepDecision
 	// DependsOn maps a step key to the keys it depends on, for the graph.
 	DependsOn map[string][]string
+	Trust     generator.Trust
 }
 
 // FromResult builds a Plan from a generated pipeline, how its changes were
 // found, and what the agent will take as changed (agent, nil when not
 // predicted); agentDecides: the pipeline leaves if_changed to the agent.
 func FromResult(specFile string, ch changes.Result, agent *changes.AgentResult, agentDecides bool, res *generator.Result) *Plan {
-	p := &Plan{Spec: specFile, Changes: ch, Agent: agent, AgentDecides: agentDecides, Images: res.Decisions.Images, Steps: res.Decisions.Steps, DependsOn: map[string][]string{}}
+	p := &Plan{Spec: specFile, Changes: ch, Agent: agent, AgentDecides: agentDecides, Images: res.Decisions.Images, Steps: res.Decisions.Steps, DependsOn: map[string][]string{}, Trust: res.Trust}
 	for _, s := range res.Pipeline.Steps {
 		p.DependsOn[s.Key] = s.DependsOn
 	}

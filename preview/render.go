@@ -21,6 +21,9 @@ func Text(w io.Writer, p *Plan, color bool) error {
 	for _, n := range p.Changes.Notes {
 		fmt.Fprintf(&b, "  note: %s\n", n)
 	}
+	if p.Trust.Model {
+		fmt.Fprintf(&b, "Trust: %s\n", p.Trust)
+	}
 	images := [][]string{{"IMAGE", "ACTION", "TAG", "WHY"}}
 	for _, im := range p.Images {
 		images = append(images, []string{im.Name, string(im.Action), tagOf(im.Ref), im.Reason})
@@ -89,6 +92,9 @@ func Markdown(w io.Writer, p *Plan) error {
 	if len(p.Changes.Notes) > 0 {
 		b.WriteString("\n")
 	}
+	if p.Trust.Model {
+		fmt.Fprintf(&b, "Trust: %s\n\n", mdEscape(p.Trust.String()))
+	}
 	b.WriteString("| Image | Action | Content tag | Why |\n| --- | --- | --- | --- |\n")
 	for _, im := range p.Images {
 		fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", mdEscape(im.Name), im.Action, tagOf(im.Ref), mdEscape(im.Reason))
@@ -129,6 +135,17 @@ type jsonPlan struct {
 	Images    []jsonImage  `json:"images"`
 	Steps     []jsonStep   `json:"steps"`
 	Totals    jsonTotalSet `json:"totals"`
+	Trust     jsonTrust    `json:"trust"`
+}
+
+// jsonTrust is the trust model's verdict; model is false when the spec
+// has none (every build is trusted).
+type jsonTrust struct {
+	Model     bool   `json:"model"`
+	Trusted   bool   `json:"trusted"`
+	Reason    string `json:"reason"`
+	TagPrefix string `json:"tag_prefix"`
+	Registry  string `json:"registry"`
 }
 
 type jsonAgent struct {
@@ -221,6 +238,7 @@ func JSON(w io.Writer, p *Plan) error {
 		Images: []jsonImage{},
 		Steps:  []jsonStep{},
 		Totals: jsonTotalSet{Images: map[string]int{}, Steps: map[string]int{"run": t.Run, "skip": t.Skip}},
+		Trust:  jsonTrust{p.Trust.Model, p.Trust.Trusted, p.Trust.Reason, p.Trust.TagPrefix, p.Trust.Registry},
 	}
 	if p.AgentDecides {
 		out.DecidedBy = "agent"

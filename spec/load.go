@@ -52,7 +52,7 @@ var (
 	stageRE     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
 )
 
-var topFields = []string{"version", "registries", "defaults", "images", "steps"}
+var topFields = []string{"version", "registries", "defaults", "images", "steps", "trust"}
 
 func (d *decoder) load(src []byte) *Spec {
 	var doc yaml.Node
@@ -106,6 +106,10 @@ func (d *decoder) load(src []byte) *Spec {
 	s.Images = d.variants(s.Images)
 	if p, ok := top["steps"]; ok {
 		s.Steps = d.userSteps(p.value, "steps", false)
+	}
+	if p, ok := top["trust"]; ok {
+		s.Trust = d.trust(p.value)
+		d.checkTrust(s)
 	}
 	if len(s.Images) > 0 {
 		d.checkLogins(s)

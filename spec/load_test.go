@@ -100,6 +100,62 @@ images:
 	}
 }
 
+// The trust model: which builds are trusted, and where untrusted builds'
+// images go.
+func TestTrust(t *testing.T) {
+	for _, tc := range []struct {
+		src, prefix, registry string
+		bad                   []string
+	}{
+		{`{}`, DefaultUntrustedPrefix, "", nil},
+		{`{untrusted: {tag_prefix: pr-}}`, "pr-", "", nil},
+		{`{untrusted: {registry: packages}}`, "", "packages", nil},
+		{`{untrusted: {tag_prefix: bk-x}}`, DefaultUntrustedPrefix, "", []string{`bkgen.yml:6:33: trust.untrusted.tag_prefix: "bk-x" would make tags a trusted build writes: choose another prefix`}},
+		{`{untrusted: {tag_prefix: "PR "}}`, DefaultUntrustedPrefix, "", []string{`bkgen.yml:6:33: trust.untrusted.tag_prefix: "PR " is not a tag prefix (up to 30 lowercase letters, digits, '.', '_' and '-', starting with a letter or digit)`}},
+	} {
+		src := "version: 1\nregistries:\n  packages: {provider: buildkite, org: acme, registry: images}\nimages:\n  app: {}\ntrust: " + tc.src + "\n"
+		s, err := Load("bkgen.yml", []byte(src))
+		if tc.bad != nil {
+			var got []string
+			for _, e := range err.(diag.List) {
+				got = append(got, e.Error())
+			}
+			if diff := cmp.Diff(tc.bad, got); diff != "" {
+				t.Errorf("%s: errors (-want +got):\n%s", tc.src, diff)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		if s.Trust.TagPrefix != tc.prefix || s.Trust.Registry != tc.registry {
+			t.Errorf("%s: prefix %q, registry %q", tc.src, s.Trust.TagPrefix, s.Trust.Registry)
+		}
+	}
+	tr := &Trust{Branches: []string{"main", "release/*"}}
+	for _, tc := range []struct {
+		branch, pr, def string
+		want            bool
+	}{
+		{"main", "false", "main", true},
+		{"release/1.2", "", "main", true},
+		{"release/1/2", "", "main", false},
+		{"main", "42", "main", false}, // a pull request from a branch named main
+		{"feature", "false", "main", false},
+		{"", "false", "main", false},
+	} {
+		if got, why := tr.Trusted(tc.branch, tc.pr, tc.def); got != tc.want {
+			t.Errorf("Trusted(%q, %q) = %v (%s), want %v", tc.branch, tc.pr, got, why, tc.want)
+		}
+	}
+	if ok, why := (&Trust{}).Trusted("trunk", "false", "trunk"); !ok {
+		t.Errorf("the default branch is not trusted by default: %s", why)
+	}
+	if ok, why := (&Trust{}).Trusted("main\x1b[31m", "false", "trunk"); ok || !strings.Contains(why, `"main\x1b[31m"`) {
+		t.Errorf("a branch with an escape: %v, %s", ok, why)
+	}
+}
+
 func TestLoadInheritsDefaults(t *testing.T) {
 	s := mustLoad(t, `version: 1
 registries:
@@ -712,6 +768,38 @@ images:
 				`bkgen.yml:10:24: images.app.labels.built-by: label built-by would reach the build as the literal text "$B...", never expanded: labels are part of the content tag, so they cannot change from build to build; per-build values (a build number, a commit) belong in tags, which do expand variables`,
 				`bkgen.yml:11:15: images.app.key_salt: must not be empty`,
 				`bkgen.yml:13:14: images.tool.max_age: expected a whole number from 1 to 3650, found 3651`,
+			},
+		},
+		{
+			name: "trust",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app: {}
+trust:
+  branches: [main, "release/[", ""]
+  untrusted: {tag_prefix: bk-pr-, registry: packages-pr}
+  extra: 1
+`,
+			want: []string{
+				`bkgen.yml:7:20: trust.branches: "release/[" is not a branch pattern (* ? [...] as in path.Match)`,
+				`bkgen.yml:7:33: trust.branches: "" is not a branch pattern (* ? [...] as in path.Match)`,
+				`bkgen.yml:8:35: trust.untrusted: give tag_prefix or registry, not both`,
+				`bkgen.yml:9:3: trust: unknown field "extra"`,
+			},
+		},
+		{
+			name: "trust prefixes and registries",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app: {}
+trust: {untrusted: {registry: pakages}}
+`,
+			want: []string{
+				`bkgen.yml:6:31: trust.untrusted.registry: no registry named "pakages" (did you mean "packages"?)`,
 			},
 		},
 	} {

@@ -32,6 +32,7 @@ type Spec struct {
 	Registries []*Registry // sorted by name
 	Images     []*Image    // in dependency order: an image comes after those it depends on
 	Steps      []*UserStep // ordinary steps the spec adds, in its order
+	Trust      *Trust      // nil: no trust model, every build is trusted
 }
 
 // Registry returns the registry with the given name, or nil.

@@ -70,6 +70,10 @@ type BuildData struct {
 	// imagetools format that prints this platform's digest in the content
 	// tag's index, published when the image is reused.
 	PlatformDigestFormatQ, PlatformQ string
+	// TrustedRefQ, in an untrusted build that may reuse them, is where a
+	// trusted build pushes the same image: taken when the content tag is
+	// missing.
+	TrustedRefQ string
 }
 
 // Builder is the docker-container builder a build creates when the one
@@ -85,12 +89,13 @@ func Build(d BuildData) (string, error) { return render("build.sh.tmpl", d) }
 
 // ManifestData is what manifest-<image> runs with.
 type ManifestData struct {
-	Login      string
-	MetaKeysQ  []string // the meta-data keys the per-platform digests are under
-	ExtraTagsQ []string
-	RefQ       string
-	MetaKeyQ   string // the key the merged digest is published under
-	RepoQ      string
+	Login       string
+	MetaKeysQ   []string // the meta-data keys the per-platform digests are under
+	ExtraTagsQ  []string
+	RefQ        string
+	MetaKeyQ    string // the key the merged digest is published under
+	RepoQ       string
+	TrustedRefQ string // as BuildData's
 	// Merge: every per-platform step publishes its digest, built or found
 	// (a rebuild, or max_age, where one platform may be rebuilt while the
 	// content tag is there), so the platforms are always merged.

@@ -104,6 +104,23 @@ var cases = []struct {
 	{"manifest.sh.tmpl", "no login, no tags", with(Manifest, ManifestData{
 		MetaKeysQ: []string{"'k'"}, RefQ: ref, MetaKeyQ: "'k'", RepoQ: repo,
 	}), nil, nil},
+	{"build.sh.tmpl", "untrusted, may reuse a trusted build's", with(Build, BuildData{
+		Args: []string{"'.'"}, Push: []string{"--push"}, Reuse: true, ExtraTagsQ: []string{"'r:untrusted-latest'"},
+		RefQ: "'r:untrusted-bk-1'", MetaKeyQ: "'bkgen:image:app'", RepoQ: "'r'", TrustedRefQ: "'r:bk-1'",
+	}), []string{
+		"  if docker buildx imagetools inspect 'r:bk-1' >/dev/null 2>&1; then",
+		"    docker buildx imagetools create --prefer-index=false --tag 'r:untrusted-bk-1' --tag 'r:untrusted-latest' 'r:bk-1'",
+		`    buildkite-agent meta-data set 'bkgen:image:app' 'r'"@$digest"`,
+	}, nil},
+	{"build.sh.tmpl", "untrusted, one platform of several, renewable", with(Build, BuildData{
+		Args: []string{"'.'"}, Push: []string{"--push"}, RefQ: "'r:untrusted-bk-1'", MetaKeyQ: "'bkgen:image:app:arm64'", RepoQ: "'r'",
+		TrustedRefQ: "'r:bk-1'", Renewable: true, PlatformDigestFormatQ: "'{{.Digest}}'", PlatformQ: "'linux/arm64'",
+	}), []string{
+		"    digest=$(docker buildx imagetools inspect 'r:bk-1' --format '{{.Digest}}')",
+	}, []string{"    docker buildx imagetools create --prefer-index=false --tag 'r:untrusted-bk-1' 'r:bk-1'"}},
+	{"manifest.sh.tmpl", "untrusted", with(Manifest, ManifestData{
+		MetaKeysQ: []string{"'k'"}, RefQ: "'r:untrusted-bk-1'", MetaKeyQ: "'k'", RepoQ: "'r'", TrustedRefQ: "'r:bk-1'",
+	}), []string{"    docker buildx imagetools create --tag 'r:untrusted-bk-1' 'r:bk-1'"}, nil},
 	{"manifest.sh.tmpl", "merge whatever the platforms publish", with(Manifest, ManifestData{
 		MetaKeysQ: []string{"'k'"}, RefQ: ref, MetaKeyQ: "'k'", RepoQ: repo, Merge: true,
 	}), []string{"merge=true"}, []string{"merge=false"}},

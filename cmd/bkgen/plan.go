@@ -177,6 +177,9 @@ func (ctx *cmdContext) report(p *plan.Plan) {
 	for _, n := range c.Notes {
 		fmt.Fprintf(w, "bkgen: note: %s\n", n)
 	}
+	if t := p.Result.Trust; t.Model {
+		fmt.Fprintf(w, "bkgen: %s\n", t)
+	}
 	for _, im := range p.Result.Decisions.Images {
 		fmt.Fprintf(w, "bkgen: image %s: %s (%s)\n", im.Name, im.Action, im.Reason)
 	}
