@@ -336,6 +336,12 @@ func (b *build) encode(tree *tree) *encoder {
 	for _, id := range sortedSet(b.img.Secrets) {
 		e.record("secret", id)
 	}
+	if b.img.Provenance != "" {
+		e.record("provenance", b.img.Provenance)
+	}
+	if b.img.SBOM != "" {
+		e.record("sbom", b.img.SBOM)
+	}
 	if b.img.KeySalt != "" {
 		e.record("salt", b.img.KeySalt)
 	}

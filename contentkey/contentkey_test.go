@@ -158,6 +158,7 @@ func TestKeyFormat(t *testing.T) {
 	got := keys["x"]
 	salted := img
 	salted.KeySalt = "cve-2026-1"
+	salted.Provenance, salted.SBOM = "min", "g:1"
 	salted.Bases = []imagebuild.KV{{Key: "z:1", Value: "sha256:2"}, {Key: "a:1", Value: "sha256:1"}}
 	gotSalted := r.keys(salted, contentkey.Image{Name: "base", Inputs: imagebuild.Inputs{Context: "base"}})["x"]
 
@@ -193,7 +194,7 @@ func TestKeyFormat(t *testing.T) {
 	}
 	// A salt and bases are more records, after the secrets; without them
 	// there are none, so the key above is what it was before either.
-	encSalted := strings.Replace(enc, f("secret", "S"), f("secret", "S")+f("salt", "cve-2026-1")+f("base", "a:1", "sha256:1")+f("base", "z:1", "sha256:2"), 1)
+	encSalted := strings.Replace(enc, f("secret", "S"), f("secret", "S")+f("provenance", "min")+f("sbom", "g:1")+f("salt", "cve-2026-1")+f("base", "a:1", "sha256:1")+f("base", "z:1", "sha256:2"), 1)
 	sum = sha256.Sum256([]byte(encSalted))
 	if want := "bk-" + hex.EncodeToString(sum[:8]); gotSalted != want {
 		t.Errorf("salted key = %s, want %s", gotSalted, want)
@@ -862,11 +863,13 @@ func TestEveryBuildInputIsKeyed(t *testing.T) {
 		"Args": func(_ *testRepo, app *contentkey.Image) {
 			app.Args = append(app.Args, imagebuild.KV{Key: "X", Value: "1"})
 		},
-		"Labels":    func(_ *testRepo, app *contentkey.Image) { app.Labels = []imagebuild.KV{{Key: "team", Value: "web"}} },
-		"Secrets":   func(_ *testRepo, app *contentkey.Image) { app.Secrets = append(app.Secrets, "OTHER") },
-		"Platforms": func(_ *testRepo, app *contentkey.Image) { app.Platforms = append(app.Platforms, "linux/arm64") },
-		"DependsOn": func(_ *testRepo, app *contentkey.Image) { app.DependsOn = nil },
-		"KeySalt":   func(_ *testRepo, app *contentkey.Image) { app.KeySalt = "2026-11" },
+		"Labels":     func(_ *testRepo, app *contentkey.Image) { app.Labels = []imagebuild.KV{{Key: "team", Value: "web"}} },
+		"Secrets":    func(_ *testRepo, app *contentkey.Image) { app.Secrets = append(app.Secrets, "OTHER") },
+		"Platforms":  func(_ *testRepo, app *contentkey.Image) { app.Platforms = append(app.Platforms, "linux/arm64") },
+		"DependsOn":  func(_ *testRepo, app *contentkey.Image) { app.DependsOn = nil },
+		"KeySalt":    func(_ *testRepo, app *contentkey.Image) { app.KeySalt = "2026-11" },
+		"Provenance": func(_ *testRepo, app *contentkey.Image) { app.Provenance = "max" },
+		"SBOM":       func(_ *testRepo, app *contentkey.Image) { app.SBOM = "scanner:1@sha256:1" },
 		"Bases": func(_ *testRepo, app *contentkey.Image) {
 			app.Bases = []imagebuild.KV{{Key: "node:22-alpine", Value: "sha256:" + strings.Repeat("1", 64)}}
 		},

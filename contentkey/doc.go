@@ -17,6 +17,8 @@
 //     as git normalises it (100644, 100755 when the owner may execute it,
 //     120000 for a symlink, whose content is its target) and its git blob id;
 //   - the build args, target, platforms and secret ids (never their values);
+//   - the attestations attached to it (provenance and SBOM), when there are
+//     any;
 //   - the spec's key_salt, when it sets one: text that changes the tag and
 //     nothing else, to start new tags on purpose;
 //   - the digests its external bases (FROM, COPY --from) resolved to, when
@@ -107,6 +109,8 @@
 //	"arg" NAME VALUE                    one per build arg, sorted by name
 //	"label" NAME VALUE                  one per image label, sorted by name
 //	"secret" ID                         one per secret id, sorted, no repeats
+//	"provenance" MODE                   min or max; no record without one
+//	"sbom" GENERATOR                    the SBOM generator; no record without one
 //	"salt" SALT                         the key_salt; no record without one
 //	"base" REF DIGEST                   one per base looked up, sorted by REF
 //	"file" PATH MODE ID                 one per file, sorted by path (bytes)
@@ -122,8 +126,9 @@
 //
 // Version 2 added the labels, which are part of the image's config: with
 // version 1, a build whose labels alone had changed found its old tag and
-// reused the image under it, old labels and all. The salt and base
-// records, added later, are written only for a spec that sets key_salt and
-// a build that looked its bases up, so every key without them is what it
+// reused the image under it, old labels and all. The attestation,
+// salt and base records, added later, are written only for a spec that
+// asks for attestations or sets key_salt and a build that looked its bases
+// up, so every key without them is what it
 // was: adding them did not change the version.
 package contentkey

@@ -368,10 +368,62 @@ func (c *check) images() {
 				c.fail("%s: extra tag %s is %s, not the content tag's %s", im.Name, tag, t.Digest, m.Digest)
 			}
 		}
+		c.attestations(im, ref, m)
 		if c.phase == PhaseAgain {
 			continue // the same images as the build before: only the tags and meta-data are new
 		}
 		c.contents(im, repo, m)
+	}
+}
+
+// attestations: an image has exactly the attestations its spec asks for,
+// whichever builder made it: without any, a plain manifest (an index of
+// them for several platforms); with provenance, SLSA provenance for every
+// platform; with an SBOM, one listing the package every stand-in holds.
+func (c *check) attestations(im *spec.Image, ref string, m *manifest) {
+	attached := 0
+	for _, x := range m.Manifests {
+		if x.Platform != nil && x.Platform.OS == "unknown" {
+			attached++
+		}
+	}
+	if im.Provenance == "" && im.SBOM == "" {
+		if attached > 0 {
+			c.fail("%s: %d attestation manifests, though the spec asks for none", im.Name, attached)
+		}
+		return
+	}
+	found, err := c.docker.attestations(c.ctx, ref)
+	if err != nil {
+		c.fail("%s: %v", im.Name, err)
+		return
+	}
+	platforms := im.Platforms
+	if len(platforms) == 0 {
+		platforms = []string{"linux/amd64"}
+	}
+	for _, p := range platforms {
+		a := found[p]
+		if a == nil && len(found) == 1 {
+			for _, only := range found {
+				a = only
+			}
+		}
+		switch {
+		case a == nil:
+			c.fail("%s (%s): no attestations, though the spec asks for them", im.Name, p)
+			continue
+		case im.Provenance != "" && a.Provenance == "":
+			c.fail("%s (%s): no SLSA provenance, though the spec asks for provenance: %s", im.Name, p, im.Provenance)
+		case im.Provenance == "" && a.Provenance != "":
+			c.fail("%s (%s): SLSA provenance the spec does not ask for", im.Name, p)
+		}
+		switch {
+		case im.SBOM != "" && !slices.Contains(a.Packages, plantedPackage+"@"+plantedVersion):
+			c.fail("%s (%s): its SBOM does not list %s@%s: %v", im.Name, p, plantedPackage, plantedVersion, a.Packages)
+		case im.SBOM == "" && a.Packages != nil:
+			c.fail("%s (%s): an SBOM the spec does not ask for", im.Name, p)
+		}
 	}
 }
 

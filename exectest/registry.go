@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 )
@@ -128,6 +130,87 @@ func (d dockerCLI) created(ctx context.Context, ref string) (map[string]time.Tim
 		times[p] = c.Created
 	}
 	return times, nil
+}
+
+// attested is what one platform's attestations say: its provenance's
+// build type ("" without provenance), and the packages its SBOM lists as
+// name@version (nil without an SBOM).
+type attested struct {
+	Provenance string
+	Packages   []string
+}
+
+// attestations reads ref's attestations, by platform (one, keyed "", for
+// an index of one platform).
+func (d dockerCLI) attestations(ctx context.Context, ref string) (map[string]*attested, error) {
+	type one struct {
+		Provenance *struct {
+			SLSA map[string]any `json:"SLSA"`
+		} `json:"Provenance"`
+		SBOM *struct {
+			SPDX *struct {
+				Packages []struct {
+					Name    string `json:"name"`
+					Version string `json:"versionInfo"`
+				} `json:"packages"`
+			} `json:"SPDX"`
+		} `json:"SBOM"`
+	}
+	out, err := d.run(ctx, "buildx", "imagetools", "inspect", ref, "--format", `{"Provenance":{{json .Provenance}},"SBOM":{{json .SBOM}}}`)
+	if err != nil {
+		return nil, err
+	}
+	read := func(o one) *attested {
+		a := &attested{}
+		if o.Provenance != nil && o.Provenance.SLSA != nil {
+			a.Provenance = fmt.Sprint(o.Provenance.SLSA["buildType"])
+			if a.Provenance == "" || a.Provenance == "<nil>" {
+				a.Provenance = "slsa"
+			}
+		}
+		if o.SBOM != nil && o.SBOM.SPDX != nil {
+			a.Packages = []string{}
+			for _, p := range o.SBOM.SPDX.Packages {
+				a.Packages = append(a.Packages, p.Name+"@"+p.Version)
+			}
+		}
+		return a
+	}
+	var single one
+	if err := json.Unmarshal([]byte(out), &single); err == nil && (single.Provenance != nil && single.Provenance.SLSA != nil || single.SBOM != nil && single.SBOM.SPDX != nil) {
+		return map[string]*attested{"": read(single)}, nil
+	}
+	var many struct {
+		Provenance map[string]json.RawMessage `json:"Provenance"`
+		SBOM       map[string]json.RawMessage `json:"SBOM"`
+	}
+	if err := json.Unmarshal([]byte(out), &many); err != nil {
+		return nil, fmt.Errorf("imagetools inspect %s: its attestations: %w", ref, err)
+	}
+	byPlatform := map[string]*attested{}
+	for _, p := range slices.Sorted(maps.Keys(many.Provenance)) {
+		var o one
+		o.Provenance = &struct {
+			SLSA map[string]any `json:"SLSA"`
+		}{}
+		if err := json.Unmarshal(many.Provenance[p], o.Provenance); err != nil {
+			return nil, err
+		}
+		byPlatform[p] = read(o)
+	}
+	for _, p := range slices.Sorted(maps.Keys(many.SBOM)) {
+		var o one
+		if err := json.Unmarshal([]byte(`{"SBOM":`+string(many.SBOM[p])+`}`), &o); err != nil {
+			return nil, err
+		}
+		a := byPlatform[p]
+		if a == nil {
+			a = &attested{}
+			byPlatform[p] = a
+		}
+		a.Packages = read(o).Packages
+	}
+	return byPlatform, nil
 }
 
 // config is the config for platform (or the only one).

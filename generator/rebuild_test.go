@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/bkgen/bkgen/changes"
+	"github.com/bkgen/bkgen/spec"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -121,4 +122,33 @@ func commands(t *testing.T, res *Result) map[string]string {
 		out[st.Key] = strings.ReplaceAll(st.Command, "$$", "$")
 	}
 	return out
+}
+
+// TestAttestations: every push says which attestations it attaches, none
+// unless the spec asks, so every builder pushes the same shape; asking for
+// any needs a docker-container builder.
+func TestAttestations(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+defaults: {scan: false, cache: none}
+images:
+  plain: {}
+  attested: {provenance: max, sbom: true}
+`)
+	cmds := commands(t, generate(t, Input{Spec: s, Changes: changes.Result{All: true}}))
+	if c := cmds["build-plain"]; !strings.Contains(c, ` --provenance=false --sbom=false --push --metadata-file "$metadata"`) || strings.Contains(c, "builder=(") {
+		t.Errorf("build-plain does not push a plain manifest with dockerd's builder:\n%s", c)
+	}
+	c := cmds["build-attested"]
+	if !strings.Contains(c, ` --provenance=mode=max --sbom=generator=`+spec.DefaultSBOMGenerator+` --push`) {
+		t.Errorf("build-attested does not attach what the spec asks for:\n%s", c)
+	}
+	if !strings.Contains(c, "# Attaching attestations needs a builder other than dockerd's own") {
+		t.Errorf("build-attested does not make sure of a docker-container builder:\n%s", c)
+	}
+	// Only the push attaches them: the build before it exports nothing.
+	if strings.Contains(c, `--sbom=generator=`+spec.DefaultSBOMGenerator+` --output type=cacheonly`) {
+		t.Errorf("a cache-only build asks for an SBOM:\n%s", c)
+	}
 }

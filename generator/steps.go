@@ -147,6 +147,8 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		b = &templates.Builder{Why: "Pushing one platform by digest"}
 	case len(im.Platforms) > 1:
 		b = &templates.Builder{Why: "Building several platforms at once"}
+	case im.Provenance != "" || im.SBOM != "":
+		b = &templates.Builder{Why: "Attaching attestations"}
 	case im.Cache.Type == spec.CacheRegistry || im.Cache.Type == spec.CacheLocal || im.Cache.Type == spec.CacheS3:
 		b = &templates.Builder{Why: "Exporting a cache"}
 	case im.Cache.Type == spec.CacheInline:
@@ -169,6 +171,7 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		// The cache travels in the image: it is exported with it.
 		push, to = to, nil
 	}
+	push = append(push, attestations(im)...)
 	if v.platform != "" {
 		// Pushed by digest only: the manifest step gives the image its tags.
 		push = append(push, "--output "+quoteExpanding("type=image,name="+t.repo+",push-by-digest=true,name-canonical=true,push=true"))
@@ -215,6 +218,23 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		return nil, err
 	}
 	return &Step{Key: v.key, Label: v.label, DependsOn: deps, Agents: v.agents, Plugins: plugins, Command: cmd}, nil
+}
+
+// attestations are the push's attestation flags: what the spec asks for,
+// and otherwise none, said outright. A docker-container builder attaches
+// minimal provenance unless told not to and dockerd's own builder cannot,
+// so saying it makes every builder push the same shape: a plain manifest
+// (an index of them for several platforms), or one with the attestations
+// asked for.
+func attestations(im *spec.Image) []string {
+	out := []string{"--provenance=false", "--sbom=false"}
+	if im.Provenance != "" {
+		out[0] = "--provenance=mode=" + im.Provenance
+	}
+	if im.SBOM != "" {
+		out[1] = "--sbom=" + quote("generator="+im.SBOM)
+	}
+	return out
 }
 
 // renewedKey is the meta-data key an image sets when its build rebuilt it

@@ -33,6 +33,10 @@ type Inputs struct {
 	// and the build pulls its bases (--pull) to build on those digests.
 	// None when nothing was looked up.
 	Bases []KV
+	// Provenance is the SLSA provenance attached to the image: "min",
+	// "max", or "" for none. SBOM is the generator image whose SBOM is
+	// attached, "" for none. Either changes what is pushed under the tag.
+	Provenance, SBOM string
 	// KeySalt is text that changes the content tag and nothing else: a
 	// new salt starts new tags on purpose. "" for none.
 	KeySalt string

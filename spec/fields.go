@@ -59,6 +59,8 @@ var imageFields = []imageField{
 	field("secrets", func(im *Image) *[]string { return &im.Secrets }, (*decoder).secrets, nil),
 	field("labels", func(im *Image) *[]KV { return &im.Labels }, (*decoder).labels, mergeKV),
 	field("key_salt", func(im *Image) *string { return &im.KeySalt }, (*decoder).nonEmptyText, nil),
+	field("provenance", func(im *Image) *string { return &im.Provenance }, (*decoder).provenance, nil),
+	field("sbom", func(im *Image) *string { return &im.SBOM }, (*decoder).sbom, nil),
 	field("max_age", func(im *Image) *int { return &im.MaxAge }, (*decoder).maxAge, nil),
 	{name: "depends_on", imageOnly: true, decode: (*decoder).imageDependsOn},
 	field("platforms", func(im *Image) *[]string { return &im.Platforms }, (*decoder).platforms, nil),
@@ -235,6 +237,45 @@ func (d *decoder) noVariables(n *yaml.Node, what, kind string, kvs []KV) {
 func (d *decoder) nonEmptyText(n *yaml.Node, what string) string {
 	s, _ := d.nonEmpty(n, what)
 	return s
+}
+
+// DefaultSBOMGenerator is the SBOM generator `sbom: true` names: BuildKit's
+// own, Syft, pinned (BuildKit would take stable-1, which moves).
+const DefaultSBOMGenerator = "docker.io/docker/buildkit-syft-scanner:1.12.0@sha256:ae4f3b554449e7e25548e7d8ccc029d17357348e30c6e3df01b92bc93654d6a9"
+
+// provenance decodes false, min or max: the SLSA provenance attestation
+// attached to the image, none by default.
+func (d *decoder) provenance(n *yaml.Node, what string) string {
+	if r := resolve(n); r != nil && r.Kind == yaml.ScalarNode && r.Tag == "!!bool" {
+		if b, ok := d.boolean(n, what); ok && b {
+			d.errorf(n, what, "say min or max: the provenance to attach (or false for none)")
+		}
+		return ""
+	}
+	s, _ := d.oneOf(n, what, "min", "max")
+	return s
+}
+
+// sbom decodes true, false or {generator: IMAGE}: the SBOM generator whose
+// scan is attached to the image, "" for none.
+func (d *decoder) sbom(n *yaml.Node, what string) string {
+	r := resolve(n)
+	if r != nil && r.Kind == yaml.MappingNode {
+		f, ok := d.fields(n, what, []string{"generator"})
+		if !ok {
+			return ""
+		}
+		g, ok := f["generator"]
+		if !ok {
+			d.errorf(n, what, "generator is required: the SBOM generator image, pinned (or write sbom: true for BuildKit's, pinned by bkgen)")
+			return ""
+		}
+		return d.imageRef(g.value, what+".generator", true)
+	}
+	if b, ok := d.boolean(n, what); ok && b {
+		return DefaultSBOMGenerator
+	}
+	return ""
 }
 
 // maxAgeDays is the longest max_age: ten years.

@@ -76,6 +76,27 @@ images:
 	}
 }
 
+// Attestations: provenance min or max, and an SBOM from BuildKit's Syft
+// generator (pinned by bkgen) or a pinned one of the spec's.
+func TestLoadAttestations(t *testing.T) {
+	s := mustLoad(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+defaults: {provenance: max, sbom: true}
+images:
+  a: {}
+  b: {provenance: false, sbom: {generator: "registry.example/sbom:1.2.3"}}
+  c: {provenance: min, sbom: false}
+`)
+	for _, tc := range []struct{ image, provenance, sbom string }{
+		{"a", "max", DefaultSBOMGenerator}, {"b", "", "registry.example/sbom:1.2.3"}, {"c", "min", ""},
+	} {
+		if im := s.Image(tc.image); im.Provenance != tc.provenance || im.SBOM != tc.sbom {
+			t.Errorf("%s: provenance %q, sbom %q; want %q, %q", tc.image, im.Provenance, im.SBOM, tc.provenance, tc.sbom)
+		}
+	}
+}
+
 // max_age and key_salt are taken from the defaults like any field, and an
 // image's own value wins.
 func TestLoadFreshness(t *testing.T) {
@@ -768,6 +789,24 @@ images:
 				`bkgen.yml:10:24: images.app.labels.built-by: label built-by would reach the build as the literal text "$B...", never expanded: labels are part of the content tag, so they cannot change from build to build; per-build values (a build number, a commit) belong in tags, which do expand variables`,
 				`bkgen.yml:11:15: images.app.key_salt: must not be empty`,
 				`bkgen.yml:13:14: images.tool.max_age: expected a whole number from 1 to 3650, found 3651`,
+			},
+		},
+		{
+			name: "attestations",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  a: {provenance: true, sbom: {generator: "docker/buildkit-syft-scanner"}}
+  b: {provenance: full, sbom: {}}
+  c: {sbom: maybe}
+`,
+			want: []string{
+				`bkgen.yml:5:19: images.a.provenance: say min or max: the provenance to attach (or false for none)`,
+				`bkgen.yml:5:43: images.a.sbom.generator: "docker/buildkit-syft-scanner" is not pinned: name a version tag or a digest (IMAGE:1.2.3 or IMAGE@sha256:...), which cannot move under the pipeline`,
+				`bkgen.yml:6:19: images.b.provenance: "full" is not one of min, max`,
+				`bkgen.yml:6:31: images.b.sbom: generator is required: the SBOM generator image, pinned (or write sbom: true for BuildKit's, pinned by bkgen)`,
+				`bkgen.yml:7:13: images.c.sbom: expected true or false, found the string "maybe"`,
 			},
 		},
 		{

@@ -40,6 +40,8 @@ BUILDX_DEFAULT_IMAGE=moby/buildkit:buildx-stable-1
 # moby/buildkit cannot be pulled here, so it is this local one.
 BKGEN_BUILDER_IMAGE=moby/buildkit:$BUILDKIT_VERSION
 BASE_REPO=${BKGEN_EXEC_BASE_REPO:-$PACKAGES_HOST/bkgen/base/busybox-bash}
+# The SBOM generator stand-in (sbom-standin): the exec scenarios name it.
+SBOM_STANDIN_IMAGE=$PACKAGES_HOST/bkgen/base/sbom-standin:1.0.0
 # The images a scan step runs when the agent has no trivy or grype: made here.
 TRIVY_IMAGE=aquasec/trivy:$TRIVY_VERSION
 GRYPE_IMAGE=anchore/grype:v$GRYPE_VERSION

@@ -479,6 +479,16 @@ stage_base_images() {
       die "docker buildx imagetools create $BASE_REPO:$tag failed"
     log "base image $BASE_REPO:$tag pushed for ${archs[*]}"
   fi
+  # The SBOM generator specs name (sbom: {generator: ...}): a stand-in for
+  # Syft's, which BuildKit runs as any generator.
+  local ctx
+  ctx=$(mktemp -d "$RUN_DIR/sbom-standin.XXXXXX")
+  install -m 0755 "$here/sbom-standin" "$ctx/sbom-standin"
+  printf 'FROM %s\nCOPY sbom-standin /usr/local/bin/sbom-standin\nENTRYPOINT ["/usr/local/bin/sbom-standin"]\n' "$BASE_REPO:$tag" >"$ctx/Dockerfile"
+  "$DOCKER" buildx build --builder default --provenance=false --sbom=false --tag "$SBOM_STANDIN_IMAGE" --push "$ctx" \
+    >"$LOG_DIR/sbom-standin.log" 2>&1 || die "building $SBOM_STANDIN_IMAGE failed: $(tail -5 "$LOG_DIR/sbom-standin.log")"
+  rm -rf "$ctx"
+  log "SBOM generator stand-in: $SBOM_STANDIN_IMAGE"
   # The host's own platform, also in dockerd's store under the plain tags.
   "$DOCKER" pull -q "$BASE_REPO:$tag" >/dev/null && "$DOCKER" tag "$BASE_REPO:$tag" "$BASE_REPO:latest"
   local platforms
