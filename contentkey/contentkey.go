@@ -336,6 +336,21 @@ func (b *build) encode(tree *tree) *encoder {
 	for _, id := range sortedSet(b.img.Secrets) {
 		e.record("secret", id)
 	}
+	if b.img.Network != "" && b.img.Network != "default" {
+		e.record("network", b.img.Network)
+	}
+	for _, h := range sortedSet(b.img.AddHosts) {
+		e.record("add-host", h)
+	}
+	for _, id := range sortedSet(b.img.SSH) {
+		e.record("ssh", id)
+	}
+	if b.img.ShmSize != "" {
+		e.record("shm-size", b.img.ShmSize)
+	}
+	for _, kv := range sortedKV(b.img.BuildContexts) {
+		e.record("build-context", kv.Key, kv.Value)
+	}
 	if b.img.Provenance != "" {
 		e.record("provenance", b.img.Provenance)
 	}

@@ -159,6 +159,8 @@ func TestKeyFormat(t *testing.T) {
 	salted := img
 	salted.KeySalt = "cve-2026-1"
 	salted.Provenance, salted.SBOM = "min", "g:1"
+	salted.Network, salted.AddHosts, salted.SSH, salted.ShmSize = "none", []string{"b:2", "a:1"}, []string{"default"}, "1g"
+	salted.BuildContexts = []imagebuild.KV{{Key: "x", Value: "docker-image://x:1"}}
 	salted.Bases = []imagebuild.KV{{Key: "z:1", Value: "sha256:2"}, {Key: "a:1", Value: "sha256:1"}}
 	gotSalted := r.keys(salted, contentkey.Image{Name: "base", Inputs: imagebuild.Inputs{Context: "base"}})["x"]
 
@@ -194,7 +196,7 @@ func TestKeyFormat(t *testing.T) {
 	}
 	// A salt and bases are more records, after the secrets; without them
 	// there are none, so the key above is what it was before either.
-	encSalted := strings.Replace(enc, f("secret", "S"), f("secret", "S")+f("provenance", "min")+f("sbom", "g:1")+f("salt", "cve-2026-1")+f("base", "a:1", "sha256:1")+f("base", "z:1", "sha256:2"), 1)
+	encSalted := strings.Replace(enc, f("secret", "S"), f("secret", "S")+f("network", "none")+f("add-host", "a:1")+f("add-host", "b:2")+f("ssh", "default")+f("shm-size", "1g")+f("build-context", "x", "docker-image://x:1")+f("provenance", "min")+f("sbom", "g:1")+f("salt", "cve-2026-1")+f("base", "a:1", "sha256:1")+f("base", "z:1", "sha256:2"), 1)
 	sum = sha256.Sum256([]byte(encSalted))
 	if want := "bk-" + hex.EncodeToString(sum[:8]); gotSalted != want {
 		t.Errorf("salted key = %s, want %s", gotSalted, want)
@@ -869,7 +871,14 @@ func TestEveryBuildInputIsKeyed(t *testing.T) {
 		"DependsOn":  func(_ *testRepo, app *contentkey.Image) { app.DependsOn = nil },
 		"KeySalt":    func(_ *testRepo, app *contentkey.Image) { app.KeySalt = "2026-11" },
 		"Provenance": func(_ *testRepo, app *contentkey.Image) { app.Provenance = "max" },
-		"SBOM":       func(_ *testRepo, app *contentkey.Image) { app.SBOM = "scanner:1@sha256:1" },
+		"Network":    func(_ *testRepo, app *contentkey.Image) { app.Network = "none" },
+		"AddHosts":   func(_ *testRepo, app *contentkey.Image) { app.AddHosts = []string{"db:10.0.0.1"} },
+		"SSH":        func(_ *testRepo, app *contentkey.Image) { app.SSH = []string{"default"} },
+		"ShmSize":    func(_ *testRepo, app *contentkey.Image) { app.ShmSize = "2g" },
+		"BuildContexts": func(_ *testRepo, app *contentkey.Image) {
+			app.BuildContexts = []imagebuild.KV{{Key: "deps", Value: "docker-image://deps:1.0.0"}}
+		},
+		"SBOM": func(_ *testRepo, app *contentkey.Image) { app.SBOM = "scanner:1@sha256:1" },
 		"Bases": func(_ *testRepo, app *contentkey.Image) {
 			app.Bases = []imagebuild.KV{{Key: "node:22-alpine", Value: "sha256:" + strings.Repeat("1", 64)}}
 		},

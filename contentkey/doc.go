@@ -17,6 +17,9 @@
 //     as git normalises it (100644, 100755 when the owner may execute it,
 //     120000 for a symlink, whose content is its target) and its git blob id;
 //   - the build args, target, platforms and secret ids (never their values);
+//   - what its RUN steps can see besides the context, when the spec sets
+//     it: their network, extra hosts, SSH ids, /dev/shm size and named
+//     build contexts (pinned images);
 //   - the attestations attached to it (provenance and SBOM), when there are
 //     any;
 //   - the spec's key_salt, when it sets one: text that changes the tag and
@@ -109,6 +112,11 @@
 //	"arg" NAME VALUE                    one per build arg, sorted by name
 //	"label" NAME VALUE                  one per image label, sorted by name
 //	"secret" ID                         one per secret id, sorted, no repeats
+//	"network" NETWORK                   none; no record for the default
+//	"add-host" NAME:ADDRESS             one per extra host, sorted, no repeats
+//	"ssh" ID                            one per SSH id, sorted, no repeats
+//	"shm-size" SIZE                     no record without one
+//	"build-context" NAME REF            one per named context, sorted by name
 //	"provenance" MODE                   min or max; no record without one
 //	"sbom" GENERATOR                    the SBOM generator; no record without one
 //	"salt" SALT                         the key_salt; no record without one
@@ -126,9 +134,8 @@
 //
 // Version 2 added the labels, which are part of the image's config: with
 // version 1, a build whose labels alone had changed found its old tag and
-// reused the image under it, old labels and all. The attestation,
-// salt and base records, added later, are written only for a spec that
-// asks for attestations or sets key_salt and a build that looked its bases
-// up, so every key without them is what it
+// reused the image under it, old labels and all. The records
+// after the secrets, added later, are written only for a spec that sets
+// what they record (and the bases only for a build that looked them up), so every key without them is what it
 // was: adding them did not change the version.
 package contentkey

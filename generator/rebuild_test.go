@@ -152,3 +152,53 @@ images:
 		t.Errorf("a cache-only build asks for an SBOM:\n%s", c)
 	}
 }
+
+// TestBuildFlags: what a spec lets RUN steps see reaches the build, extra
+// caches are read, and the consumers of an image with export_env find its
+// reference in that variable.
+func TestBuildFlags(t *testing.T) {
+	s := load(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+defaults: {scan: false}
+images:
+  app:
+    network: none
+    add_hosts: ["db:10.0.0.1"]
+    ssh: [default]
+    shm_size: 2g
+    build_contexts: {deps: "docker-image://registry.example/deps:1.2.3"}
+    cache_from: [registry.example/app:cache]
+    export_env: APP_IMAGE
+    consumers:
+      unit: {command: make test}
+      own: {command: make, env: {APP_IMAGE: mine}}
+`)
+	res := generate(t, Input{Spec: s, ContentTags: map[string]string{"app": "bk-app"}, Changes: changes.Result{All: true}})
+	cmds := commands(t, res)
+	for _, w := range []string{
+		"  --network none\n", "  --add-host db:10.0.0.1\n", "  --ssh default\n", "  --shm-size 2g\n",
+		"  --build-context deps=docker-image://registry.example/deps:1.2.3\n",
+		"  --cache-from 'type=registry,ref=registry.example/app:cache'\n",
+	} {
+		if !strings.Contains(cmds["build-app"], w) {
+			t.Errorf("build-app lacks %q:\n%s", w, cmds["build-app"])
+		}
+	}
+	env := map[string]map[string]string{}
+	for _, st := range res.Pipeline.Steps {
+		env[st.Key] = map[string]string{}
+		for _, kv := range st.Env {
+			env[st.Key][kv.Key] = kv.Value
+		}
+	}
+	if got := env["app-unit"]["APP_IMAGE"]; got != "packages.buildkite.com/acme/images/app:bk-app" {
+		t.Errorf("app-unit's APP_IMAGE = %q", got)
+	}
+	if got := env["app-own"]["APP_IMAGE"]; got != "mine" {
+		t.Errorf("app-own's own APP_IMAGE became %q", got)
+	}
+	if !strings.Contains(cmds["app-unit"], "APP_IMAGE") {
+		t.Errorf("app-unit does not pass APP_IMAGE into its container:\n%s", cmds["app-unit"])
+	}
+}

@@ -130,6 +130,22 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	case len(im.Platforms) > 0:
 		add("--platform", strings.Join(im.Platforms, ","))
 	}
+	// What RUN steps can see besides the context.
+	if im.Network != "" {
+		add("--network", im.Network)
+	}
+	for _, h := range im.AddHosts {
+		add("--add-host", h)
+	}
+	for _, id := range im.SSH {
+		add("--ssh", id)
+	}
+	if im.ShmSize != "" {
+		add("--shm-size", im.ShmSize)
+	}
+	for _, kv := range im.BuildContexts {
+		add("--build-context", kv.Key+"="+kv.Value)
+	}
 	if len(im.Bases) > 0 {
 		// The content tag names the digests its bases had when bkgen
 		// looked them up: build on those, not on older local copies.
@@ -159,6 +175,9 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	}
 	from, to, cacheTag := g.cacheArgs(im, t, v.platform)
 	args = append(args, from...)
+	for _, ref := range im.CacheFrom {
+		add("--cache-from", "type=registry,ref="+ref)
+	}
 	var extraTags []string
 	for _, tag := range im.Tags {
 		extraTags = append(extraTags, quoteExpanding(t.tagged(tag.Text)))
@@ -491,13 +510,26 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	for _, p := range c.Plugins {
 		plugins = append(plugins, Plugin{Source: p.Source, Config: p.Config})
 	}
+	env := c.Env
+	if of := g.exported(im); of.ExportEnv != "" {
+		// The image's reference, in the variable the spec names, unless
+		// the consumer sets that one itself.
+		ref, ok := t.baseFilled(t.ref())
+		if !ok {
+			return nil, fmt.Errorf("%s: export_env gives it the image's reference, which needs $%s: set it when bkgen runs", spec.ConsumerKey(im, c), t.BaseVar)
+		}
+		if !slices.ContainsFunc(env, func(kv spec.KV) bool { return kv.Key == of.ExportEnv }) {
+			env = append(slices.Clone(env), spec.KV{Key: of.ExportEnv, Value: ref})
+			slices.SortFunc(env, func(a, b spec.KV) int { return strings.Compare(a.Key, b.Key) })
+		}
+	}
 	s := &Step{
 		Key:              spec.ConsumerKey(im, c),
 		Label:            label,
 		DependsOn:        append([]string{spec.FinalKey(im)}, c.DependsOn...),
 		Agents:           agents,
 		Plugins:          plugins,
-		Env:              c.Env,
+		Env:              env,
 		Parallelism:      c.Parallelism,
 		Concurrency:      c.Concurrency,
 		ConcurrencyGroup: c.ConcurrencyGroup,
@@ -536,7 +568,7 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 		}
 		return s, nil
 	}
-	data := containerData(c, t)
+	data := containerData(c, env, t)
 	data.Login, data.RefQ = t.Login, quoteExpanding(t.ref())
 	if verbatim {
 		data.Delimiter, data.Command = heredocDelimiter(c.Command), c.Command
@@ -547,15 +579,27 @@ func (g *gen) consumerStep(im *spec.Image, c *spec.Consumer, t *target) (*Step, 
 	return s, err
 }
 
-// containerData is how the consumer's container runs, from its spec.
-func containerData(c *spec.Consumer, t *target) templates.ConsumerData {
+// exported is the image whose export_env a consumer of im gets: im, or the
+// image im is a variant of.
+func (g *gen) exported(im *spec.Image) *spec.Image {
+	if im.Of != "" {
+		if of := g.in.Spec.Image(im.Of); of != nil {
+			return of
+		}
+	}
+	return im
+}
+
+// containerData is how the consumer's container runs, from its spec and
+// the step's env.
+func containerData(c *spec.Consumer, env []spec.KV, t *target) templates.ConsumerData {
 	ct := c.Container
 	d := templates.ConsumerData{
 		BuildkiteEnv: consumerEnv, Propagate: ct.Propagate, DenyQ: ct.Deny,
 		SSHAgent: ct.SSHAgent, EntrypointQ: quote(ct.Shell[0]),
 		MountCheckout: ct.MountCheckout, AgentUser: ct.User == "agent",
 	}
-	for _, kv := range c.Env {
+	for _, kv := range env {
 		d.StepEnv = append(d.StepEnv, kv.Key)
 	}
 	d.PassQ = strings.Join(ct.Pass, " | ")

@@ -33,6 +33,15 @@ type Inputs struct {
 	// and the build pulls its bases (--pull) to build on those digests.
 	// None when nothing was looked up.
 	Bases []KV
+	// Network is the RUN steps' network ("" or "default", or "none"),
+	// AddHosts their extra hosts (NAME:ADDRESS), SSH the ids of the agent's
+	// SSH sockets they may mount, ShmSize their /dev/shm size, and
+	// BuildContexts named contexts (NAME: docker-image://REF, pinned): what
+	// a RUN can see, and so what it can make.
+	Network       string
+	AddHosts, SSH []string
+	ShmSize       string
+	BuildContexts []KV
 	// Provenance is the SLSA provenance attached to the image: "min",
 	// "max", or "" for none. SBOM is the generator image whose SBOM is
 	// attached, "" for none. Either changes what is pushed under the tag.

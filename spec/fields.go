@@ -60,6 +60,13 @@ var imageFields = []imageField{
 	field("labels", func(im *Image) *[]KV { return &im.Labels }, (*decoder).labels, mergeKV),
 	field("key_salt", func(im *Image) *string { return &im.KeySalt }, (*decoder).nonEmptyText, nil),
 	field("provenance", func(im *Image) *string { return &im.Provenance }, (*decoder).provenance, nil),
+	field("network", func(im *Image) *string { return &im.Network }, (*decoder).network, nil),
+	field("add_hosts", func(im *Image) *[]string { return &im.AddHosts }, (*decoder).buildHosts, nil),
+	field("ssh", func(im *Image) *[]string { return &im.SSH }, (*decoder).sshIDs, nil),
+	field("shm_size", func(im *Image) *string { return &im.ShmSize }, matching(sizeRE, "a size such as 2g or 512m"), nil),
+	field("build_contexts", func(im *Image) *[]KV { return &im.BuildContexts }, (*decoder).buildContexts, mergeKV),
+	field("cache_from", func(im *Image) *[]string { return &im.CacheFrom }, (*decoder).cacheFrom, nil),
+	field("export_env", func(im *Image) *string { return &im.ExportEnv }, matching(envNameRE, "an environment variable name (letters, digits and '_')"), nil).only(),
 	field("sbom", func(im *Image) *string { return &im.SBOM }, (*decoder).sbom, nil),
 	field("max_age", func(im *Image) *int { return &im.MaxAge }, (*decoder).maxAge, nil),
 	{name: "depends_on", imageOnly: true, decode: (*decoder).imageDependsOn},
@@ -237,6 +244,66 @@ func (d *decoder) noVariables(n *yaml.Node, what, kind string, kvs []KV) {
 func (d *decoder) nonEmptyText(n *yaml.Node, what string) string {
 	s, _ := d.nonEmpty(n, what)
 	return s
+}
+
+// network decodes the build's RUN network: default or none. (host needs a
+// builder started with the network.host entitlement, which bkgen's own is
+// not.)
+func (d *decoder) network(n *yaml.Node, what string) string {
+	s, _ := d.oneOf(n, what, "default", "none")
+	return s
+}
+
+// buildHosts decodes extra /etc/hosts entries for RUN steps, NAME:ADDRESS
+// as a consumer's container takes them.
+func (d *decoder) buildHosts(n *yaml.Node, what string) []string {
+	return d.checkedList(n, what, false, func(it item) bool {
+		if !hostRE.MatchString(it.text) {
+			d.errorf(it.node, what, "%s is not NAME:ADDRESS (an IP address or host-gateway)", quoteForMessage(it.text))
+			return false
+		}
+		return true
+	})
+}
+
+var sshIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// sshIDs decodes the SSH agent sockets RUN --mount=type=ssh may use: ids
+// of the agent's $SSH_AUTH_SOCK (default), never paths on the agent.
+func (d *decoder) sshIDs(n *yaml.Node, what string) []string {
+	return d.checkedList(n, what, true, func(it item) bool {
+		if !sshIDRE.MatchString(it.text) {
+			d.errorf(it.node, what, "%s is not an SSH id (default, or letters, digits, '.', '_' and '-'): the build is given the agent's ssh-agent socket under that id", quoteForMessage(it.text))
+			return false
+		}
+		return true
+	})
+}
+
+// buildContexts decodes named build contexts. Only images can be named,
+// pinned: a local directory's files would not be in the content tag.
+func (d *decoder) buildContexts(n *yaml.Node, what string) []KV {
+	kvs, _ := d.kvMap(n, what, func(k string) bool { return stageRE.MatchString(k) }, "a letter, then letters, digits, '.', '_' and '-'")
+	var out []KV
+	for _, kv := range kvs {
+		ref, ok := strings.CutPrefix(kv.Value, "docker-image://")
+		if !ok {
+			d.errorf(n, what+"."+kv.Key, "%s is not docker-image://IMAGE: only images can be named build contexts here (a directory's files would not be in the content tag)", quoteForMessage(kv.Value))
+			continue
+		}
+		if d.pinnedRef(n, what+"."+kv.Key, ref) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// cacheFrom decodes extra registry caches to read (not write): image
+// references, which move by nature.
+func (d *decoder) cacheFrom(n *yaml.Node, what string) []string {
+	return d.checkedList(n, what, true, func(it item) bool {
+		return d.imageRef(it.node, what, false) != ""
+	})
 }
 
 // DefaultSBOMGenerator is the SBOM generator `sbom: true` names: BuildKit's

@@ -490,17 +490,28 @@ func (d *decoder) imageRef(n *yaml.Node, what string, pinned bool) string {
 	if !ok {
 		return ""
 	}
+	if !d.checkRef(n, what, s, pinned) {
+		return ""
+	}
+	return s
+}
+
+// pinnedRef checks s, text within the value at n, is a pinned image
+// reference.
+func (d *decoder) pinnedRef(n *yaml.Node, what, s string) bool { return d.checkRef(n, what, s, true) }
+
+func (d *decoder) checkRef(n *yaml.Node, what, s string, pinned bool) bool {
 	ref, err := name.ParseReference(s)
 	if err != nil || strings.HasPrefix(s, "-") || strings.ContainsAny(s, " \t\n") {
 		d.errorf(n, what, "%s is not an image reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST)", quoteForMessage(s))
-		return ""
+		return false
 	}
 	last := s[strings.LastIndex(s, "/")+1:]
 	if pinned && (!strings.Contains(last, ":") || ref.Identifier() == "latest") {
 		d.errorf(n, what, "%s is not pinned: name a version tag or a digest (IMAGE:1.2.3 or IMAGE@sha256:...), which cannot move under the pipeline", quoteForMessage(s))
-		return ""
+		return false
 	}
-	return s
+	return true
 }
 
 // httpURL decodes an http or https URL.

@@ -810,6 +810,32 @@ images:
 			},
 		},
 		{
+			name: "build flags",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  a:
+    network: host
+    add_hosts: ["db 10.0.0.1"]
+    ssh: [/home/me/.ssh/id]
+    shm_size: lots
+    build_contexts: {deps: ../shared, tools: "docker-image://tools"}
+    cache_from: ["not a ref"]
+    export_env: 1X
+`,
+			want: []string{
+				`bkgen.yml:6:14: images.a.network: "host" is not one of default, none`,
+				`bkgen.yml:7:17: images.a.add_hosts: "db 10.0.0.1" is not NAME:ADDRESS (an IP address or host-gateway)`,
+				`bkgen.yml:8:11: images.a.ssh: "/home/me/.ssh/id" is not an SSH id (default, or letters, digits, '.', '_' and '-'): the build is given the agent's ssh-agent socket under that id`,
+				`bkgen.yml:9:15: images.a.shm_size: "lots" is not a size such as 2g or 512m`,
+				`bkgen.yml:10:21: images.a.build_contexts.deps: "../shared" is not docker-image://IMAGE: only images can be named build contexts here (a directory's files would not be in the content tag)`,
+				`bkgen.yml:10:21: images.a.build_contexts.tools: "tools" is not pinned: name a version tag or a digest (IMAGE:1.2.3 or IMAGE@sha256:...), which cannot move under the pipeline`,
+				`bkgen.yml:11:18: images.a.cache_from: "not a ref" is not an image reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST)`,
+				`bkgen.yml:12:17: images.a.export_env: "1X" is not an environment variable name (letters, digits and '_')`,
+			},
+		},
+		{
 			name: "trust",
 			src: `version: 1
 registries:

@@ -86,6 +86,10 @@ type Image struct {
 	// PlatformAgents maps a platform to the agents its native build runs on.
 	PlatformAgents map[string]*stepvalue.Value
 	Cache          Cache
+	// CacheFrom are registry caches to read besides bkgen's own.
+	CacheFrom []string
+	// ExportEnv names the variable its consumers find its reference in.
+	ExportEnv string
 	// MaxAge is how many days an image built under its content tag is
 	// reused: an older one is rebuilt, from fresh bases. 0: no limit.
 	MaxAge    int
