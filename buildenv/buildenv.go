@@ -15,6 +15,9 @@ type Build struct {
 	OrganizationSlug      string // BUILDKITE_ORGANIZATION_SLUG
 	PipelineSlug          string // BUILDKITE_PIPELINE_SLUG
 	Branch                string // BUILDKITE_BRANCH
+	Commit                string // BUILDKITE_COMMIT
+	Tag                   string // BUILDKITE_TAG: the git tag a tag build builds
+	BuildNumber           string // BUILDKITE_BUILD_NUMBER
 	PipelineDefaultBranch string // BUILDKITE_PIPELINE_DEFAULT_BRANCH
 	PullRequest           string // BUILDKITE_PULL_REQUEST: its number, or "false"
 	PullRequestBaseBranch string // BUILDKITE_PULL_REQUEST_BASE_BRANCH
@@ -84,6 +87,9 @@ func ReadLookup(lookup func(string) (string, bool)) Build {
 		OrganizationSlug:      getenv("BUILDKITE_ORGANIZATION_SLUG"),
 		PipelineSlug:          getenv("BUILDKITE_PIPELINE_SLUG"),
 		Branch:                getenv("BUILDKITE_BRANCH"),
+		Commit:                getenv("BUILDKITE_COMMIT"),
+		Tag:                   getenv("BUILDKITE_TAG"),
+		BuildNumber:           getenv("BUILDKITE_BUILD_NUMBER"),
 		PipelineDefaultBranch: getenv("BUILDKITE_PIPELINE_DEFAULT_BRANCH"),
 		PullRequest:           getenv("BUILDKITE_PULL_REQUEST"),
 		PullRequestBaseBranch: getenv("BUILDKITE_PULL_REQUEST_BASE_BRANCH"),

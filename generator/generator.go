@@ -241,6 +241,7 @@ func (p *Prepared) Generate(inRegistry map[string]RegistryCheck) (*Result, error
 	if err := g.checkJobs(steps, pipeline); err != nil {
 		return nil, err
 	}
+	res.Notes = append(res.Notes, g.notes...)
 	return res, nil
 }
 
@@ -318,6 +319,14 @@ type gen struct {
 	// renewable: images whose build may rebuild them at run time (see
 	// spec.Spec.Renewable)
 	renewable map[string]bool
+	notes     []string // for Result.Notes, each once, in the order made
+}
+
+// note adds a note for people to the result, once.
+func (g *gen) note(n string) {
+	if !slices.Contains(g.notes, n) {
+		g.notes = append(g.notes, n)
+	}
 }
 
 func (g *gen) resolveTargets() error {

@@ -179,8 +179,8 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		add("--cache-from", "type=registry,ref="+ref)
 	}
 	var extraTags []string
-	for _, tag := range im.Tags {
-		extraTags = append(extraTags, quoteExpanding(t.tagged(tag.Text)))
+	for _, tag := range g.extraTags(im) {
+		extraTags = append(extraTags, quoteExpanding(t.tagged(tag)))
 	}
 	if cacheTag != "" {
 		extraTags = append(extraTags, quoteExpanding(t.tagged(cacheTag)))
@@ -432,8 +432,8 @@ func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) 
 		keysQ = append(keysQ, quote(v.metaKey))
 		deps = append(deps, v.key)
 	}
-	for _, tag := range im.Tags {
-		tagsQ = append(tagsQ, quoteExpanding(t.tagged(tag.Text)))
+	for _, tag := range g.extraTags(im) {
+		tagsQ = append(tagsQ, quoteExpanding(t.tagged(tag)))
 	}
 	if im.Cache.Type == spec.CacheInline {
 		tagsQ = append(tagsQ, quoteExpanding(t.tagged(cacheTagFor(g.branchOrDefault(), ""))))

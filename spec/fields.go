@@ -420,12 +420,31 @@ func (d *decoder) platformAgents(n *yaml.Node, what string, im *Image) {
 	}
 }
 
+// TagTemplateRE finds a tag's templates, {{NAME}}, filled in from the
+// build when the pipeline is made (see generator).
+var TagTemplateRE = regexp.MustCompile(`\{\{\s*([A-Za-z_]*)\s*\}\}`)
+
+// TagTemplates are the names a tag's template may use, as docker's
+// metadata-action has them: the branch, the git tag, the short commit,
+// the tag's semantic version and its parts, the build number.
+var TagTemplates = []string{"branch", "tag", "sha", "version", "major", "minor", "patch", "build_number"}
+
 func (d *decoder) tags(n *yaml.Node, what string) []Tag {
 	items, _ := d.strList(n, what, true)
 	var out []Tag
 	for _, it := range items {
-		if !tagRE.MatchString(tagVarRE.ReplaceAllString(it.text, "x")) {
-			d.errorf(it.node, what, "%s is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR allowed)", quoteForMessage(it.text))
+		bad := false
+		for _, m := range TagTemplateRE.FindAllStringSubmatch(it.text, -1) {
+			if !slices.Contains(TagTemplates, m[1]) {
+				d.errorf(it.node, what, "%s names no value: a tag may use %s", quoteForMessage(m[0]), "{{"+strings.Join(TagTemplates, "}}, {{")+"}}")
+				bad = true
+			}
+		}
+		if bad {
+			continue
+		}
+		if !tagRE.MatchString(tagVarRE.ReplaceAllString(TagTemplateRE.ReplaceAllString(it.text, "x"), "x")) {
+			d.errorf(it.node, what, "%s is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR and {{branch}} and the like allowed)", quoteForMessage(it.text))
 			continue
 		}
 		if strings.HasPrefix(it.text, "bk-") {

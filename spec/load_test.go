@@ -571,7 +571,7 @@ images:
 				`bkgen.yml:8:17: images.app.multi_arch: "both" is not one of native, emulated`,
 				`bkgen.yml:9:15: images.app.secrets: "NPM-TOKEN" is not an environment variable name: a secret is passed to BuildKit by the name of the env var that holds it`,
 				`bkgen.yml:10:12: images.app.cache: an s3 cache needs region`,
-				`bkgen.yml:11:20: images.app.tags: "bad tag" is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR allowed)`,
+				`bkgen.yml:11:20: images.app.tags: "bad tag" is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR and {{branch}} and the like allowed)`,
 				`bkgen.yml:13:7: images.app.consumers.unit: command is required`,
 				`bkgen.yml:14:22: images.app.consumers.unit.parallelism: expected a whole number, found the string "four"`,
 				`bkgen.yml:15:9: images.app.consumers.unit: concurrency needs concurrency_group, the name of the group it limits`,
@@ -833,6 +833,19 @@ images:
 				`bkgen.yml:10:21: images.a.build_contexts.tools: "tools" is not pinned: name a version tag or a digest (IMAGE:1.2.3 or IMAGE@sha256:...), which cannot move under the pipeline`,
 				`bkgen.yml:11:18: images.a.cache_from: "not a ref" is not an image reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST)`,
 				`bkgen.yml:12:17: images.a.export_env: "1X" is not an environment variable name (letters, digits and '_')`,
+			},
+		},
+		{
+			name: "tag templates",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  a: {tags: ["{{branch}}-{{commit}}", "{{branch}}/x", "{{sha}}"]}
+`,
+			want: []string{
+				`bkgen.yml:5:14: images.a.tags: "{{commit}}" names no value: a tag may use {{branch}}, {{tag}}, {{sha}}, {{version}}, {{major}}, {{minor}}, {{patch}}, {{build_number}}`,
+				`bkgen.yml:5:39: images.a.tags: "{{branch}}/x" is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR and {{branch}} and the like allowed)`,
 			},
 		},
 		{
