@@ -519,11 +519,20 @@ func (c *check) builtOn(im *spec.Image, dep, platform string, cfg *imageConfig) 
 func (s *Standin) fromDep(dep string) bool { return s.FromArg == imagebuild.DependencyArg(dep) }
 
 // extraTags are an image's tags besides the content tag, as the job's
-// shell expands them, and an inline cache's tag.
+// shell expands them, with the templates this harness's builds give a
+// value (branch names here are fit for a tag already), and an inline
+// cache's tag.
 func (c *check) extraTags(im *spec.Image) []string {
+	sha := c.env["BUILDKITE_COMMIT"]
+	sha = sha[:min(7, len(sha))]
+	templates := strings.NewReplacer("{{branch}}", c.env["BUILDKITE_BRANCH"], "{{sha}}", sha, "{{build_number}}", c.env["BUILDKITE_BUILD_NUMBER"])
 	var out []string
 	for _, t := range im.Tags {
-		out = append(out, os.Expand(t.Text, func(k string) string { return c.env[k] }))
+		text := templates.Replace(t.Text)
+		if strings.Contains(text, "{{") {
+			continue // no value in a branch build ({{version}}): bkgen leaves it out
+		}
+		out = append(out, os.Expand(text, func(k string) string { return c.env[k] }))
 	}
 	if im.Cache.Type == spec.CacheInline {
 		out = append(out, "buildcache-"+regexp.MustCompile(`[^A-Za-z0-9_.-]`).ReplaceAllString(c.env["BUILDKITE_BRANCH"], "-"))

@@ -232,7 +232,7 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 	}
 	hookEnv["BKGEN_SCAN_CACHE_DIR"] = scanCache
 	// What the jobs see of the build, for bkgen preview and the extra tags.
-	vars := map[string]string{"BUILDKITE_BRANCH": repo.Branch, "BUILDKITE_PIPELINE_DEFAULT_BRANCH": repo.Branch, "BUILDKITE_BUILD_NUMBER": fmt.Sprint(number)}
+	vars := map[string]string{"BUILDKITE_BRANCH": repo.Branch, "BUILDKITE_PIPELINE_DEFAULT_BRANCH": repo.Branch, "BUILDKITE_BUILD_NUMBER": fmt.Sprint(number), "BUILDKITE_COMMIT": repo.Commit}
 	for _, m := range []map[string]string{env, hookEnv} {
 		for k, v := range m {
 			vars[k] = v

@@ -413,9 +413,15 @@ type target struct {
 	trusted *target
 }
 
-// tagged is the reference of one of the image's other tags (extra tags,
-// caches), prefixed as the build's tags are.
+// tagged is the reference of one of the image's other tags (extra tags),
+// prefixed as the build's tags are.
 func (t *target) tagged(tag string) string { return t.repo + ":" + t.prefix + tag }
+
+// cacheTagged is the reference of one of its registry cache's tags, in the
+// registry's cache repository (see provider.Access.CacheRepoSuffix).
+func (t *target) cacheTagged(tag string) string {
+	return t.repo + t.CacheRepoSuffix + ":" + t.prefix + tag
+}
 
 func (t *target) ref() string { return t.repo + ":" + t.tag }
 

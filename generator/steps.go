@@ -183,7 +183,7 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		extraTags = append(extraTags, quoteExpanding(t.tagged(tag)))
 	}
 	if cacheTag != "" {
-		extraTags = append(extraTags, quoteExpanding(t.tagged(cacheTag)))
+		extraTags = append(extraTags, quoteExpanding(t.cacheTagged(cacheTag)))
 	}
 	var push []string
 	if im.Cache.Type == spec.CacheInline {
@@ -212,6 +212,17 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	}
 	if why, ok := g.fresh[im.Name]; ok {
 		data.FreshWhyQ = quote(why)
+	}
+	if t.Ensure != nil {
+		repos := []string{strings.TrimPrefix(t.repo, t.Base+"/")}
+		if im.Cache.Type == spec.CacheRegistry || im.Cache.Type == spec.CacheInline {
+			repos = append(repos, repos[0]+t.CacheRepoSuffix)
+		}
+		ensure, err := t.Ensure(slices.Compact(repos))
+		if err != nil {
+			return nil, err
+		}
+		data.Ensure = ensure
 	}
 	if t.trusted != nil {
 		data.TrustedRefQ = quoteExpanding(t.trusted.ref())
@@ -382,16 +393,16 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (from, to []
 	switch im.Cache.Type {
 	case spec.CacheRegistry:
 		for _, b := range branches {
-			add("--cache-from", "type=registry,ref="+t.tagged(cacheTagFor(b, slot)))
+			add("--cache-from", "type=registry,ref="+t.cacheTagged(cacheTagFor(b, slot)))
 		}
 		if t.trusted != nil {
 			// The trusted default branch's cache too: reading it is safe.
-			add("--cache-from", "type=registry,ref="+t.trusted.tagged(cacheTagFor(g.in.Env.DefaultBranch(), slot)))
+			add("--cache-from", "type=registry,ref="+t.trusted.cacheTagged(cacheTagFor(g.in.Env.DefaultBranch(), slot)))
 		}
-		add("--cache-to", "type=registry,ref="+t.tagged(cacheTagFor(branches[0], slot))+",mode=max"+t.CacheToAttrs)
+		add("--cache-to", "type=registry,ref="+t.cacheTagged(cacheTagFor(branches[0], slot))+",mode=max"+t.CacheToAttrs)
 	case spec.CacheInline:
 		for _, b := range branches {
-			add("--cache-from", "type=registry,ref="+t.tagged(cacheTagFor(b, variant)))
+			add("--cache-from", "type=registry,ref="+t.cacheTagged(cacheTagFor(b, variant)))
 		}
 		add("--cache-to", "type=inline")
 		cacheTag = cacheTagFor(branches[0], variant)
@@ -436,7 +447,7 @@ func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) 
 		tagsQ = append(tagsQ, quoteExpanding(t.tagged(tag)))
 	}
 	if im.Cache.Type == spec.CacheInline {
-		tagsQ = append(tagsQ, quoteExpanding(t.tagged(cacheTagFor(g.branchOrDefault(), ""))))
+		tagsQ = append(tagsQ, quoteExpanding(t.cacheTagged(cacheTagFor(g.branchOrDefault(), ""))))
 	}
 	_, fresh := g.fresh[im.Name]
 	var trustedQ string

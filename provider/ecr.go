@@ -5,6 +5,7 @@ import (
 
 	"github.com/bkgen/bkgen/buildenv"
 	"github.com/bkgen/bkgen/stepvalue"
+	"github.com/bkgen/bkgen/templates"
 )
 
 // ECR is Amazon Elastic Container Registry: repositories under
@@ -32,6 +33,7 @@ func (ECR) Fields() []Field {
 		{Name: "region", Required: true, Pattern: awsRegionRE, Rule: "an AWS region such as us-east-1"},
 		{Name: "assume_role", Pattern: roleARNRE, Rule: "an IAM role ARN such as arn:aws:iam::123456789012:role/ci"},
 		{Name: "auth", Enum: []string{"instance", "oidc"}, Default: "instance"},
+		{Name: "create_repositories", Bool: true, Default: "false"},
 	}
 }
 
@@ -59,11 +61,28 @@ func (ECR) Access(c *Config, _ buildenv.Build) (*Access, error) {
 		}
 		fields = append(fields, stepvalue.Field{Key: "assume-role", Value: stepvalue.Mapping(ar...)})
 	}
-	return &Access{
+	a := &Access{
 		Credentials: "aws",
 		Base:        c.Get("account_id") + ".dkr.ecr." + c.Get("region") + ".amazonaws.com",
 		Plugins:     []Plugin{{Source: ecrPlugin, Config: stepvalue.Mapping(fields...)}},
 		// ECR refuses BuildKit's default cache manifest.
 		CacheToAttrs: ",image-manifest=true,oci-mediatypes=true",
-	}, nil
+		// Repositories with IMMUTABLE tags refuse to move buildcache-*.
+		CacheRepoSuffix: "-cache",
+	}
+	if c.Get("create_repositories") == "true" {
+		region := c.Get("region")
+		a.Ensure = func(repos []string) (string, error) {
+			d := templates.EnsureECRData{RegionQ: region}
+			for _, r := range repos {
+				q, err := quote(r)
+				if err != nil {
+					return "", err
+				}
+				d.RepositoriesQ = append(d.RepositoriesQ, q)
+			}
+			return templates.EnsureECR(d)
+		}
+	}
+	return a, nil
 }

@@ -58,6 +58,8 @@ type Field struct {
 	Default string
 	// Fields, when set, make this field a mapping of them.
 	Fields []Field
+	// Bool makes the field true or false (held as "true" or "false").
+	Bool bool
 }
 
 // Config is a registry as the spec wrote it: each field's text by name
@@ -119,6 +121,14 @@ type Access struct {
 	// OIDCAudience is the audience of the Buildkite OIDC token that logs in,
 	// "" when the job's docker config does; --verify-registry asks for it.
 	OIDCAudience string
+	// CacheRepoSuffix, when set, puts an image's registry cache in a
+	// repository of its own, its repository's name and this: a registry
+	// whose repositories may refuse to rewrite a tag (ECR's IMMUTABLE
+	// tags) cannot hold buildcache-* tags that move.
+	CacheRepoSuffix string
+	// Ensure, when set, is the shell that creates the repositories named
+	// (without the registry) that do not exist yet, run before a push.
+	Ensure func(repositories []string) (string, error)
 }
 
 // Plugin is a plugin a step runs to reach a registry, pinned.

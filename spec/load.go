@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -286,9 +287,16 @@ func (d *decoder) providerFields(fields []provider.Field, given map[string]pair,
 			continue
 		}
 		var s string
-		if f.Enum != nil {
+		switch {
+		case f.Bool:
+			var b bool
+			if b, ok = d.boolean(p.value, path); ok {
+				c.Set(name, strconv.FormatBool(b))
+			}
+			continue
+		case f.Enum != nil:
 			s, ok = d.oneOf(p.value, path, f.Enum...)
-		} else {
+		default:
 			s, ok = d.nonEmpty(p.value, path)
 		}
 		if !ok || !d.pipelineText(p.value, path, s) {

@@ -723,7 +723,7 @@ images:
 				`bkgen.yml:3:69: registries.bk.token_env: only used with auth: token (this registry logs in with OIDC)`,
 				`bkgen.yml:4:65: registries.tok.auth: token needs token_env, the name of the env var that holds the token`,
 				`bkgen.yml:5:36: registries.aws.account_id: "1234" is not a 12-digit AWS account id (quote it to keep leading zeros)`,
-				`bkgen.yml:5:61: registries.aws: "workload_identity" is not a field of provider ecr (it has: account_id, region, assume_role, auth)`,
+				`bkgen.yml:5:61: registries.aws: "workload_identity" is not a field of provider ecr (it has: account_id, region, assume_role, auth, create_repositories)`,
 				`bkgen.yml:6:84: registries.hosted-aws.auth: auth: oidc assumes a role with the job's Buildkite OIDC token: name it in assume_role (a role whose trust policy accepts https://agent.buildkite.com tokens for sts.amazonaws.com)`,
 				`bkgen.yml:7:3: registries.gcp: repository is required for provider gar`,
 				`bkgen.yml:11:11: images.app.scan: ecr cannot scan this image: it goes to bk, and images in a buildkite registry are scanned with trivy or grype`,

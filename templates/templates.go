@@ -41,6 +41,7 @@ type BuildData struct {
 	Builder    *Builder // the builder this build needs when dockerd's own cannot; nil for any
 	BaseLogins []string // shell that logs in to the registries of the images it is built on, first
 	Login      string   // shell lines that log in; "" when plugins do it or none is needed
+	Ensure     string   // shell that creates the repositories the push needs, "" for none
 	Relogin    bool     // log in again right before the push: the login expires in minutes
 	Reuse      bool     // publish the digest when the content tag is already there (not one platform of several)
 	Args       []string // docker buildx build's arguments, each a ready word or flag and word
@@ -86,6 +87,15 @@ type Builder struct {
 
 // Build renders build.sh.tmpl.
 func Build(d BuildData) (string, error) { return render("build.sh.tmpl", d) }
+
+// EnsureECRData is what creating missing ECR repositories needs.
+type EnsureECRData struct {
+	RegionQ       string
+	RepositoriesQ []string
+}
+
+// EnsureECR renders ensure-ecr.sh.tmpl.
+func EnsureECR(d EnsureECRData) (string, error) { return render("ensure-ecr.sh.tmpl", d) }
 
 // ManifestData is what manifest-<image> runs with.
 type ManifestData struct {

@@ -118,6 +118,14 @@ var cases = []struct {
 	}), []string{
 		"    digest=$(docker buildx imagetools inspect 'r:bk-1' --format '{{.Digest}}')",
 	}, []string{"    docker buildx imagetools create --prefer-index=false --tag 'r:untrusted-bk-1' 'r:bk-1'"}},
+	{"build.sh.tmpl", "ECR repositories created", with(Build, BuildData{
+		Args: []string{"'.'"}, Push: []string{"--push"}, RefQ: ref, MetaKeyQ: "'k'", RepoQ: repo,
+		Ensure: "# The repositories this push needs, created when missing (create_repositories).",
+	}), []string{"# The repositories this push needs, created when missing (create_repositories)."}, nil},
+	{"ensure-ecr.sh.tmpl", "", with(EnsureECR, EnsureECRData{RegionQ: "us-east-1", RepositoriesQ: []string{"app", "app-cache"}}), []string{
+		"for repo in app app-cache; do",
+		`    aws ecr create-repository --region us-east-1 --repository-name "$repo" >/dev/null \`,
+	}, nil},
 	{"manifest.sh.tmpl", "untrusted", with(Manifest, ManifestData{
 		MetaKeysQ: []string{"'k'"}, RefQ: "'r:untrusted-bk-1'", MetaKeyQ: "'k'", RepoQ: "'r'", TrustedRefQ: "'r:bk-1'",
 	}), []string{"    docker buildx imagetools create --tag 'r:untrusted-bk-1' 'r:bk-1'"}, nil},
