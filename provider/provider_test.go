@@ -95,8 +95,11 @@ func TestDeclarations(t *testing.T) {
 			if f.Pattern != nil && f.Rule == "" {
 				t.Errorf("%s.%s has a pattern and no rule to say it in words", p.Name(), f.Name)
 			}
-			if f.Default != "" && f.Enum == nil {
+			if f.Default != "" && f.Enum == nil && !f.Bool {
 				t.Errorf("%s.%s has a default but no values", p.Name(), f.Name)
+			}
+			if f.Bool && f.Default != "true" && f.Default != "false" {
+				t.Errorf("%s.%s is true or false, and its default %q is neither", p.Name(), f.Name, f.Default)
 			}
 			check(p, f.Fields)
 		}
