@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -84,6 +86,7 @@ func (c *check) run() {
 	c.steps()
 	c.images()
 	c.consumers()
+	c.outputs()
 	c.userSteps()
 	c.scans()
 	c.tokens()
@@ -517,6 +520,35 @@ func (c *check) builtOn(im *spec.Image, dep, platform string, cfg *imageConfig) 
 
 // fromDep reports whether the stand-in builds FROM dep's image.
 func (s *Standin) fromDep(dep string) bool { return s.FromArg == imagebuild.DependencyArg(dep) }
+
+// outputs: each output step that ran took its files out of this build's
+// image of its stage: the artifacts it uploaded hold that stage's marker.
+func (c *check) outputs() {
+	for _, im := range c.repo.Spec.Images {
+		for _, o := range im.Outputs {
+			key := spec.OutputKey(im, o)
+			s := c.res.Step(key)
+			if s == nil || s.State != agentsim.Passed || !c.done[im.Name] {
+				continue
+			}
+			rel := strings.TrimPrefix(path.Join(o.Path, strings.TrimPrefix(markerPath, o.From)), "/")
+			if o.From != "/" && !strings.HasPrefix(markerPath, o.From+"/") {
+				continue // the marker is not under what it takes
+			}
+			want := c.repo.Standins[im.Name].Marker("linux/amd64")
+			for _, j := range s.Jobs {
+				if !slices.Contains(j.Artifacts, rel) {
+					c.fail("%s: uploaded %d artifacts, not %s", key, len(j.Artifacts), rel)
+					continue
+				}
+				got, err := os.ReadFile(filepath.Join(j.Checkout, filepath.FromSlash(rel)))
+				if err != nil || strings.TrimSpace(string(got)) != want {
+					c.fail("%s: %s says %q, want %q (%v)", key, rel, strings.TrimSpace(string(got)), want, err)
+				}
+			}
+		}
+	}
+}
 
 // extraTags are an image's tags besides the content tag, as the job's
 // shell expands them, with the templates this harness's builds give a

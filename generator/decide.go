@@ -353,6 +353,9 @@ func (v *verdicts) step(im *spec.Image, ref spec.StepRef) *StepDecision {
 	if ref.Kind == spec.ScanStep && sd.Run {
 		sd.Reason = "scans what " + spec.FinalKey(im) + " pushes"
 	}
+	if ref.Kind == spec.OutputStep && sd.Run {
+		sd.Reason = "takes " + ref.Output.From + " out of what " + spec.FinalKey(im) + " pushes"
+	}
 	return sd
 }
 

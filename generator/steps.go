@@ -52,6 +52,8 @@ func (g *gen) imageSteps(im *spec.Image) ([]planned, error) {
 			s, err = g.scanStep(im, t)
 		case spec.ConsumerStep:
 			s, err = g.consumerStep(im, ref.Consumer, t)
+		case spec.OutputStep:
+			s, err = g.outputStep(im, ref.Output, t)
 		default:
 			err = fmt.Errorf("unknown kind of step %q", ref.Kind)
 		}
@@ -434,6 +436,31 @@ func (g *gen) cachePrefix() string {
 		return cmp.Or(t.TagPrefix, spec.DefaultUntrustedPrefix)
 	}
 	return ""
+}
+
+// outputStep takes files out of the image its build step made or found,
+// and uploads them as the build's artifacts.
+func (g *gen) outputStep(im *spec.Image, o *spec.Output, t *target) (*Step, error) {
+	of, stage := im.Name, ""
+	if o.Of != "" {
+		of, stage = o.Of, o.Target
+	}
+	label := ":package: Output " + of
+	if stage != "" {
+		label += " (" + stage + ")"
+	}
+	source := strings.TrimSuffix(o.From, "/") + "/."
+	cmd, err := templates.Output(templates.OutputData{
+		Login: t.Login, RefQ: quoteExpanding(t.ref()), FromQ: quote(o.From), SourceQ: quote(source),
+		PathQ: quote(notAnOption(o.Path)), MetaKeyQ: quote("bkgen:output:" + im.Name),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Step{
+		Key: spec.OutputKey(im, o), Label: label, DependsOn: []string{spec.FinalKey(im)},
+		Agents: im.Agents, Plugins: t.plugins, Command: cmd, ArtifactPaths: []string{o.Path + "/**/*"},
+	}, nil
 }
 
 // manifestStep merges the per-platform builds of a native multi-arch build.

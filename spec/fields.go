@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"fmt"
 	"maps"
 	"path"
 	"regexp"
@@ -80,6 +81,7 @@ var imageFields = []imageField{
 	field("scan", func(im *Image) **Scan { return &im.Scan }, (*decoder).scan, nil),
 	field("step", func(im *Image) *OwnStep { return &im.Step }, (*decoder).ownStep, nil),
 	field("consumers", func(im *Image) *[]*Consumer { return &im.Consumers }, (*decoder).consumers, nil).only(),
+	field("outputs", func(im *Image) *[]*Output { return &im.Outputs }, (*decoder).outputs, nil).only(),
 }
 
 func imageFieldNames() []string {
@@ -244,6 +246,56 @@ func (d *decoder) noVariables(n *yaml.Node, what, kind string, kvs []KV) {
 func (d *decoder) nonEmptyText(n *yaml.Node, what string) string {
 	s, _ := d.nonEmpty(n, what)
 	return s
+}
+
+// outputs decodes the files to take out of the image (or a stage of its
+// Dockerfile) as artifacts.
+func (d *decoder) outputs(n *yaml.Node, what string) []*Output {
+	r := resolve(n)
+	if r == nil || r.Kind != yaml.SequenceNode {
+		d.errorf(n, what, "expected a list of {target, from, path}, found %s", kindName(n))
+		return nil
+	}
+	var out []*Output
+	seen := map[string]bool{}
+	for i, item := range r.Content {
+		at := fmt.Sprintf("%s[%d]", what, i)
+		f, ok := d.fields(item, at, []string{"target", "from", "path"})
+		if !ok {
+			continue
+		}
+		o := &Output{Pos: posOf(item), From: "/"}
+		if p, ok := f["target"]; ok {
+			o.Target = matching(stageRE, "a build stage name (a letter, then letters, digits, '.', '_' and '-')")(d, p.value, at+".target")
+		}
+		if p, ok := f["from"]; ok {
+			if s, ok := d.nonEmpty(p.value, at+".from"); ok {
+				if !strings.HasPrefix(s, "/") || path.Clean(s) != s || strings.ContainsAny(s, "\n\x00") {
+					d.errorf(p.value, at+".from", "%s is not a clean absolute path in the image, such as /app/dist", quoteForMessage(s))
+				} else {
+					o.From = s
+				}
+			}
+		}
+		if p, ok := f["path"]; ok {
+			o.Path = d.relPath(p.value, at+".path")
+			if o.Path == "." {
+				d.errorf(p.value, at+".path", "name a directory of its own for the files: they are uploaded as PATH/**/*")
+				o.Path = ""
+			}
+		} else {
+			d.errorf(item, at, "path is required: the directory in the checkout the files go to")
+		}
+		if seen[o.Target] {
+			d.errorf(item, at, "a second output of the same stage: list each stage once")
+			continue
+		}
+		seen[o.Target] = true
+		if o.Path != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // network decodes the build's RUN network: default or none. (host needs a

@@ -122,7 +122,7 @@ func (d *decoder) load(src []byte) *Spec {
 }
 
 // variants adds, after each image, one variant for each build stage its
-// consumers name as their target (other than the image's own): the same
+// consumers or outputs name as their target (other than the image's own): the same
 // build with that target, on the same agents, for those consumers only. It
 // has no platforms (the agent's own), tags or scan; its content tag is its
 // own, its registry cache under tags of its own.
@@ -143,14 +143,7 @@ func (d *decoder) variants(images []*Image) []*Image {
 			}
 			v := byStage[c.Target]
 			if v == nil {
-				v = &Image{
-					Name: im.Name + ":" + c.Target, Pos: c.TargetPos, Registry: im.Registry, Repository: im.Repository,
-					Inputs: im.Inputs, Agents: im.Agents, Cache: im.Cache, IfChanged: im.IfChanged, Step: im.Step,
-					Variant: c.Target, Of: im.Name, ContextPos: im.ContextPos, DockerfilePos: im.DockerfilePos, set: im.set,
-				}
-				v.Inputs.Target, v.Inputs.Platforms = c.Target, nil
-				v.Args, v.Labels, v.Secrets = slices.Clone(im.Args), slices.Clone(im.Labels), slices.Clone(im.Secrets)
-				v.DependsOn = slices.Clone(im.DependsOn)
+				v = variant(im, c.Target, c.TargetPos)
 				byStage[c.Target] = v
 				out = append(out, v)
 			}
@@ -158,8 +151,37 @@ func (d *decoder) variants(images []*Image) []*Image {
 			v.Consumers = append(v.Consumers, c)
 		}
 		im.Consumers = keep
+		var own []*Output
+		for _, o := range im.Outputs {
+			if o.Target == "" || o.Target == im.Target {
+				own = append(own, o)
+				continue
+			}
+			v := byStage[o.Target]
+			if v == nil {
+				v = variant(im, o.Target, o.Pos)
+				byStage[o.Target] = v
+				out = append(out, v)
+			}
+			o.Of = im.Name
+			v.Outputs = append(v.Outputs, o)
+		}
+		im.Outputs = own
 	}
 	return out
+}
+
+// variant is im's variant for another stage of its Dockerfile.
+func variant(im *Image, stage string, at Pos) *Image {
+	v := &Image{
+		Name: im.Name + ":" + stage, Pos: at, Registry: im.Registry, Repository: im.Repository,
+		Inputs: im.Inputs, Agents: im.Agents, Cache: im.Cache, IfChanged: im.IfChanged, Step: im.Step, MaxAge: im.MaxAge,
+		Variant: stage, Of: im.Name, ContextPos: im.ContextPos, DockerfilePos: im.DockerfilePos, set: im.set,
+	}
+	v.Inputs.Target, v.Inputs.Platforms = stage, nil
+	v.Args, v.Labels, v.Secrets = slices.Clone(im.Args), slices.Clone(im.Labels), slices.Clone(im.Secrets)
+	v.DependsOn = slices.Clone(im.DependsOn)
+	return v
 }
 
 // yamlError turns a yaml.v3 syntax error ("yaml: line 3: ...") into a

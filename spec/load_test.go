@@ -177,6 +177,31 @@ func TestTrust(t *testing.T) {
 	}
 }
 
+// An output of another stage comes from the image's variant for that
+// stage, under a key that names both; one of the image's own stage, from
+// the image.
+func TestLoadOutputs(t *testing.T) {
+	s := mustLoad(t, `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app:
+    outputs: [{target: builder, from: /out, path: dist}, {path: all}]
+`)
+	var keys []string
+	for _, im := range s.Images {
+		for _, ref := range Steps(im) {
+			keys = append(keys, ref.Key)
+		}
+	}
+	if diff := cmp.Diff([]string{"build-app", "scan-app", "output-app", "build-app:builder", "output-app-builder"}, keys); diff != "" {
+		t.Errorf("steps (-want +got):\n%s", diff)
+	}
+	if v := s.Image("app:builder"); v == nil || v.Target != "builder" || v.Outputs[0].From != "/out" || v.Outputs[0].Path != "dist" {
+		t.Errorf("app:builder = %+v", v)
+	}
+}
+
 func TestLoadInheritsDefaults(t *testing.T) {
 	s := mustLoad(t, `version: 1
 registries:
@@ -846,6 +871,30 @@ images:
 			want: []string{
 				`bkgen.yml:5:14: images.a.tags: "{{commit}}" names no value: a tag may use {{branch}}, {{tag}}, {{sha}}, {{version}}, {{major}}, {{minor}}, {{patch}}, {{build_number}}`,
 				`bkgen.yml:5:39: images.a.tags: "{{branch}}/x" is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR and {{branch}} and the like allowed)`,
+			},
+		},
+		{
+			name: "outputs",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  a:
+    outputs:
+      - {target: builder, from: app/dist, path: dist}
+      - {target: builder, path: other}
+      - {from: /x/../y, path: .}
+      - {target: "b c"}
+  b: {outputs: dist}
+`,
+			want: []string{
+				`bkgen.yml:7:33: images.a.outputs[0].from: "app/dist" is not a clean absolute path in the image, such as /app/dist`,
+				`bkgen.yml:8:9: images.a.outputs[1]: a second output of the same stage: list each stage once`,
+				`bkgen.yml:9:16: images.a.outputs[2].from: "/x/../y" is not a clean absolute path in the image, such as /app/dist`,
+				`bkgen.yml:9:31: images.a.outputs[2].path: name a directory of its own for the files: they are uploaded as PATH/**/*`,
+				`bkgen.yml:10:9: images.a.outputs[3]: path is required: the directory in the checkout the files go to`,
+				`bkgen.yml:10:18: images.a.outputs[3].target: "b c" is not a build stage name (a letter, then letters, digits, '.', '_' and '-')`,
+				`bkgen.yml:11:16: images.b.outputs: expected a list of {target, from, path}, found the string "dist"`,
 			},
 		},
 		{

@@ -65,6 +65,7 @@ const (
 	ScanStep     StepKind = "scan"     // scans what the build pushed
 	UserStepKind StepKind = "step"     // one the spec adds itself
 	ConsumerStep StepKind = "consumer" // runs a consumer's command in the image
+	OutputStep   StepKind = "output"   // takes files out of the image as artifacts
 )
 
 // StepRef is one step bkgen makes for an image: what it is, its key, and
@@ -74,6 +75,7 @@ type StepRef struct {
 	Key         string
 	Platform    string    // a BuildStep of a native multi-arch build: the platform it builds
 	Consumer    *Consumer // a ConsumerStep: the consumer it runs
+	Output      *Output   // an OutputStep: what it takes out
 	Parallelism int       // jobs it runs as (0 is one)
 	Pos         Pos       // where the spec makes it
 }
@@ -97,5 +99,17 @@ func Steps(im *Image) []StepRef {
 	for _, c := range im.Consumers {
 		out = append(out, StepRef{Kind: ConsumerStep, Key: ConsumerKey(im, c), Consumer: c, Parallelism: c.Parallelism, Pos: c.Pos})
 	}
+	for _, o := range im.Outputs {
+		out = append(out, StepRef{Kind: OutputStep, Key: OutputKey(im, o), Output: o, Parallelism: 1, Pos: o.Pos})
+	}
 	return out
+}
+
+// OutputKey is the key of the step taking an output out of im:
+// output-IMAGE, and -STAGE for a stage of its own.
+func OutputKey(im *Image, o *Output) string {
+	if o.Of != "" {
+		return "output-" + o.Of + "-" + o.Target
+	}
+	return "output-" + im.Name
 }

@@ -100,6 +100,10 @@ type Image struct {
 	// manifest and scan.
 	Step      OwnStep
 	Consumers []*Consumer
+	// Outputs are files of the image taken out as the build's artifacts:
+	// the outputs of this image's stage (a variant's, for a target of
+	// their own).
+	Outputs []*Output
 	// Variant is the stage a variant builds: an image bkgen adds for the
 	// consumers of Of that name a target of their own (Name is Of:Variant).
 	// "" for the spec's own images.
@@ -202,6 +206,20 @@ type Consumer struct {
 	// Attrs are the other command-step attributes the spec passes through
 	// (if, branches, allow_dependency_failure, ...), in StepAttrs order.
 	Attrs []StepAttr
+}
+
+// Output is files of a build stage taken out of its image and uploaded as
+// the build's artifacts (outputs:), by a step that follows the image's
+// decision: it runs when the image is built or guarded, on what is under
+// its content tag.
+type Output struct {
+	Target string // the stage, "" for the image's own
+	From   string // the directory in the image whose contents are taken ("/" for all)
+	Path   string // where they go in the checkout, relative: the artifacts are Path/**/*
+	Pos    Pos
+	// Of is the image the spec lists it under, when it comes from that
+	// image's variant for Target.
+	Of string
 }
 
 // OwnStep is what the spec adds to an image's own steps (builds, manifest,

@@ -97,6 +97,19 @@ type EnsureECRData struct {
 // EnsureECR renders ensure-ecr.sh.tmpl.
 func EnsureECR(d EnsureECRData) (string, error) { return render("ensure-ecr.sh.tmpl", d) }
 
+// OutputData is what an output step runs with.
+type OutputData struct {
+	Login    string
+	RefQ     string // the image, under its content tag
+	FromQ    string // the directory in the image, for people
+	SourceQ  string // what docker cp copies: that directory's contents
+	PathQ    string // where in the checkout
+	MetaKeyQ string // meta-data naming the image the files came from
+}
+
+// Output renders output.sh.tmpl.
+func Output(d OutputData) (string, error) { return render("output.sh.tmpl", d) }
+
 // ManifestData is what manifest-<image> runs with.
 type ManifestData struct {
 	Login       string

@@ -126,6 +126,12 @@ var cases = []struct {
 		"for repo in app app-cache; do",
 		`    aws ecr create-repository --region us-east-1 --repository-name "$repo" >/dev/null \`,
 	}, nil},
+	{"output.sh.tmpl", "", with(Output, OutputData{
+		Login: oidcLogin, RefQ: ref, FromQ: "/app/dist", SourceQ: "/app/dist/.", PathQ: "dist", MetaKeyQ: "bkgen:output:app:builder",
+	}), []string{
+		"docker cp \"$cid\":/app/dist/. dist",
+		"buildkite-agent meta-data set bkgen:output:app:builder " + ref,
+	}, nil},
 	{"manifest.sh.tmpl", "untrusted", with(Manifest, ManifestData{
 		MetaKeysQ: []string{"'k'"}, RefQ: "'r:untrusted-bk-1'", MetaKeyQ: "'k'", RepoQ: "'r'", TrustedRefQ: "'r:bk-1'",
 	}), []string{"    docker buildx imagetools create --tag 'r:untrusted-bk-1' 'r:bk-1'"}, nil},
