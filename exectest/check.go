@@ -3,6 +3,7 @@ package exectest
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -372,6 +373,7 @@ func (c *check) images() {
 			}
 		}
 		c.attestations(im, ref, m)
+		c.annotations(im, ref)
 		if c.phase == PhaseAgain {
 			continue // the same images as the build before: only the tags and meta-data are new
 		}
@@ -427,6 +429,34 @@ func (c *check) attestations(im *spec.Image, ref string, m *manifest) {
 		case im.SBOM == "" && a.Packages != nil:
 			c.fail("%s (%s): an SBOM the spec does not ask for", im.Name, p)
 		}
+	}
+}
+
+// annotations: an image that asks for them records the build that pushed
+// it on what its content tag names: this build's commit when it built the
+// image, an earlier build's when it reused it.
+func (c *check) annotations(im *spec.Image, ref string) {
+	if !im.Annotations {
+		return
+	}
+	raw, err := c.docker.run(c.ctx, "buildx", "imagetools", "inspect", ref, "--raw")
+	if err != nil {
+		c.fail("%s: %v", im.Name, err)
+		return
+	}
+	var m struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		c.fail("%s: its manifest: %v", im.Name, err)
+		return
+	}
+	rev, created := m.Annotations["org.opencontainers.image.revision"], m.Annotations["org.opencontainers.image.created"]
+	switch {
+	case c.built[im.Name] && rev != c.env["BUILDKITE_COMMIT"]:
+		c.fail("%s: built by this build, and its revision annotation is %q, not %s (annotations %v)", im.Name, rev, c.env["BUILDKITE_COMMIT"], m.Annotations)
+	case rev == "" || created == "":
+		c.fail("%s: no revision or created annotation: %v", im.Name, m.Annotations)
 	}
 }
 

@@ -135,6 +135,8 @@ defaults: {scan: false, cache: none}
 images:
   plain: {}
   attested: {provenance: max, sbom: true}
+  annotated: {annotations: true}
+  multi: {annotations: true, platforms: [linux/amd64, linux/arm64]}
 `)
 	cmds := commands(t, generate(t, Input{Spec: s, Changes: changes.Result{All: true}}))
 	if c := cmds["build-plain"]; !strings.Contains(c, ` --provenance=false --sbom=false --push --metadata-file "$metadata"`) || strings.Contains(c, "builder=(") {
@@ -146,6 +148,15 @@ images:
 	}
 	if !strings.Contains(c, "# Attaching attestations needs a builder other than dockerd's own") {
 		t.Errorf("build-attested does not make sure of a docker-container builder:\n%s", c)
+	}
+	// The build that pushes an image, recorded on what it pushes, by a
+	// builder that can (dockerd's own drops annotations).
+	if c := cmds["build-annotated"]; !strings.Contains(c, ` --annotation "manifest:org.opencontainers.image.revision=${BUILDKITE_COMMIT:-}" `) ||
+		!strings.Contains(c, "# Annotating the manifest needs a builder other than dockerd's own") {
+		t.Errorf("build-annotated does not annotate its manifest:\n%s", c)
+	}
+	if c := cmds["manifest-multi"]; !strings.Contains(c, `docker buildx imagetools create --annotation "index:org.opencontainers.image.created=$(date -u +%Y-%m-%dT%H:%M:%SZ)"`) {
+		t.Errorf("manifest-multi does not annotate its index:\n%s", c)
 	}
 	// Only the push attaches them: the build before it exports nothing.
 	if strings.Contains(c, `--sbom=generator=`+spec.DefaultSBOMGenerator+` --output type=cacheonly`) {

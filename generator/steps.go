@@ -167,6 +167,8 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		b = &templates.Builder{Why: "Building several platforms at once"}
 	case im.Provenance != "" || im.SBOM != "":
 		b = &templates.Builder{Why: "Attaching attestations"}
+	case im.Annotations:
+		b = &templates.Builder{Why: "Annotating the manifest"}
 	case im.Cache.Type == spec.CacheRegistry || im.Cache.Type == spec.CacheLocal || im.Cache.Type == spec.CacheS3:
 		b = &templates.Builder{Why: "Exporting a cache"}
 	case im.Cache.Type == spec.CacheInline:
@@ -193,6 +195,15 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		push, to = to, nil
 	}
 	push = append(push, attestations(im)...)
+	if im.Annotations {
+		// An index too where the push makes one: several platforms, or
+		// attestations beside the image.
+		levels := "manifest"
+		if v.platform == "" && (len(im.Platforms) > 1 || im.Provenance != "" || im.SBOM != "") {
+			levels = "index,manifest"
+		}
+		push = append(push, buildAnnotations(levels)...)
+	}
 	if v.platform != "" {
 		// Pushed by digest only: the manifest step gives the image its tags.
 		push = append(push, "--output "+quoteExpanding("type=image,name="+t.repo+",push-by-digest=true,name-canonical=true,push=true"))
@@ -250,6 +261,22 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		return nil, err
 	}
 	return &Step{Key: v.key, Label: v.label, DependsOn: deps, Agents: v.agents, Plugins: plugins, Command: cmd}, nil
+}
+
+// buildAnnotations record the build that pushes an image, as the OCI
+// image spec names them, at the given levels of what it pushes: values the
+// job's shell fills in, never inputs of the content tag.
+func buildAnnotations(levels string) []string {
+	var out []string
+	for _, a := range []struct{ key, value string }{
+		{"org.opencontainers.image.revision", "${BUILDKITE_COMMIT:-}"},
+		{"org.opencontainers.image.source", "${BUILDKITE_REPO:-}"},
+		{"org.opencontainers.image.url", "${BUILDKITE_BUILD_URL:-}"},
+		{"org.opencontainers.image.created", "$(date -u +%Y-%m-%dT%H:%M:%SZ)"},
+	} {
+		out = append(out, "--annotation \""+levels+":"+a.key+"="+a.value+"\"")
+	}
+	return out
 }
 
 // attestations are the push's attestation flags: what the spec asks for,
@@ -481,8 +508,12 @@ func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) 
 	if t.trusted != nil {
 		trustedQ = quoteExpanding(t.trusted.ref())
 	}
+	var annotations []string
+	if im.Annotations {
+		annotations = buildAnnotations("index")
+	}
 	cmd, err := templates.Manifest(templates.ManifestData{
-		TrustedRefQ: trustedQ,
+		TrustedRefQ: trustedQ, Annotations: annotations,
 		Login:       t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ, Merge: fresh || g.renewable[im.Name],
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(metaKey(im)), RepoQ: quoteExpanding(t.repo),
 	})

@@ -61,6 +61,7 @@ var imageFields = []imageField{
 	field("labels", func(im *Image) *[]KV { return &im.Labels }, (*decoder).labels, mergeKV),
 	field("key_salt", func(im *Image) *string { return &im.KeySalt }, (*decoder).nonEmptyText, nil),
 	field("provenance", func(im *Image) *string { return &im.Provenance }, (*decoder).provenance, nil),
+	field("annotations", func(im *Image) *bool { return &im.Annotations }, (*decoder).flag, nil),
 	field("network", func(im *Image) *string { return &im.Network }, (*decoder).network, nil),
 	field("add_hosts", func(im *Image) *[]string { return &im.AddHosts }, (*decoder).buildHosts, nil),
 	field("ssh", func(im *Image) *[]string { return &im.SSH }, (*decoder).sshIDs, nil),
@@ -296,6 +297,12 @@ func (d *decoder) outputs(n *yaml.Node, what string) []*Output {
 		}
 	}
 	return out
+}
+
+// flag decodes true or false.
+func (d *decoder) flag(n *yaml.Node, what string) bool {
+	b, _ := d.boolean(n, what)
+	return b
 }
 
 // network decodes the build's RUN network: default or none. (host needs a

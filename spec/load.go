@@ -175,7 +175,7 @@ func (d *decoder) variants(images []*Image) []*Image {
 func variant(im *Image, stage string, at Pos) *Image {
 	v := &Image{
 		Name: im.Name + ":" + stage, Pos: at, Registry: im.Registry, Repository: im.Repository,
-		Inputs: im.Inputs, Agents: im.Agents, Cache: im.Cache, IfChanged: im.IfChanged, Step: im.Step, MaxAge: im.MaxAge,
+		Inputs: im.Inputs, Agents: im.Agents, Cache: im.Cache, IfChanged: im.IfChanged, Step: im.Step, MaxAge: im.MaxAge, Annotations: im.Annotations,
 		Variant: stage, Of: im.Name, ContextPos: im.ContextPos, DockerfilePos: im.DockerfilePos, set: im.set,
 	}
 	v.Inputs.Target, v.Inputs.Platforms = stage, nil

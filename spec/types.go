@@ -90,6 +90,10 @@ type Image struct {
 	CacheFrom []string
 	// ExportEnv names the variable its consumers find its reference in.
 	ExportEnv string
+	// Annotations: its push records the build that made it (commit,
+	// repository, time, build URL) as OCI annotations on its manifests,
+	// which are not inputs of the content tag.
+	Annotations bool
 	// MaxAge is how many days an image built under its content tag is
 	// reused: an older one is rebuilt, from fresh bases. 0: no limit.
 	MaxAge    int

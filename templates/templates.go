@@ -119,6 +119,8 @@ type ManifestData struct {
 	MetaKeyQ    string // the key the merged digest is published under
 	RepoQ       string
 	TrustedRefQ string // as BuildData's
+	// Annotations are --annotation flags for the merged index.
+	Annotations []string
 	// Merge: every per-platform step publishes its digest, built or found
 	// (a rebuild, or max_age, where one platform may be rebuilt while the
 	// content tag is there), so the platforms are always merged.

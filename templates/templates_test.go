@@ -137,7 +137,8 @@ var cases = []struct {
 	}), []string{"    docker buildx imagetools create --tag 'r:untrusted-bk-1' 'r:bk-1'"}, nil},
 	{"manifest.sh.tmpl", "merge whatever the platforms publish", with(Manifest, ManifestData{
 		MetaKeysQ: []string{"'k'"}, RefQ: ref, MetaKeyQ: "'k'", RepoQ: repo, Merge: true,
-	}), []string{"merge=true"}, []string{"merge=false"}},
+		Annotations: []string{`--annotation "index:org.opencontainers.image.revision=${BUILDKITE_COMMIT}"`},
+	}), []string{"merge=true", `  docker buildx imagetools create --annotation "index:org.opencontainers.image.revision=${BUILDKITE_COMMIT}" --tag ` + ref + ` "${sources[@]}"`}, []string{"merge=false"}},
 	{"scan-trivy.sh.tmpl", "two platforms", with(Trivy, TrivyData{
 		Scan:      scanData(true, true, report("app-linux-amd64", "linux/amd64"), report("app-linux-arm64", "linux/arm64")),
 		SeverityQ: "'HIGH,CRITICAL'", DBArgs: []string{"--db-repository", "mirror.example/trivy-db:2"}, IgnoreUnfixed: true,

@@ -598,6 +598,7 @@ func (br *buildRun) jobEnv(j *Job) ([]string, error) {
 		"BUILDKITE_AGENT_ACCESS_TOKEN":      br.token,
 		"BUILDKITE_BUILD_ID":                br.id,
 		"BUILDKITE_BUILD_NUMBER":            strconv.Itoa(b.Number),
+		"BUILDKITE_BUILD_URL":               "https://buildkite.com/bkgen/bkgen-exec/builds/" + strconv.Itoa(b.Number),
 		"BUILDKITE_BRANCH":                  b.Branch,
 		"BUILDKITE_COMMIT":                  b.Commit,
 		"BUILDKITE_REPO":                    b.Repo,
