@@ -155,7 +155,7 @@ images:
 		!strings.Contains(c, "# Annotating the manifest needs a builder other than dockerd's own") {
 		t.Errorf("build-annotated does not annotate its manifest:\n%s", c)
 	}
-	if c := cmds["manifest-multi"]; !strings.Contains(c, `docker buildx imagetools create --annotation "index:org.opencontainers.image.created=$(date -u +%Y-%m-%dT%H:%M:%SZ)"`) {
+	if c := cmds["manifest-multi"]; !strings.Contains(c, `--annotation "index:org.opencontainers.image.created=$(date -u +%Y-%m-%dT%H:%M:%SZ)" --tag`) {
 		t.Errorf("manifest-multi does not annotate its index:\n%s", c)
 	}
 	// Only the push attaches them: the build before it exports nothing.

@@ -514,7 +514,7 @@ func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) 
 	}
 	cmd, err := templates.Manifest(templates.ManifestData{
 		TrustedRefQ: trustedQ, Annotations: annotations,
-		Login:       t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ, Merge: fresh || g.renewable[im.Name],
+		Login: t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ, Merge: fresh || g.renewable[im.Name],
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(metaKey(im)), RepoQ: quoteExpanding(t.repo),
 	})
 	if err != nil {
