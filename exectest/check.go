@@ -177,6 +177,15 @@ func (c *check) trustedAfter() {
 	}
 }
 
+// platformsOf is the platforms an image is built for: the agent's own,
+// linux/amd64 here, when the spec names none.
+func platformsOf(im *spec.Image) []string {
+	if len(im.Platforms) == 0 {
+		return []string{"linux/amd64"}
+	}
+	return im.Platforms
+}
+
 // newTags: exactly the images of want have content tags other than the
 // phase before's (want says why they must).
 func (c *check) newTags(want map[string]bool, why string) {
@@ -207,10 +216,7 @@ func (c *check) onMovedBase() {
 			c.fail("%s: %v", im.Name, err)
 			continue
 		}
-		platforms := im.Platforms
-		if len(platforms) == 0 {
-			platforms = []string{"linux/amd64"}
-		}
+		platforms := platformsOf(im)
 		for _, p := range platforms {
 			b, got := config(base, p), config(configs, p)
 			if b == nil || got == nil {
@@ -403,10 +409,7 @@ func (c *check) attestations(im *spec.Image, ref string, m *manifest) {
 		c.fail("%s: %v", im.Name, err)
 		return
 	}
-	platforms := im.Platforms
-	if len(platforms) == 0 {
-		platforms = []string{"linux/amd64"}
-	}
+	platforms := platformsOf(im)
 	for _, p := range platforms {
 		a := found[p]
 		if a == nil && len(found) == 1 {
@@ -463,10 +466,7 @@ func (c *check) annotations(im *spec.Image, ref string) {
 // contents looks inside an image, on each of its platforms.
 func (c *check) contents(im *spec.Image, repo string, m *manifest) {
 	st := c.repo.Standins[im.Name]
-	platforms := im.Platforms
-	if len(platforms) == 0 {
-		platforms = []string{"linux/amd64"}
-	}
+	platforms := platformsOf(im)
 	byPlatform := m.platforms()
 	if len(platforms) > 1 {
 		var missing []string
@@ -1091,10 +1091,7 @@ func (c *check) fromRemoteCache() {
 			c.fail("%s: %v", im.Name, err)
 			continue
 		}
-		platforms := im.Platforms
-		if len(platforms) == 0 {
-			platforms = []string{"linux/amd64"}
-		}
+		platforms := platformsOf(im)
 		ok := true
 		for _, p := range platforms {
 			b, n := config(before, p), config(now, p)

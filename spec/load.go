@@ -135,36 +135,38 @@ func (d *decoder) variants(images []*Image) []*Image {
 	for _, im := range images {
 		out = append(out, im)
 		byStage := map[string]*Image{}
-		var keep []*Consumer
-		for _, c := range im.Consumers {
-			if c.Target == "" || c.Target == im.Target {
-				keep = append(keep, c)
-				continue
+		// stageImage is the variant that builds stage, made when a consumer
+		// or an output first names it; nil for the image's own stage.
+		stageImage := func(stage string, at Pos) *Image {
+			if stage == "" || stage == im.Target {
+				return nil
 			}
-			v := byStage[c.Target]
+			v := byStage[stage]
 			if v == nil {
-				v = variant(im, c.Target, c.TargetPos)
-				byStage[c.Target] = v
+				v = variant(im, stage, at)
+				byStage[stage] = v
 				out = append(out, v)
 			}
-			c.Of = im.Name
-			v.Consumers = append(v.Consumers, c)
+			return v
+		}
+		var keep []*Consumer
+		for _, c := range im.Consumers {
+			if v := stageImage(c.Target, c.TargetPos); v != nil {
+				c.Of = im.Name
+				v.Consumers = append(v.Consumers, c)
+			} else {
+				keep = append(keep, c)
+			}
 		}
 		im.Consumers = keep
 		var own []*Output
 		for _, o := range im.Outputs {
-			if o.Target == "" || o.Target == im.Target {
+			if v := stageImage(o.Target, o.Pos); v != nil {
+				o.Of = im.Name
+				v.Outputs = append(v.Outputs, o)
+			} else {
 				own = append(own, o)
-				continue
 			}
-			v := byStage[o.Target]
-			if v == nil {
-				v = variant(im, o.Target, o.Pos)
-				byStage[o.Target] = v
-				out = append(out, v)
-			}
-			o.Of = im.Name
-			v.Outputs = append(v.Outputs, o)
 		}
 		im.Outputs = own
 	}

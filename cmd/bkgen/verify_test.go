@@ -45,9 +45,7 @@ images:
 	write("absent/Dockerfile", "FROM scratch\nLABEL image=absent\n")
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials but ours
 
-	upstream := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer upstream.Close()
-	host := strings.TrimPrefix(upstream.URL, "http://")
+	host := loopbackRegistry(t)
 	generate := verifyGenerate(dir)
 	// Find the content tag bkgen wants, then push an image under it.
 	first, _ := generate(t, host)
@@ -104,6 +102,14 @@ images:
 			t.Errorf("took %s", took)
 		}
 	})
+}
+
+// loopbackRegistry serves go-containerregistry's registry on loopback for
+// the test, and returns its host:port.
+func loopbackRegistry(t *testing.T) string {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
 }
 
 func writer(t *testing.T, dir string) func(name, text string) {
@@ -179,9 +185,7 @@ images:
 	write("young/Dockerfile", "FROM scratch\nLABEL image=young\n")
 	write("old/Dockerfile", "FROM scratch\nLABEL image=old\n")
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
-	upstream := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer upstream.Close()
-	host := strings.TrimPrefix(upstream.URL, "http://")
+	host := loopbackRegistry(t)
 	generate := verifyGenerate(dir)
 	first, _ := generate(t, host)
 	builtAgo := func(days int) func(v1.Image) (v1.Image, error) {
@@ -228,9 +232,7 @@ images:
 // repository, so a base that moves makes a new tag, and the build pulls
 // its bases; a base that cannot be looked up is said, and left out.
 func TestVerifyRegistryBases(t *testing.T) {
-	upstream := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	defer upstream.Close()
-	host := strings.TrimPrefix(upstream.URL, "http://")
+	host := loopbackRegistry(t)
 	dir := t.TempDir()
 	write := writer(t, dir)
 	write(".buildkite/bkgen.yml", `version: 1
