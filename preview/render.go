@@ -223,7 +223,7 @@ type jsonTotalSet struct {
 // kept), or null when not predicted. A step's agent_differs is null, or,
 // when bkgen decides, what the agent would do instead with if_changed left
 // to it: {"run", "reason"}. action is build, guard, reuse or skip; kind is
-// build, manifest, scan, consumer or step (the spec's own). Lists are
+// build, manifest, scan, consumer, output or step (the spec's own). Lists are
 // never null.
 func JSON(w io.Writer, p *Plan) error {
 	t := p.totals()
