@@ -40,13 +40,16 @@ type Scenario struct {
 	ExtraPhases []string
 	// Rebuild is BKGEN_REBUILD in the rebuild phase (exec file: rebuild=...).
 	Rebuild string
+	// Skip are every scenario's phases it leaves out (exec file:
+	// skip=changed,cold): those that show nothing other scenarios do not.
+	Skip []string
 }
 
 // Phases are the phases the scenario runs, in order.
 func (sc *Scenario) Phases() []string {
 	var out []string
 	for _, p := range phaseOrder {
-		if slices.Contains(Phases, p) || slices.Contains(sc.ExtraPhases, p) {
+		if slices.Contains(Phases, p) && !slices.Contains(sc.Skip, p) || slices.Contains(sc.ExtraPhases, p) {
 			out = append(out, p)
 		}
 	}
@@ -123,6 +126,13 @@ func loadScenario(dir string, extra bool) (*Scenario, error) {
 				}
 			case "rebuild":
 				sc.Rebuild = v
+			case "skip":
+				for _, p := range strings.Split(v, ",") {
+					if p != PhaseChanged && p != PhaseCold {
+						return nil, fmt.Errorf("%s/exec: skip: %q is not a phase a scenario may leave out (%s, %s)", dir, p, PhaseChanged, PhaseCold)
+					}
+					sc.Skip = append(sc.Skip, p)
+				}
 			case "max_jobs":
 				if sc.MaxJobs, err = strconv.Atoi(v); err != nil {
 					return nil, fmt.Errorf("%s/exec: max_jobs: %w", dir, err)
