@@ -168,6 +168,7 @@ func Prepare(in Input) (*Prepared, error) {
 		in.Skipped = SkipStep
 	}
 	g := &gen{in: in, targets: map[string]*target{}, fresh: in.Rebuild.fresh(in.Spec), renewable: in.Spec.Renewable()}
+	g.trust = decideTrust(in)
 	if err := g.resolveTargets(); err != nil {
 		return nil, err
 	}
@@ -220,7 +221,7 @@ func (p *Prepared) Generate(inRegistry map[string]RegistryCheck) (*Result, error
 		s.decision = v.step(s.image, s.ref)
 		decisions.Steps = append(decisions.Steps, s.decision)
 	}
-	res := &Result{Pipeline: pipeline, Decisions: decisions, Trust: g.trust()}
+	res := &Result{Pipeline: pipeline, Decisions: decisions, Trust: g.trust}
 	view, notes := g.agentView(steps, dec)
 	if in.IfChanged == EvaluateAgent {
 		for _, s := range steps {
@@ -319,6 +320,7 @@ type gen struct {
 	// renewable: images whose build may rebuild them at run time (see
 	// spec.Spec.Renewable)
 	renewable map[string]bool
+	trust     Trust    // whether this build is trusted (see decideTrust)
 	notes     []string // for Result.Notes, each once, in the order made
 }
 
@@ -343,7 +345,7 @@ func (g *gen) resolveTargets() error {
 	if len(errs) > 0 {
 		return errs
 	}
-	trust := g.trust()
+	trust := g.trust
 	for _, im := range g.in.Spec.Images {
 		tag := g.in.ContentTags[im.Name]
 		if tag == "" {
@@ -389,14 +391,14 @@ func (t Trust) String() string {
 	return "untrusted build: " + t.Reason + "; every tag it writes starts " + t.TagPrefix + ", which trusted builds never read, and it reuses what trusted builds pushed"
 }
 
-// trust decides whether the build is trusted: every build is, without a
-// trust model in the spec.
-func (g *gen) trust() Trust {
-	t := g.in.Spec.Trust
+// decideTrust decides whether the build is trusted: every build is,
+// without a trust model in the spec.
+func decideTrust(in Input) Trust {
+	t := in.Spec.Trust
 	if t == nil {
 		return Trust{Trusted: true, Reason: "the spec has no trust model"}
 	}
-	env := g.in.Env
+	env := in.Env
 	ok, why := t.Trusted(env.Branch, env.PullRequest, env.DefaultBranch())
 	return Trust{Model: true, Trusted: ok, Reason: why, TagPrefix: t.TagPrefix, Registry: t.Registry}
 }

@@ -459,7 +459,7 @@ func (g *gen) cacheArgs(im *spec.Image, t *target, platform string) (from, to []
 // caches, which live beside trusted builds' whatever the registry: ""
 // for a trusted build.
 func (g *gen) cachePrefix() string {
-	if t := g.trust(); !t.Trusted {
+	if t := g.trust; !t.Trusted {
 		return cmp.Or(t.TagPrefix, spec.DefaultUntrustedPrefix)
 	}
 	return ""

@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/bkgen/bkgen/buildenv"
@@ -69,16 +70,19 @@ func (v *Verify) resolveBases(ctx context.Context, dir string, s *spec.Spec, env
 	if len(uses) == 0 {
 		return notes
 	}
+	// Each base once, however many images are built from it.
 	var refs []string
 	for _, u := range uses {
-		refs = append(refs, lookups[u.ref])
+		if !slices.Contains(refs, lookups[u.ref]) {
+			refs = append(refs, lookups[u.ref])
+		}
 	}
 	c := v.checker(s, env)
 	ctx, cancel := context.WithTimeout(ctx, lookUpLimit)
 	defer cancel()
 	results := c.Lookup(ctx, refs)
-	for i, u := range uses {
-		r := results[i]
+	for _, u := range uses {
+		r := results[slices.Index(refs, lookups[u.ref])]
 		if r.State != registry.Present {
 			notes = append(notes, fmt.Sprintf("image %s: could not look up its base %s (%s): its content tag does not follow that base", u.im.Name, u.ref, strings.TrimSuffix(r.Reason, " — keeping the build step")))
 			continue
