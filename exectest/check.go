@@ -41,16 +41,21 @@ const (
 	// again: it never reuses what the untrusted build pushed.
 	PhaseUntrusted = "untrusted"
 	PhaseTrusted   = "trusted"
+
+	// Someone with push access puts an unsigned image under every content
+	// tag (signing): the trusted build verifies before it reuses, so it
+	// builds and signs every image again.
+	PhaseForged = "forged"
 )
 
 // Phases lists every scenario's phases in the order they run.
 var Phases = []string{PhaseFirst, PhaseAgain, PhaseChanged, PhaseCold}
 
 // extraPhases are the phases a scenario may ask for, each run after again.
-var extraPhases = []string{PhaseStale, PhaseRebuild, PhaseMoved, PhaseUntrusted, PhaseTrusted}
+var extraPhases = []string{PhaseStale, PhaseRebuild, PhaseMoved, PhaseUntrusted, PhaseTrusted, PhaseForged}
 
 // phaseOrder is the order of every phase, in the table too.
-var phaseOrder = []string{PhaseFirst, PhaseAgain, PhaseStale, PhaseRebuild, PhaseMoved, PhaseUntrusted, PhaseTrusted, PhaseChanged, PhaseCold}
+var phaseOrder = []string{PhaseFirst, PhaseAgain, PhaseStale, PhaseRebuild, PhaseMoved, PhaseUntrusted, PhaseTrusted, PhaseForged, PhaseChanged, PhaseCold}
 
 // check is the checks after one build.
 type check struct {
@@ -72,6 +77,11 @@ type check struct {
 	done map[string]bool
 	// broke: images with a build step that failed (reported already).
 	broke map[string]bool
+	// exec is the environment, for cosign and the scenarios' key.
+	exec *Env
+	// forged: in the forged phase, each image whose content tag the
+	// harness replaced, and the digest it put there.
+	forged map[string]string
 }
 
 func (c *check) fail(format string, a ...any) {
@@ -92,6 +102,7 @@ func (c *check) run() {
 	c.scans()
 	c.tokens()
 	c.annotation()
+	c.signatures()
 	if c.repo.Scenario.TimeScale > 1 && c.phase == PhaseFirst {
 		c.outlivedToken()
 	}
@@ -112,6 +123,12 @@ func (c *check) run() {
 		c.untrusted()
 	case PhaseTrusted:
 		c.trustedAfter()
+	case PhaseForged:
+		want := map[string]bool{}
+		for name := range c.forged {
+			want[name] = true
+		}
+		c.exactlyBuilt(want, "its content tag held an image with no signature")
 	case PhaseMoved:
 		moved := c.repo.onMovingBase()
 		c.exactlyBuilt(moved, "its base moved")
@@ -155,6 +172,28 @@ func (c *check) untrusted() {
 		case !want[im.Name]:
 			if m, err := c.docker.inspect(c.ctx, own); err != nil || m.Digest != t.Digest {
 				c.fail("%s: the untrusted build's %s is not the trusted build's image (%s): %v", im.Name, own, t.Digest, err)
+			}
+		}
+	}
+}
+
+// signatures: with signing, every image a trusted build pushed or reused
+// is signed with the scenarios' key, and none is what the harness forged.
+func (c *check) signatures() {
+	if c.repo.Spec.Signing == nil || c.phase == PhaseUntrusted {
+		return
+	}
+	for _, im := range c.repo.Spec.Images {
+		if !c.done[im.Name] || c.refs[im.Name] == "" {
+			continue
+		}
+		ref := c.refs[im.Name]
+		if err := c.exec.cosignVerify(c.ctx, c.docker.config, ref); err != nil {
+			c.fail("%s: %s is not signed with the scenario's key: %v", im.Name, ref, err)
+		}
+		if forged := c.forged[im.Name]; forged != "" {
+			if m, err := c.docker.inspect(c.ctx, ref); err != nil || m.Digest == forged {
+				c.fail("%s: %s still holds the unsigned image the harness put there (%s): %v", im.Name, ref, forged, err)
 			}
 		}
 	}

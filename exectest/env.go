@@ -2,8 +2,11 @@ package exectest
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -28,6 +31,13 @@ type Env struct {
 	ScanCache         string // a scan cache directory holding both databases (trivy/db, grype/6)
 	TrivyDBRepo       string // the same database as an OCI artifact, a --db-repository
 	CACert            string // the registries' CA certificate
+	CosignDir         string // holds the cosign binary (spec.DefaultCosignImage runs the same one)
+	CosignKey         string // the signing key the scenarios sign with, encrypted with CosignPassword
+	CosignPub         string // its public key
+	CosignPassword    string
+	// cosignKey and cosignPub are the keys themselves, as an agent's
+	// secrets give them (env://NAME).
+	cosignKey, cosignPub string
 }
 
 // ReadEnv reads setup.sh's env file: `export NAME=VALUE` lines.
@@ -72,6 +82,10 @@ func ReadEnv(path string) (*Env, error) {
 		ScanCache:         vars["BKGEN_EXEC_SCAN_CACHE"],
 		TrivyDBRepo:       vars["BKGEN_EXEC_TRIVY_DB_REPO"],
 		CACert:            vars["BKGEN_EXEC_CA_CERT"],
+		CosignDir:         vars["BKGEN_EXEC_COSIGN_DIR"],
+		CosignKey:         vars["BKGEN_EXEC_COSIGN_KEY"],
+		CosignPub:         vars["BKGEN_EXEC_COSIGN_PUB"],
+		CosignPassword:    vars["BKGEN_EXEC_COSIGN_PASSWORD"],
 	}
 	if p := vars["BKGEN_EXEC_BASE_PLATFORMS"]; p != "" {
 		e.BasePlatforms = strings.Split(p, ",")
@@ -83,7 +97,8 @@ func ReadEnv(path string) (*Env, error) {
 		"BKGEN_EXEC_BUILDKIT_IMAGE": e.BuildkitImage, "BKGEN_EXEC_BASE_IMAGE": e.BaseImage,
 		"BUILDKITE_HOSTED_REGISTRY_URL": e.HostedRegistryURL, "BKGEN_EXEC_TRIVY_DIR": e.TrivyDir,
 		"BKGEN_EXEC_GRYPE_DIR": e.GrypeDir, "BKGEN_EXEC_SCAN_CACHE": e.ScanCache, "BKGEN_EXEC_TRIVY_DB_REPO": e.TrivyDBRepo,
-		"BKGEN_EXEC_CA_CERT": e.CACert,
+		"BKGEN_EXEC_CA_CERT": e.CACert, "BKGEN_EXEC_COSIGN_DIR": e.CosignDir, "BKGEN_EXEC_COSIGN_KEY": e.CosignKey,
+		"BKGEN_EXEC_COSIGN_PUB": e.CosignPub, "BKGEN_EXEC_COSIGN_PASSWORD": e.CosignPassword,
 	} {
 		if v == "" {
 			missing = append(missing, name)
@@ -91,6 +106,13 @@ func ReadEnv(path string) (*Env, error) {
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s does not set %s", path, strings.Join(missing, ", "))
+	}
+	for _, k := range []struct{ file, dst *string }{{&e.CosignKey, &e.cosignKey}, {&e.CosignPub, &e.cosignPub}} {
+		b, err := os.ReadFile(*k.file)
+		if err != nil {
+			return nil, fmt.Errorf("the exec scenarios' signing keys: %w", err)
+		}
+		*k.dst = string(b)
 	}
 	return e, nil
 }
@@ -100,4 +122,22 @@ func ReadEnv(path string) (*Env, error) {
 func (e *Env) HostedBaseImage() string {
 	_, rest, _ := strings.Cut(e.BaseImage, "/")
 	return e.HostedHost + "/" + rest
+}
+
+// cosignVerify runs cosign verify on ref with the scenarios' public key,
+// logged in with the docker config in dir; no transparency log (the
+// scenarios sign without one: there is no Rekor here).
+func (e *Env) cosignVerify(ctx context.Context, dockerConfig, ref string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(e.CosignDir, "cosign"), "verify", "--key="+e.CosignPub, "--insecure-ignore-tlog=true", ref)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+dockerConfig)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("cosign verify: %v: %s", err, lastLine(string(out)))
+	}
+	return nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

@@ -176,6 +176,7 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 		row.Failures = append(row.Failures, "harness: "+err.Error())
 		return row, nil
 	}
+	var forged map[string]string
 	switch phase {
 	case PhaseChanged:
 		if repo.Change == "" {
@@ -199,6 +200,24 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 	case PhaseUntrusted:
 		if err := repo.ChangeInput(); err != nil {
 			return failed(err)
+		}
+	case PhaseForged:
+		// Every image the build before pushed, replaced by an unsigned one.
+		if prev == nil {
+			return failed(fmt.Errorf("no phase before to forge the images of"))
+		}
+		base, err := h.docker.inspect(ctx, h.Env.BaseImage)
+		if err != nil {
+			return failed(err)
+		}
+		forged = map[string]string{}
+		for _, im := range repo.Spec.Images {
+			if ref := prev.refs[im.Name]; ref != "" && prev.done[im.Name] {
+				if _, err := h.docker.run(ctx, "buildx", "imagetools", "create", "--tag", ref, h.Env.BaseImage); err != nil {
+					return failed(err)
+				}
+				forged[im.Name] = base.Digest
+			}
 		}
 	case PhaseStale:
 		// Each image with a max_age, as if built a day more than that ago.
@@ -260,7 +279,7 @@ func (h *Harness) phase(ctx context.Context, repo *Repo, p Profile, builder, pha
 	if err != nil {
 		return failed(err)
 	}
-	c := &check{ctx: ctx, repo: repo, phase: phase, res: res, refs: refs, env: vars, docker: h.docker, row: row, scanCache: scanCache}
+	c := &check{ctx: ctx, repo: repo, phase: phase, res: res, refs: refs, env: vars, docker: h.docker, row: row, scanCache: scanCache, exec: h.Env, forged: forged}
 	if prev != nil {
 		c.prevRefs, c.prevDone = prev.refs, prev.done
 	}
@@ -308,7 +327,7 @@ func (h *Harness) Close() {
 func (h *Harness) runner(p Profile, builder string) *agentsim.Runner {
 	path := os.Getenv("PATH")
 	if p.ScannerOnPath {
-		path = strings.Join([]string{h.Env.TrivyDir, h.Env.GrypeDir, path}, string(os.PathListSeparator))
+		path = strings.Join([]string{h.Env.TrivyDir, h.Env.GrypeDir, h.Env.CosignDir, path}, string(os.PathListSeparator))
 	}
 	agentEnv := []string{"PATH=" + path, "HOME=" + os.Getenv("HOME"), "LANG=C.UTF-8"}
 	return &agentsim.Runner{
@@ -370,6 +389,16 @@ func (h *Harness) scenarioEnv(repo *Repo) (env, hookEnv map[string]string) {
 		if r.Provider.Name() == "buildkite" && r.Config.Get("auth") == "token" {
 			hookEnv[r.Config.Get("token_env")] = h.Env.RegistryPassword
 		}
+	}
+	if sg := repo.Spec.Signing; sg != nil {
+		// The agent's secrets: setup.sh's key pair, by the names the spec gives.
+		if name := spec.KeyEnv(sg.Key); name != "" {
+			hookEnv[name] = h.Env.cosignKey
+		}
+		if name := spec.KeyEnv(sg.PublicKey); name != "" {
+			hookEnv[name] = h.Env.cosignPub
+		}
+		hookEnv["COSIGN_PASSWORD"] = h.Env.CosignPassword
 	}
 	return env, hookEnv
 }

@@ -117,6 +117,24 @@ func PrepareRepo(sc *Scenario, dir string, o RepoOptions, env *Env) (*Repo, erro
 	if r.Spec, err = spec.Load(specPath, probed); err != nil {
 		return nil, fmt.Errorf("the spec with probes: %w", err)
 	}
+	if sg := r.Spec.Signing; sg != nil && sg.PublicKey != "" && spec.KeyEnv(sg.PublicKey) == "" && !spec.KMS(sg.PublicKey) {
+		// The public key of setup.sh's key pair, where the spec says the
+		// repository keeps it.
+		pub := filepath.Join(dir, filepath.FromSlash(sg.PublicKey))
+		if !filepath.IsLocal(filepath.FromSlash(sg.PublicKey)) {
+			return nil, fmt.Errorf("signing.public_key %s: the harness writes the public key into the repository, so give a path in it", sg.PublicKey)
+		}
+		b, err := os.ReadFile(env.CosignPub)
+		if err == nil {
+			err = os.MkdirAll(filepath.Dir(pub), 0o755)
+		}
+		if err == nil {
+			err = os.WriteFile(pub, b, 0o644)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	if r.Change = r.changeTarget(); r.Change != "" {
 		ctx := r.Spec.Image(r.Change).Context
 		r.ChangeFile = path.Join(ctx, changeFileName)

@@ -12,6 +12,7 @@ import (
 var fakeEnv = &Env{
 	Docker: "docker", PackagesHost: "packages.buildkite.com", HostedHost: "hosted.test", HostedRegistryURL: "hosted.test",
 	RegistryUser: "u", RegistryPassword: "p", BuildkitImage: "bk", BaseImage: "packages.buildkite.com/bkgen/base/busybox-bash:abc",
+	CosignPub: "../examples/multiarch-native/.buildkite/cosign.pub",
 }
 
 // Every scenario's repository can be made: a stand-in Dockerfile for each

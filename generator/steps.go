@@ -240,6 +240,16 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 	if t.trusted != nil {
 		data.TrustedRefQ = quoteExpanding(t.trusted.ref())
 	}
+	data.Cosign = g.cosign(t.trusted != nil)
+	if data.Cosign != nil && v.platform != "" {
+		// The manifest step signs the merged index: one platform's
+		// digest is never reused alone.
+		data.Cosign.Sign = false
+	}
+	if data.Cosign != nil && g.trust.Trusted {
+		// An image found without a signature that verifies is rebuilt.
+		data.Renewable = true
+	}
 	if g.renewable[im.Name] {
 		data.Renewable = true
 		data.RenewedKeyQ, data.RenewedQ = quote(renewedKey(im.Name)), quote(im.Name+" was rebuilt in this build, from fresh bases")
@@ -251,6 +261,8 @@ func (g *gen) buildStep(im *spec.Image, t *target, v buildVariant, deps []string
 		if im.MaxAge > 0 {
 			data.CreatedFormatQ = quote(createdFormat)
 		}
+	}
+	if data.Renewable {
 		if v.platform != "" {
 			// Its manifest step merges whatever every platform publishes.
 			data.PlatformDigestFormatQ, data.PlatformQ = quote(platformDigestFormat(v.platform)), quote(v.platform)
@@ -512,9 +524,11 @@ func (g *gen) manifestStep(im *spec.Image, t *target, platforms []buildVariant) 
 	if im.Annotations {
 		annotations = buildAnnotations("index")
 	}
+	c := g.cosign(t.trusted != nil)
 	cmd, err := templates.Manifest(templates.ManifestData{
-		TrustedRefQ: trustedQ, Annotations: annotations,
-		Login: t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ, Merge: fresh || g.renewable[im.Name],
+		TrustedRefQ: trustedQ, Annotations: annotations, Cosign: c,
+		// A platform rebuilt for its signature is merged as one rebuilt for its age.
+		Login: t.Login, MetaKeysQ: keysQ, ExtraTagsQ: tagsQ, Merge: fresh || g.renewable[im.Name] || c != nil && c.Sign,
 		RefQ: quoteExpanding(t.ref()), MetaKeyQ: quote(metaKey(im)), RepoQ: quoteExpanding(t.repo),
 	})
 	if err != nil {

@@ -56,6 +56,11 @@ func (v *Verify) lookUp(ctx context.Context, s *spec.Spec, refs map[string]gener
 		if im := s.Image(names[i]); check.Present && im.MaxAge > 0 {
 			check = v.age(ctx, c, lookups[i], im.MaxAge, check)
 		}
+		if check.Present && s.Signing != nil {
+			// Only the job can verify it (cosign, the job's key): the
+			// step reuses it if its signature verifies.
+			check = generator.RegistryCheck{Reason: check.Reason + ", but its signature is verified before it is reused — keeping the build step, which rebuilds it if the signature does not verify"}
+		}
 		checks[names[i]] = check
 	}
 	// An image built on one that may be rebuilt for its age in this build

@@ -40,6 +40,7 @@ func (GAR) Fields() []Field {
 		{Name: "location", Required: true, Pattern: gcpNameRE, Rule: "a location such as us-central1 or us"},
 		{Name: "project", Required: true, Pattern: gcpProjectRE, Rule: "a Google Cloud project id"},
 		{Name: "repository", Required: true, Pattern: gcpNameRE, Rule: "a repository id (lowercase letters, digits and '-')"},
+		{Name: "create_repositories", Bool: true, Default: "false"},
 		{Name: "workload_identity", Fields: []Field{
 			{Name: "audience", Required: true, Pattern: wifAudience, Rule: "a workload identity provider such as //iam.googleapis.com/projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER"},
 			{Name: "service_account", Required: true, Pattern: email, Rule: "a service account email"},
@@ -74,6 +75,22 @@ func (GAR) Access(c *Config, _ buildenv.Build) (*Access, error) {
 			return nil, err
 		}
 	}
-	a.Login, err = templates.GARLogin(d)
-	return a, err
+	if a.Login, err = templates.GARLogin(d); err != nil {
+		return nil, err
+	}
+	if c.Get("create_repositories") == "true" {
+		// GAR makes an image's package on its first push: only the
+		// registry's repository must exist.
+		var e templates.EnsureGARData
+		for _, f := range []struct {
+			dst   *string
+			field string
+		}{{&e.ProjectQ, "project"}, {&e.LocationQ, "location"}, {&e.RepositoryQ, "repository"}} {
+			if *f.dst, err = quote(c.Get(f.field)); err != nil {
+				return nil, err
+			}
+		}
+		a.Ensure = func([]string) (string, error) { return templates.EnsureGAR(e) }
+	}
+	return a, nil
 }

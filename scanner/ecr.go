@@ -39,7 +39,7 @@ func (ECR) Step(s *Settings, t Target) (*Step, error) {
 		}
 	}
 	d := templates.ECRScanData{
-		Scan:    scanData(s, t, rs, templates.ScanRunner{}, strings.Join(s.Severity, ", ")),
+		Scan:    scanData(s, t, rs, templates.Tool{}, strings.Join(s.Severity, ", ")),
 		RegionQ: quote(t.Registry.Get("region")), RepositoryQ: quote(t.Repository), TagQ: quote(t.Tag),
 		ByPlatform: len(t.Platforms) > 0, CountQueryQ: quote(query),
 	}

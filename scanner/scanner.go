@@ -142,12 +142,12 @@ func reports(t Target) (rs []templates.ScanReport, artifacts []string) {
 }
 
 // runner is how a step runs a pulling scanner.
-func runner(s *Settings, name, defaultImage string, env ...string) templates.ScanRunner {
+func runner(s *Settings, name, defaultImage string, env ...string) templates.Tool {
 	image := s.Image
 	if image == "" {
 		image = defaultImage
 	}
-	return templates.ScanRunner{Binary: name, ImageQ: quote(image), Env: env}
+	return templates.Tool{Binary: name, Var: "scanner", ImageQ: quote(image), Env: env, Cache: true}
 }
 
 // quote makes text one shell word. What reaches here has passed the spec's

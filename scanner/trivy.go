@@ -43,7 +43,7 @@ func (Trivy) Step(s *Settings, t Target) (*Step, error) {
 }
 
 // scanData is what every pulling scanner's template shares.
-func scanData(s *Settings, t Target, rs []templates.ScanReport, run templates.ScanRunner, counts string) templates.ScanData {
+func scanData(s *Settings, t Target, rs []templates.ScanReport, run templates.Tool, counts string) templates.ScanData {
 	return templates.ScanData{
 		Login: t.Login, Runner: run, RefQ: t.RefQ, Reports: rs,
 		Image: t.Image, Counts: counts, ContextQ: quote("bkgen-scan-" + t.Image),

@@ -53,7 +53,7 @@ var (
 	stageRE     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
 )
 
-var topFields = []string{"version", "registries", "defaults", "images", "steps", "trust"}
+var topFields = []string{"version", "registries", "defaults", "images", "steps", "trust", "signing"}
 
 func (d *decoder) load(src []byte) *Spec {
 	var doc yaml.Node
@@ -111,6 +111,9 @@ func (d *decoder) load(src []byte) *Spec {
 	if p, ok := top["trust"]; ok {
 		s.Trust = d.trust(p.value)
 		d.checkTrust(s)
+	}
+	if p, ok := top["signing"]; ok {
+		s.Signing = d.signing(p.value)
 	}
 	if len(s.Images) > 0 {
 		d.checkLogins(s)

@@ -917,6 +917,80 @@ trust:
 			},
 		},
 		{
+			name: "signing keys",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app: {}
+signing:
+  key: "env://not a name"
+  public_key: "-----BEGIN PUBLIC KEY-----\nMFkw"
+  transparency_log: "no"
+  image: ghcr.io/sigstore/cosign/cosign
+`,
+			want: []string{
+				`bkgen.yml:7:8: signing.key: "env://not a name" does not name an environment variable (letters, digits and '_'): the key itself never goes in the spec`,
+				`bkgen.yml:8:15: signing.public_key: this is not a key reference: give env://NAME, a KMS key (awskms://, gcpkms://, azurekms://, hashivault://) or a file path, never the key itself`,
+				`bkgen.yml:9:21: signing.transparency_log: expected true or false, found the string "no"`,
+				`bkgen.yml:10:10: signing.image: "ghcr.io/sigstore/cosign/cosign" is not pinned: name a version tag or a digest (IMAGE:1.2.3 or IMAGE@sha256:...), which cannot move under the pipeline`,
+			},
+		},
+		{
+			name: "signing forms",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app: {}
+signing: {key: cosign.key, keyless: {identity: x}}
+`,
+			want: []string{`bkgen.yml:6:28: signing: give key or keyless, not both`},
+		},
+		{
+			name: "signing without a public key",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app: {}
+signing: {key: env://COSIGN_KEY}
+`,
+			want: []string{`bkgen.yml:6:11: signing: public_key is required with this key: the key builds verify signatures with (a file in the repository, or env://NAME); only a KMS key verifies itself`},
+		},
+		{
+			name: "keyless",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app: {}
+signing:
+  keyless: {identity: "^https://buildkite.com/acme/(app"}
+  public_key: k.pub
+  transparency_log: false
+`,
+			want: []string{
+				`bkgen.yml:7:23: signing.keyless.identity: "^https://buildkite.com/acme/(app" is not a regular expression: missing closing ): ` + "`" + `^https://buildkite.com/acme/(app` + "`" + ``,
+				`bkgen.yml:8:3: signing.public_key: keyless signing verifies with the signer's certificate, not a public key`,
+				`bkgen.yml:9:21: signing.transparency_log: keyless signatures are verified through the transparency log: it cannot be off`,
+			},
+		},
+		{
+			name: "signing's other keys",
+			src: `version: 1
+registries:
+  packages: {provider: buildkite, org: acme, registry: images}
+images:
+  app: {}
+signing: {key: "gs://bucket/key", public_key: "--key=x"}
+`,
+			want: []string{
+				`bkgen.yml:6:16: signing.key: "gs://bucket/key" is not a key cosign can use here: give env://NAME, a KMS key (awskms://, gcpkms://, azurekms://, hashivault://) or a file path`,
+				`bkgen.yml:6:47: signing.public_key: "--key=x" is not a key reference: give env://NAME, a KMS key (awskms://, gcpkms://, azurekms://, hashivault://) or a file path`,
+			},
+		},
+		{
 			name: "trust prefixes and registries",
 			src: `version: 1
 registries:

@@ -33,6 +33,7 @@ type Spec struct {
 	Images     []*Image    // in dependency order: an image comes after those it depends on
 	Steps      []*UserStep // ordinary steps the spec adds, in its order
 	Trust      *Trust      // nil: no trust model, every build is trusted
+	Signing    *Signing    // nil: images are neither signed nor verified
 }
 
 // Registry returns the registry with the given name, or nil.

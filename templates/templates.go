@@ -75,6 +75,21 @@ type BuildData struct {
 	// trusted build pushes the same image: taken when the content tag is
 	// missing.
 	TrustedRefQ string
+	// Cosign, when the spec signs: a trusted build signs what it pushes
+	// and verifies what it reuses; an untrusted one verifies what a
+	// trusted build pushed before it copies it. Nil when it does not.
+	Cosign *Cosign
+}
+
+// Cosign is how a step verifies the signatures of images it reuses, and
+// signs those it pushes.
+type Cosign struct {
+	Runner     Tool
+	Policy     string   // what signs and what verifies, for people
+	Sign       bool     // the step signs what it pushes (a trusted build)
+	Keyless    bool     // sign with a certificate for the job's OIDC token
+	SignArgs   []string // cosign sign's options, ready words
+	VerifyArgs []string // cosign verify's options, ready words
 }
 
 // Builder is the docker-container builder a build creates when the one
@@ -96,6 +111,14 @@ type EnsureECRData struct {
 
 // EnsureECR renders ensure-ecr.sh.tmpl.
 func EnsureECR(d EnsureECRData) (string, error) { return render("ensure-ecr.sh.tmpl", d) }
+
+// EnsureGARData is what creating a missing Artifact Registry repository needs.
+type EnsureGARData struct {
+	ProjectQ, LocationQ, RepositoryQ string
+}
+
+// EnsureGAR renders ensure-gar.sh.tmpl.
+func EnsureGAR(d EnsureGARData) (string, error) { return render("ensure-gar.sh.tmpl", d) }
 
 // OutputData is what an output step runs with.
 type OutputData struct {
@@ -121,6 +144,7 @@ type ManifestData struct {
 	TrustedRefQ string // as BuildData's
 	// Annotations are --annotation flags for the merged index.
 	Annotations []string
+	Cosign      *Cosign // as BuildData's
 	// Merge: every per-platform step publishes its digest, built or found
 	// (a rebuild, or max_age, where one platform may be rebuilt while the
 	// content tag is there), so the platforms are always merged.
@@ -133,7 +157,7 @@ func Manifest(d ManifestData) (string, error) { return render("manifest.sh.tmpl"
 // ScanData is what every pulling scanner's step shares (scan-common.sh.tmpl).
 type ScanData struct {
 	Login    string
-	Runner   ScanRunner
+	Runner   Tool
 	RefQ     string
 	Reports  []ScanReport // one per platform scanned
 	Image    string       // the image's name, for people
@@ -143,12 +167,14 @@ type ScanData struct {
 	Fail     bool         // something that counts fails the step
 }
 
-// ScanRunner is how a step runs a scanner: the binary on the agent's PATH,
-// else its image.
-type ScanRunner struct {
+// Tool is how a step runs a tool the agent may not have (a scanner,
+// cosign): the binary on the agent's PATH, else its image.
+type Tool struct {
 	Binary string   // the command's name, a plain word
+	Var    string   // the shell array the command is put in
 	ImageQ string   // the image, pinned
-	Env    []string // variables the step exports for it, by name
+	Env    []string // variables passed to the image, by name
+	Cache  bool     // mount the step's $cache directory too
 }
 
 // ScanReport is the scan of one platform and the files it writes.

@@ -64,7 +64,7 @@ var cases = []struct {
 	}, []string{
 		"# Log in again right before pushing: the OIDC token lives 5 minutes.",
 		"  buildkite-agent meta-data set 'bkgen:image:app:arm64' " + repo + `"@$digest"`,
-		"elif too_old; then",
+		"elif too_old " + ref + "; then",
 	}},
 	{"build.sh.tmpl", "max_age, one platform of several", with(Build, BuildData{
 		Args: []string{"--platform 'linux/arm64'", "'.'"},
@@ -76,9 +76,9 @@ var cases = []struct {
 		"  local key keys=('bkgen:renewed:base')",
 		"elif base_renewed; then",
 		"  buildkite-agent meta-data set 'bkgen:renewed:app' 'app was rebuilt'",
-		"  if built=$(docker buildx imagetools inspect " + ref + " --format '{{.Image.Created.Unix}}'); then",
+		`  if built=$(docker buildx imagetools inspect "$1" --format '{{.Image.Created.Unix}}'); then`,
 		"  elif (( age > 7 * 86400 )); then",
-		"elif too_old; then",
+		"elif too_old " + ref + "; then",
 		`docker buildx build "${args[@]}" "${fresh[@]}" "${nocache[@]}" --output type=cacheonly`,
 		`docker buildx build "${args[@]}" "${fresh[@]}" --output 'type=image,name=r,push-by-digest=true,name-canonical=true,push=true' --metadata-file "$metadata"`,
 		"  digest=$(docker buildx imagetools inspect " + ref + " --format '{{.Digest}}')",
@@ -118,6 +118,47 @@ var cases = []struct {
 	}), []string{
 		"    digest=$(docker buildx imagetools inspect 'r:bk-1' --format '{{.Digest}}')",
 	}, []string{"    docker buildx imagetools create --prefer-index=false --tag 'r:untrusted-bk-1' 'r:bk-1'"}},
+	{"build.sh.tmpl", "signs, verifies before reuse", with(Build, BuildData{
+		Args: []string{"'.'"}, Push: []string{"--push"}, Reuse: true, RefQ: ref, MetaKeyQ: "'k'", RepoQ: repo, Renewable: true,
+		Cosign: &Cosign{
+			Runner: Tool{Binary: "cosign", Var: "cosign", ImageQ: "cosign:v2", Env: []string{"COSIGN_KEY", "COSIGN_PASSWORD"}},
+			Policy: "key env://COSIGN_KEY", Sign: true,
+			SignArgs: []string{"--yes", "--key=env://COSIGN_KEY"}, VerifyArgs: []string{"--key=cosign.pub"},
+		},
+	}), []string{
+		"if command -v cosign >/dev/null; then",
+		`  cosign=(docker run --rm --user "$(id -u):$(id -g)" --env HOME=/tmp --env DOCKER_CONFIG="$docker_config" --env COSIGN_KEY --env COSIGN_PASSWORD`,
+		`  if out=$("${cosign[@]}" verify --key=cosign.pub "$1" 2>&1 >/dev/null); then`,
+		`  "${cosign[@]}" sign --yes --key=env://COSIGN_KEY "$1"`,
+		"elif ! signed " + ref + "; then",
+		"sign " + repo + `"@$digest"`,
+	}, []string{"  token=$(buildkite-agent oidc request-token --audience sigstore)"}},
+	{"build.sh.tmpl", "untrusted: verifies a trusted build's, no older than max_age", with(Build, BuildData{
+		Args: []string{"'.'"}, Push: []string{"--push"}, Reuse: true, RefQ: "'r:untrusted-bk-1'", MetaKeyQ: "'k'", RepoQ: "'r'",
+		TrustedRefQ: "'r:bk-1'", Renewable: true, MaxAgeDays: 3, CreatedFormatQ: "'{{.Image.Created.Unix}}'",
+		Cosign: &Cosign{
+			Runner: Tool{Binary: "cosign", Var: "cosign", ImageQ: "cosign:v2"}, Policy: "keyless",
+			VerifyArgs: []string{"--certificate-identity-regexp='^x$'", "--certificate-oidc-issuer=https://agent.buildkite.com"},
+		},
+	}), []string{
+		"  if docker buildx imagetools inspect 'r:bk-1' >/dev/null 2>&1 && signed 'r:bk-1' && ! too_old 'r:bk-1'; then",
+		`  if out=$("${cosign[@]}" verify --certificate-identity-regexp='^x$' --certificate-oidc-issuer=https://agent.buildkite.com "$1" 2>&1 >/dev/null); then`,
+	}, []string{"elif ! signed 'r:untrusted-bk-1'; then", "sign 'r'\"@$digest\""}},
+	{"manifest.sh.tmpl", "signs the merged index; untrusted copies only what verifies", with(Manifest, ManifestData{
+		MetaKeysQ: []string{"'k'"}, RefQ: ref, MetaKeyQ: "'k'", RepoQ: repo, Merge: true,
+		Cosign: &Cosign{
+			Runner: Tool{Binary: "cosign", Var: "cosign", ImageQ: "cosign:v2"}, Policy: "keyless", Sign: true, Keyless: true,
+			SignArgs: []string{"--yes"},
+		},
+	}), []string{
+		"  token=$(buildkite-agent oidc request-token --audience sigstore)",
+		`  "${cosign[@]}" sign --yes --identity-token="$token" "$1"`,
+		"  sign " + repo + `"@$digest"`,
+	}, nil},
+	{"manifest.sh.tmpl", "untrusted, signed", with(Manifest, ManifestData{
+		MetaKeysQ: []string{"'k'"}, RefQ: "'r:untrusted-bk-1'", MetaKeyQ: "'k'", RepoQ: "'r'", TrustedRefQ: "'r:bk-1'",
+		Cosign: &Cosign{Runner: Tool{Binary: "cosign", Var: "cosign", ImageQ: "cosign:v2"}, VerifyArgs: []string{"--key=k"}},
+	}), []string{"  if docker buildx imagetools inspect 'r:bk-1' >/dev/null 2>&1 && signed 'r:bk-1'; then"}, []string{"  sign 'r'\"@$digest\""}},
 	{"build.sh.tmpl", "ECR repositories created", with(Build, BuildData{
 		Args: []string{"'.'"}, Push: []string{"--push"}, RefQ: ref, MetaKeyQ: "'k'", RepoQ: repo,
 		Ensure: "# The repositories this push needs, created when missing (create_repositories).",
@@ -125,6 +166,11 @@ var cases = []struct {
 	{"ensure-ecr.sh.tmpl", "", with(EnsureECR, EnsureECRData{RegionQ: "us-east-1", RepositoriesQ: []string{"app", "app-cache"}}), []string{
 		"for repo in app app-cache; do",
 		`    aws ecr create-repository --region us-east-1 --repository-name "$repo" >/dev/null \`,
+	}, nil},
+	{"ensure-gar.sh.tmpl", "", with(EnsureGAR, EnsureGARData{ProjectQ: "my-project", LocationQ: "us", RepositoryQ: "docker"}), []string{
+		"ar=https://artifactregistry.googleapis.com/v1/projects/my-project/locations/us/repositories",
+		`status=$(printf 'Authorization: Bearer %s\n' "$ar_token" | curl -sS -o /dev/null -w '%{http_code}' -H @- "$ar/"docker)`,
+		`      --data '{"format": "DOCKER"}' "$ar?repositoryId="docker)`,
 	}, nil},
 	{"output.sh.tmpl", "", with(Output, OutputData{
 		Login: oidcLogin, RefQ: ref, FromQ: "/app/dist", SourceQ: "/app/dist/.", PathQ: "dist", MetaKeyQ: "bkgen:output:app:builder",
@@ -334,7 +380,7 @@ func fieldsUsedBranch(b *parse.BranchNode, used map[string]bool) {
 
 func scanData(annotate, fail bool, reports ...ScanReport) ScanData {
 	return ScanData{
-		Login: oidcLogin, Runner: ScanRunner{Binary: "trivy", ImageQ: "aquasec/trivy:0.74.0"}, RefQ: ref, Reports: reports,
+		Login: oidcLogin, Runner: Tool{Binary: "trivy", Var: "scanner", ImageQ: "aquasec/trivy:0.74.0", Cache: true}, RefQ: ref, Reports: reports,
 		Image: "app", Counts: "HIGH, CRITICAL", ContextQ: "bkgen-scan-app", Annotate: annotate, Fail: fail,
 	}
 }

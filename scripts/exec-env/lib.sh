@@ -12,6 +12,8 @@ BUILDKIT_VERSION=${BUILDKIT_VERSION:-v0.34.2}
 TRIVY_VERSION=${TRIVY_VERSION:-0.74.0}
 # grype, as the image bkgen's scan steps name (scanner.GrypeImage).
 GRYPE_VERSION=${GRYPE_VERSION:-0.121.2}
+# cosign, as the image bkgen's signing steps name (spec.DefaultCosignImage).
+COSIGN_VERSION=${COSIGN_VERSION:-v2.6.5}
 
 # Where things live.
 CACHE_DIR=${BKGEN_EXEC_CACHE:-/var/cache/bkgen-exec}   # built binaries, debs, Go caches: kept
@@ -45,6 +47,11 @@ SBOM_STANDIN_IMAGE=$PACKAGES_HOST/bkgen/base/sbom-standin:1.0.0
 # The images a scan step runs when the agent has no trivy or grype: made here.
 TRIVY_IMAGE=aquasec/trivy:$TRIVY_VERSION
 GRYPE_IMAGE=anchore/grype:v$GRYPE_VERSION
+# The image a signing step runs when the agent has no cosign: made here.
+COSIGN_IMAGE=ghcr.io/sigstore/cosign/cosign:$COSIGN_VERSION
+# The signing key the exec scenarios sign with (made here) and its password.
+COSIGN_DIR=$WORK_DIR/cosign
+COSIGN_PASSWORD=${BKGEN_EXEC_COSIGN_PASSWORD:-bkgen-exec-cosign}
 # The same image in the packages registry, as the mirror examples/scanners
 # names (scan.image): pushed, not kept locally, so a scan step pulls it.
 GRYPE_MIRROR_IMAGE=$PACKAGES_HOST/acme/mirror/$GRYPE_IMAGE

@@ -98,10 +98,10 @@ stage_tools() {
   # Building is CPU-bound and downloading modules is not: fetch the
   # scanners' modules (go install -n resolves and downloads, and builds
   # nothing) while buildx and BuildKit compile.
-  if [[ ! -x $CACHE_DIR/bin/trivy-$TRIVY_VERSION/trivy || ! -x $CACHE_DIR/bin/grype-$GRYPE_VERSION/grype ]]; then
+  if [[ ! -x $CACHE_DIR/bin/trivy-$TRIVY_VERSION/trivy || ! -x $CACHE_DIR/bin/grype-$GRYPE_VERSION/grype || ! -x $CACHE_DIR/bin/cosign-$COSIGN_VERSION/cosign ]]; then
     (
       go_env
-      for pkg in "github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION" "github.com/anchore/grype/cmd/grype@v$GRYPE_VERSION"; do
+      for pkg in "github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION" "github.com/anchore/grype/cmd/grype@v$GRYPE_VERSION" "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION"; do
         GOEXPERIMENT=jsonv2 go install -n "$pkg" >/dev/null 2>&1 || true
       done
     ) >"$LOG_DIR/prefetch.log" 2>&1 &
@@ -150,11 +150,12 @@ stage_tools() {
   GOEXPERIMENT=jsonv2 go_tool trivy "$TRIVY_VERSION" "github.com/aquasecurity/trivy/cmd/trivy@v$TRIVY_VERSION" \
     "-X github.com/aquasecurity/trivy/pkg/version/app.ver=$TRIVY_VERSION"
   go_tool grype "$GRYPE_VERSION" "github.com/anchore/grype/cmd/grype@v$GRYPE_VERSION" "-X main.version=$GRYPE_VERSION"
+  go_tool cosign "$COSIGN_VERSION" "github.com/sigstore/cosign/v2/cmd/cosign@$COSIGN_VERSION" "-X sigs.k8s.io/release-utils/version.gitVersion=$COSIGN_VERSION"
   mkdir -p "$(dirname "$BUILDX_PLUGIN")"
   if ! cmp -s "$bx_dir/docker-buildx" "$BUILDX_PLUGIN"; then
     install -m 0755 "$bx_dir/docker-buildx" "$BUILDX_PLUGIN"
   fi
-  log "tools: buildx $("$BUILDX_PLUGIN" version | awk '{print $2}'), buildkitd $("$bk_dir/buildkitd" --version | awk '{print $3}'), trivy $("$CACHE_DIR/bin/trivy-$TRIVY_VERSION/trivy" --version | awk 'NR == 1 {print $2}'), grype $("$CACHE_DIR/bin/grype-$GRYPE_VERSION/grype" version | awk '$1 == "Version:" {print $2}')"
+  log "tools: buildx $("$BUILDX_PLUGIN" version | awk '{print $2}'), buildkitd $("$bk_dir/buildkitd" --version | awk '{print $3}'), trivy $("$CACHE_DIR/bin/trivy-$TRIVY_VERSION/trivy" --version | awk 'NR == 1 {print $2}'), grype $("$CACHE_DIR/bin/grype-$GRYPE_VERSION/grype" version | awk '$1 == "Version:" {print $2}'), cosign $("$CACHE_DIR/bin/cosign-$COSIGN_VERSION/cosign" version 2>/dev/null | awk '$1 == "GitVersion:" {print $2}')"
 }
 
 # go_tool NAME VERSION PACKAGE@VERSION LDFLAGS: go install a scanner into
@@ -571,6 +572,19 @@ stage_scanners() {
   log "scanners: $TRIVY_IMAGE and $GRYPE_IMAGE (also at $GRYPE_MIRROR_IMAGE); databases in $SCAN_CACHE/{trivy,grype}, trivy's also at $TRIVY_DB_REPO"
 }
 
+# cosign's image, and the key pair the exec scenarios sign with.
+stage_signing() {
+  local cs=$CACHE_DIR/bin/cosign-$COSIGN_VERSION/cosign
+  [[ -x $cs ]] || die "no cosign in $CACHE_DIR/bin: run the tools stage"
+  scanner_image "$COSIGN_IMAGE" "$cs" "$COSIGN_VERSION"
+  if [[ ! -s $COSIGN_DIR/cosign.key || ! -s $COSIGN_DIR/cosign.pub ]]; then
+    rm -rf "$COSIGN_DIR" && mkdir -p "$COSIGN_DIR"
+    (cd "$COSIGN_DIR" && COSIGN_PASSWORD=$COSIGN_PASSWORD "$cs" generate-key-pair >"$LOG_DIR/cosign-keys.log" 2>&1) ||
+      die "cosign generate-key-pair failed: $(tail -5 "$LOG_DIR/cosign-keys.log")"
+  fi
+  log "signing: $COSIGN_IMAGE; key pair in $COSIGN_DIR"
+}
+
 stage_env() {
   local tag platforms
   tag=$(cat "$RUN_DIR/base-tag" 2>/dev/null || echo latest)
@@ -592,6 +606,10 @@ export BKGEN_EXEC_BASE_IMAGE=$BASE_REPO:$tag
 export BKGEN_EXEC_BASE_PLATFORMS="${platforms// /,}"
 export BKGEN_EXEC_TRIVY_DIR=$CACHE_DIR/bin/trivy-$TRIVY_VERSION
 export BKGEN_EXEC_GRYPE_DIR=$CACHE_DIR/bin/grype-$GRYPE_VERSION
+export BKGEN_EXEC_COSIGN_DIR=$CACHE_DIR/bin/cosign-$COSIGN_VERSION
+export BKGEN_EXEC_COSIGN_KEY=$COSIGN_DIR/cosign.key
+export BKGEN_EXEC_COSIGN_PUB=$COSIGN_DIR/cosign.pub
+export BKGEN_EXEC_COSIGN_PASSWORD=$COSIGN_PASSWORD
 export BKGEN_EXEC_SCAN_CACHE=$SCAN_CACHE
 export BKGEN_EXEC_TRIVY_DB_REPO=$TRIVY_DB_REPO
 export BUILDKITE_HOSTED_REGISTRY_URL=$HOSTED_HOST
@@ -599,7 +617,7 @@ EOF
   log "environment ready: source $ENV_FILE"
 }
 
-ALL_STAGES=(packages tools certs binfmt docker dns registries buildkit-image base-images scanners env)
+ALL_STAGES=(packages tools certs binfmt docker dns registries buildkit-image base-images scanners signing env)
 stages=("$@")
 ((${#stages[@]})) || stages=("${ALL_STAGES[@]}")
 t_all=$SECONDS
