@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bkgen/bkgen/internal/pipetext"
 	"github.com/bkgen/bkgen/spec"
 	"github.com/bkgen/bkgen/templates"
 )
@@ -26,11 +27,11 @@ func (g *gen) cosign(reusesTrusted bool) *templates.Cosign {
 		SignArgs: []string{"--yes"},
 	}
 	if s.Keyless != nil {
-		c.Policy = "keyless: a certificate for the signing job's Buildkite OIDC token, identity matching " + s.Keyless.Identity
+		c.Policy = "keyless: a certificate for the signing job's Buildkite OIDC token, identity matching " + pipetext.Display(s.Keyless.Identity)
 		c.VerifyArgs = []string{quote("--certificate-identity-regexp=" + s.Keyless.Identity), quote("--certificate-oidc-issuer=" + spec.BuildkiteOIDCIssuer)}
 		return c
 	}
-	c.Policy = "signed with " + s.Key + ", verified with " + s.VerifyKey()
+	c.Policy = "signed with " + pipetext.Display(s.Key) + ", verified with " + pipetext.Display(s.VerifyKey())
 	c.SignArgs = append(c.SignArgs, quote("--key="+s.Key))
 	c.VerifyArgs = []string{quote("--key=" + s.VerifyKey())}
 	if !s.TransparencyLog {

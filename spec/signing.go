@@ -3,6 +3,7 @@ package spec
 import (
 	"regexp"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 )
@@ -98,8 +99,10 @@ func (d *decoder) signing(n *yaml.Node) *Signing {
 			s.Keyless = &Keyless{}
 			if id, ok := kf["identity"]; !ok {
 				d.errorf(keyless.value, "signing.keyless", "identity is required: a regular expression the signing job's certificate identity must match, so that only your pipeline's signatures verify")
-			} else if re, ok := d.nonEmpty(id.value, "signing.keyless.identity"); ok {
-				if _, err := regexp.Compile(re); err != nil {
+			} else if re, ok := d.nonEmpty(id.value, "signing.keyless.identity"); ok && d.pipelineText(id.value, "signing.keyless.identity", re) {
+				if strings.ContainsFunc(re, unicode.IsControl) {
+					d.errorf(id.value, "signing.keyless.identity", "holds a control character, which no certificate identity has")
+				} else if _, err := regexp.Compile(re); err != nil {
 					d.errorf(id.value, "signing.keyless.identity", "%s is not a regular expression: %s", quoteForMessage(re), strings.TrimPrefix(err.Error(), "error parsing regexp: "))
 				} else {
 					s.Keyless.Identity = re
@@ -135,7 +138,7 @@ func (d *decoder) signing(n *yaml.Node) *Signing {
 // keyRef decodes a cosign key reference: env://NAME, a KMS URI, or a file.
 func (d *decoder) keyRef(n *yaml.Node, what string) string {
 	s, ok := d.nonEmpty(n, what)
-	if !ok {
+	if !ok || !d.pipelineText(n, what, s) {
 		return ""
 	}
 	const forms = "env://NAME, a KMS key (awskms://, gcpkms://, azurekms://, hashivault://) or a file path"
