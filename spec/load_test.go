@@ -978,7 +978,7 @@ signing:
 		},
 		{
 			name: "a keyless identity of two lines",
-			src: "version: 1\nregistries:\n  packages: {provider: buildkite, org: acme, registry: images}\nimages:\n  app: {}\nsigning: {keyless: {identity: \"x\\nrm -rf /\"}}\n",
+			src:  "version: 1\nregistries:\n  packages: {provider: buildkite, org: acme, registry: images}\nimages:\n  app: {}\nsigning: {keyless: {identity: \"x\\nrm -rf /\"}}\n",
 			want: []string{`bkgen.yml:6:31: signing.keyless.identity: holds a control character, which no certificate identity has`},
 		},
 		{
