@@ -23,8 +23,8 @@ func TestPluginYAML(t *testing.T) {
 	}
 	var p struct {
 		Name, Description, Author string
-		Requirements             []string
-		Configuration            map[string]any
+		Requirements              []string
+		Configuration             map[string]any
 	}
 	if err := yaml.Unmarshal(src, &p); err != nil {
 		t.Fatal(err)
