@@ -30,7 +30,7 @@ type cmdContext struct {
 }
 
 func commands() []*command {
-	return []*command{generateCommand(), uploadCommand(), previewCommand(), lintCommand(), versionCommand()}
+	return []*command{initCommand(), generateCommand(), uploadCommand(), previewCommand(), lintCommand(), versionCommand()}
 }
 
 const overview = `bkgen turns .buildkite/bkgen.yml (which images, which registry, which steps
