@@ -1,26 +1,15 @@
 package initspec
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/bkgen/bkgen/internal/gittest"
 	"github.com/bkgen/bkgen/spec"
 )
 
-func write(t *testing.T, root string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+func TestMain(m *testing.M) { gittest.Main(m) }
 
 // Images that name each other both ways keep one dependency, never a
 // cycle; same-named directories get distinct names; a context stays the
@@ -28,7 +17,7 @@ func write(t *testing.T, root string, files map[string]string) {
 // cannot hold is left out and said.
 func TestScanGuesses(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "Repo Name")
-	write(t, root, map[string]string{
+	gittest.WriteFiles(t, root, map[string]string{
 		"a/app/Dockerfile":     "FROM acme/b\nCOPY src /src\n",
 		"a/app/src/x":          "",
 		"b/Dockerfile":         "FROM registry.example.com/team/a/app:1\n",
