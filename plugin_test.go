@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/bkgen/bkgen/internal/schematest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -35,7 +35,7 @@ func TestPluginYAML(t *testing.T) {
 	if p.Configuration["additionalProperties"] != false {
 		t.Errorf("plugin.yml: configuration must refuse unknown options (additionalProperties: false)")
 	}
-	schema := compile(t, "plugin-configuration.json", p.Configuration)
+	schema := schematest.Compile(t, "plugin-configuration.json", p.Configuration)
 
 	// Every option the hook reads is declared, and every declared one read.
 	hook, err := os.ReadFile("hooks/command")
@@ -78,7 +78,7 @@ func TestPluginYAML(t *testing.T) {
 		}
 		for _, cfg := range pluginConfigs(doc) {
 			examples++
-			if err := schema.Validate(jsonValue(cfg)); err != nil {
+			if err := schema.Validate(schematest.JSONValue(cfg)); err != nil {
 				t.Errorf("README plugin example does not fit plugin.yml: %v\n%s", err, block[1])
 			}
 		}
@@ -114,38 +114,4 @@ func pluginConfigs(v any) []any {
 		}
 	}
 	return out
-}
-
-// jsonValue turns what yaml.v3 decoded into what the validator takes.
-func jsonValue(v any) any {
-	switch v := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, c := range v {
-			out[k] = jsonValue(c)
-		}
-		return out
-	case []any:
-		out := make([]any, len(v))
-		for i, c := range v {
-			out[i] = jsonValue(c)
-		}
-		return out
-	case int:
-		return float64(v)
-	}
-	return v
-}
-
-func compile(t *testing.T, name string, doc any) *jsonschema.Schema {
-	t.Helper()
-	c := jsonschema.NewCompiler()
-	if err := c.AddResource(name, jsonValue(doc)); err != nil {
-		t.Fatal(err)
-	}
-	s, err := c.Compile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
 }

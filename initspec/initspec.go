@@ -22,9 +22,6 @@ import (
 	"github.com/bkgen/bkgen/internal/pipetext"
 )
 
-// SchemaURL is the spec's JSON Schema, for editors.
-const SchemaURL = "https://raw.githubusercontent.com/bkgen/bkgen/main/schema/bkgen.schema.json"
-
 // Providers are the registries init can write.
 var Providers = []string{"buildkite", "ecr", "gar", "hosted"}
 

@@ -2,10 +2,13 @@ package initspec
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/bkgen/bkgen/internal/gittest"
+	"github.com/bkgen/bkgen/internal/schematest"
+	"github.com/bkgen/bkgen/provider"
 	"github.com/bkgen/bkgen/spec"
 )
 
@@ -55,6 +58,21 @@ func TestScanGuesses(t *testing.T) {
 	}
 	if _, err := spec.Load("bkgen.yml", src); err != nil {
 		t.Errorf("the spec does not load: %v\n%s", err, src)
+	}
+	// And editors take it as the schema line says.
+	schema, err := spec.JSONSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schematest.ValidateYAML(schematest.Compile(t, spec.SchemaURL, schema), src); err != nil {
+		t.Errorf("the spec does not fit the schema: %v\n%s", err, src)
+	}
+}
+
+// init writes every provider there is, and only those.
+func TestProvidersAreAll(t *testing.T) {
+	if got, want := slices.Sorted(slices.Values(Providers)), slices.Sorted(slices.Values(provider.Names())); !slices.Equal(got, want) {
+		t.Errorf("init writes %v; the providers are %v", got, want)
 	}
 }
 

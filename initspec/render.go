@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bkgen/bkgen/spec"
 	"gopkg.in/yaml.v3"
 )
 
@@ -73,7 +74,7 @@ func (r *Result) YAML() ([]byte, error) {
 	doc.Content[len(doc.Content)-2].HeadComment = "Steps that run in an image go under its consumers:, for example\n" +
 		"#   app:\n#     consumers:\n#       test: {command: make test}"
 	var b bytes.Buffer
-	b.WriteString("# yaml-language-server: $schema=" + SchemaURL + "\n")
+	b.WriteString("# yaml-language-server: $schema=" + spec.SchemaURL + "\n")
 	fmt.Fprintf(&b, "# Written by bkgen init: %d %s found. Check what it guessed, then\n# bkgen lint, and bkgen preview --all.\n", len(r.Images), plural(len(r.Images), "image", "images"))
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)

@@ -57,24 +57,59 @@ func DefaultContainer() Container {
 	return Container{Propagate: true, Workdir: "/workdir", MountCheckout: true, Shell: []string{"/bin/sh", "-e", "-c"}}
 }
 
-var containerFields = []string{
-	"mode", "environment", "credentials", "user", "workdir", "mount_checkout", "volumes", "tmpfs",
-	"network", "privileged", "shm_size", "cpus", "memory", "gpus", "add_hosts", "shell", "ssh_agent",
-}
-
 var (
-	envPatternRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*\*?$|^\*$`)
-	userRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`)
+	envPatternRule = rule{regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*\*?$|^\*$`), "a variable name (letters, digits and '_'), optionally ending in *"}
+	userRule       = rule{regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$`),
+		"a user: agent (the job's own uid and gid), a name or uid, or NAME:GROUP"}
 	volumeNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-	networkRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*(:[A-Za-z0-9][A-Za-z0-9_.-]*)?$`)
+	networkRule  = rule{regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*(:[A-Za-z0-9][A-Za-z0-9_.-]*)?$`), "a network: host, none, bridge, a network's name or container:NAME"}
 	sizeRE       = regexp.MustCompile(`^[0-9]+[bkmgBKMG]?$`)
-	cpusRE       = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
-	gpusRE       = regexp.MustCompile(`^(all|[0-9]+|device=[A-Za-z0-9,-]+)$`)
-	hostRE       = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([0-9A-Fa-f.:]+|host-gateway)$`)
+	sizeRule     = rule{sizeRE, "a size such as 2g or 512m"}
+	memoryRule   = rule{sizeRE, "a size such as 4g or 512m"}
+	cpusRule     = rule{regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`), "a number of CPUs such as 2 or 1.5"}
+	gpusRule     = rule{regexp.MustCompile(`^(all|[0-9]+|device=[A-Za-z0-9,-]+)$`), "all, a number of GPUs, or device=ID[,ID]"}
+	hostRule     = rule{regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:([0-9A-Fa-f.:]+|host-gateway)$`), "NAME:ADDRESS (an IP address or host-gateway)"}
 	tmpfsOptsRE  = regexp.MustCompile(`^[A-Za-z0-9=,_-]+$`)
-	// A container path: absolute, and nothing docker's --volume syntax
-	// would read as a separator.
-	containerPathRE = regexp.MustCompile(`^/[^:,\x00-\x1f]*$`)
+	// A container path: absolute, clean, and nothing docker's --volume
+	// syntax would read as a separator.
+	containerPathRule = rule{regexp.MustCompile(`^/[^:,\x00-\x1f]*$`), "a path in the container: absolute and clean, without ':' or ','"}
+)
+
+// containerModes are how a consumer's container runs: docker run on the
+// agent, or the job itself in the image (jobImageMode).
+var containerModes = []string{"docker", jobImageMode}
+
+const jobImageMode = "job_image"
+
+// containerFields are a consumer's container's, and environmentFields
+// those of its environment.
+var (
+	containerFields = []fieldDoc{
+		{"mode", "docker (the default): docker run on the agent; job_image (hosted registry only): the image is the job's own, through the step's image attribute, and no other field applies.",
+			enum(containerModes...)},
+		{"environment", "What the job's environment passes into the container.", object(environmentFields)},
+		{"credentials", "The clouds whose credentials the job holds that go in: " + strings.Join(Clouds, ", ") + "; by default those of the image's registry.",
+			oneOrMany(enum(Clouds...))},
+		{"user", "The container's user; the image's by default.", matches(userRule)},
+		{"workdir", "Where the checkout is mounted and the command runs; /workdir by default.", matches(containerPathRule)},
+		{"mount_checkout", "Mount the checkout at workdir; true by default.", boolean()},
+		{"volumes", "Volumes, SRC:DST or SRC:DST:ro: SRC an absolute path, ./a path in the checkout, or a volume name.", list(nonBlank())},
+		{"tmpfs", "tmpfs mounts, PATH[:OPTIONS].", oneOrMany(nonBlank())},
+		{"network", "The container's network, as docker run takes it.", matches(networkRule)},
+		{"privileged", "Run the container privileged.", boolean()},
+		{"shm_size", "The size of /dev/shm.", matches(sizeRule)},
+		{"cpus", "The CPUs the container may use.", matches(cpusRule)},
+		{"memory", "The memory the container may use.", matches(memoryRule)},
+		{"gpus", "The GPUs the container may use.", matches(gpusRule)},
+		{"add_hosts", "Extra /etc/hosts entries.", list(matches(hostRule))},
+		{"shell", "The program (as the entrypoint) and arguments the command is given to; [/bin/sh, -e, -c] by default.", schema{"type": "array", "items": nonBlank(), "minItems": 1}},
+		{"ssh_agent", "Mount the job's $SSH_AUTH_SOCK; the step fails if there is none.", boolean()},
+	}
+	environmentFields = []fieldDoc{
+		{"propagate", "Pass every variable Buildkite gave the job (the names in $BUILDKITE_ENV_FILE); true by default.", boolean()},
+		{"pass", "More variables from the job's environment, such as ones its hooks export.", oneOrMany(matches(envPatternRule))},
+		{"deny", "Variables never passed; the step's own env always goes.", oneOrMany(matches(envPatternRule))},
+	}
 )
 
 // Clouds are what `credentials` takes.
@@ -83,13 +118,13 @@ var Clouds = []string{"aws", "gcp"}
 func (d *decoder) container(n *yaml.Node, what string) Container {
 	c := DefaultContainer()
 	c.Pos = posOf(n)
-	f, ok := d.fields(n, what, containerFields)
+	f, ok := d.fields(n, what, fieldNames(containerFields))
 	if !ok {
 		return c
 	}
 	if p, ok := f["mode"]; ok {
-		mode, _ := d.oneOf(p.value, what+".mode", "docker", "job_image")
-		c.JobImage, c.modeAt = mode == "job_image", p.value
+		mode, _ := d.oneOf(p.value, what+".mode", containerModes...)
+		c.JobImage, c.modeAt = mode == jobImageMode, p.value
 		if c.JobImage {
 			for name, q := range f {
 				if name != "mode" {
@@ -118,13 +153,7 @@ func (d *decoder) container(n *yaml.Node, what string) Container {
 				}
 			}
 		case "user":
-			if s, ok := d.nonEmpty(v, field); ok {
-				if s != "agent" && !userRE.MatchString(s) {
-					d.errorf(v, field, "%s is not a user: give agent (the job's own uid and gid), a name or uid, or NAME:GROUP", quoteForMessage(s))
-				} else {
-					c.User = s
-				}
-			}
+			c.User = d.matching(v, field, userRule)
 		case "workdir":
 			if s, ok := d.nonEmpty(v, field); ok && d.containerPath(v, field, s) {
 				c.Workdir = s
@@ -146,25 +175,19 @@ func (d *decoder) container(n *yaml.Node, what string) Container {
 				return true
 			})
 		case "network":
-			c.Network = d.matching(v, field, networkRE, "a network: host, none, bridge, a network's name or container:NAME")
+			c.Network = d.matching(v, field, networkRule)
 		case "privileged":
 			c.Privileged, _ = d.boolean(v, field)
 		case "shm_size":
-			c.ShmSize = d.matching(v, field, sizeRE, "a size such as 2g or 512m")
+			c.ShmSize = d.matching(v, field, sizeRule)
 		case "memory":
-			c.Memory = d.matching(v, field, sizeRE, "a size such as 4g or 512m")
+			c.Memory = d.matching(v, field, memoryRule)
 		case "cpus":
-			c.CPUs = d.matching(v, field, cpusRE, "a number of CPUs such as 2 or 1.5")
+			c.CPUs = d.matching(v, field, cpusRule)
 		case "gpus":
-			c.GPUs = d.matching(v, field, gpusRE, "all, a number of GPUs, or device=ID[,ID]")
+			c.GPUs = d.matching(v, field, gpusRule)
 		case "add_hosts":
-			c.AddHosts = d.checkedList(v, field, false, func(it item) bool {
-				if !hostRE.MatchString(it.text) {
-					d.errorf(it.node, field, "%s is not NAME:ADDRESS (an IP address or host-gateway)", quoteForMessage(it.text))
-					return false
-				}
-				return true
-			})
+			c.AddHosts = d.checkedList(v, field, false, func(it item) bool { return hostRule.check(d, it.node, field, it.text) })
 		case "shell":
 			c.Shell = d.shell(v, field)
 		case "ssh_agent":
@@ -176,7 +199,7 @@ func (d *decoder) container(n *yaml.Node, what string) Container {
 
 // environment decodes {propagate, pass, deny}.
 func (d *decoder) environment(n *yaml.Node, what string, c *Container) {
-	f, ok := d.fields(n, what, []string{"propagate", "pass", "deny"})
+	f, ok := d.fields(n, what, fieldNames(environmentFields))
 	if !ok {
 		return
 	}
@@ -190,32 +213,15 @@ func (d *decoder) environment(n *yaml.Node, what string, c *Container) {
 		}
 		field := what + "." + name
 		return d.checkedList(p.value, field, true, func(it item) bool {
-			if !envPatternRE.MatchString(it.text) {
-				d.errorf(it.node, field, "%s is not a variable name (letters, digits and '_'), optionally ending in *", quoteForMessage(it.text))
-				return false
-			}
-			return true
+			return envPatternRule.check(d, it.node, field, it.text)
 		})
 	}
 	c.Pass, c.Deny = patterns("pass"), patterns("deny")
 }
 
-// matching decodes a scalar (a number is taken as written) that must match re.
-func (d *decoder) matching(n *yaml.Node, what string, re *regexp.Regexp, rule string) string {
-	s, ok := d.str(n, what)
-	if !ok {
-		return ""
-	}
-	if !re.MatchString(s) {
-		d.errorf(n, what, "%s is not %s", quoteForMessage(s), rule)
-		return ""
-	}
-	return s
-}
-
 func (d *decoder) containerPath(n *yaml.Node, what, p string) bool {
-	if !containerPathRE.MatchString(p) || path.Clean(p) != p && path.Clean(p)+"/" != p {
-		d.errorf(n, what, "%s is not a path in the container: absolute and clean, without ':' or ','", quoteForMessage(p))
+	if !containerPathRule.re.MatchString(p) || path.Clean(p) != p && path.Clean(p)+"/" != p {
+		d.errorf(n, what, "%s is not %s", quoteForMessage(p), containerPathRule.text)
 		return false
 	}
 	return d.pipelineText(n, what, p)
@@ -231,7 +237,7 @@ func (d *decoder) volume(n *yaml.Node, what, v string) bool {
 	src := parts[0]
 	switch {
 	case strings.HasPrefix(src, "/"):
-		if !containerPathRE.MatchString(src) {
+		if !containerPathRule.re.MatchString(src) {
 			d.errorf(n, what, "%s: the source path holds a character docker's --volume cannot take", quoteForMessage(v))
 			return false
 		}

@@ -343,7 +343,8 @@ func (d *decoder) checkedList(n *yaml.Node, what string, oneOrMany bool, check f
 	return out
 }
 
-// kvMap decodes a mapping of names to scalar values, sorted by name.
+// kvMap decodes a mapping of names to scalar values, sorted by name;
+// keyRule says in words what validKey accepts.
 func (d *decoder) kvMap(n *yaml.Node, what string, validKey func(string) bool, keyRule string) ([]KV, bool) {
 	ps, ok := d.mapping(n, what)
 	if !ok {
@@ -352,7 +353,7 @@ func (d *decoder) kvMap(n *yaml.Node, what string, validKey func(string) bool, k
 	out := make([]KV, 0, len(ps))
 	for _, p := range ps {
 		if validKey != nil && !validKey(p.key.Value) {
-			d.errorf(p.key, what, "%s is not a valid name (%s)", quoteForMessage(p.key.Value), keyRule)
+			d.errorf(p.key, what, "%s is not %s", quoteForMessage(p.key.Value), keyRule)
 			ok = false
 			continue
 		}

@@ -8,13 +8,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/bkgen/bkgen/scanner"
 	"github.com/bkgen/bkgen/stepvalue"
 	"gopkg.in/yaml.v3"
 )
 
 // An imageField is one field an image (or the defaults) may set: how it
-// decodes into an Image, and how an image takes it from the defaults. A
-// field is this one row; nothing else lists the fields.
+// decodes into an Image, how an image takes it from the defaults, and how
+// the JSON Schema describes it. A field is this one row; nothing else
+// lists the fields.
 type imageField struct {
 	name string
 	// imageOnly fields name one image's own things, and cannot be defaults.
@@ -23,6 +25,9 @@ type imageField struct {
 	// inherit fills im's field from def's: taken whole when im does not set
 	// it, merged key by key for mappings when both do.
 	inherit func(im, def *Image, own bool)
+	// description and shape are the field in the JSON Schema.
+	description string
+	shape       schema
 }
 
 // field declares an image field held at at(im), read by decode; merge, for
@@ -50,39 +55,87 @@ func (f imageField) only() imageField {
 	return f
 }
 
+// doc gives a field its description and the shape of its value, for the
+// JSON Schema.
+func (f imageField) doc(description string, shape schema) imageField {
+	f.description, f.shape = description, shape
+	return f
+}
+
 var imageFields = []imageField{
-	field("registry", func(im *Image) *string { return &im.Registry }, (*decoder).name, nil),
-	field("repository", func(im *Image) *string { return &im.Repository }, matching(repositoryRE, "a valid repository (lowercase letters, digits, '.', '_', '-', components separated by '/')"), nil).only(),
-	field("context", func(im *Image) *string { return &im.Context }, (*decoder).relPath, nil).only(),
-	field("dockerfile", func(im *Image) *string { return &im.Dockerfile }, (*decoder).relPath, nil).only(),
-	field("target", func(im *Image) *string { return &im.Target }, matching(stageRE, "a build stage name (a letter, then letters, digits, '.', '_' and '-')"), nil),
-	field("args", func(im *Image) *[]KV { return &im.Args }, (*decoder).args, mergeKV),
-	field("secrets", func(im *Image) *[]string { return &im.Secrets }, (*decoder).secrets, nil),
-	field("labels", func(im *Image) *[]KV { return &im.Labels }, (*decoder).labels, mergeKV),
-	field("key_salt", func(im *Image) *string { return &im.KeySalt }, (*decoder).nonEmptyText, nil),
-	field("provenance", func(im *Image) *string { return &im.Provenance }, (*decoder).provenance, nil),
-	field("annotations", func(im *Image) *bool { return &im.Annotations }, (*decoder).flag, nil),
-	field("network", func(im *Image) *string { return &im.Network }, (*decoder).network, nil),
-	field("add_hosts", func(im *Image) *[]string { return &im.AddHosts }, (*decoder).buildHosts, nil),
-	field("ssh", func(im *Image) *[]string { return &im.SSH }, (*decoder).sshIDs, nil),
-	field("shm_size", func(im *Image) *string { return &im.ShmSize }, matching(sizeRE, "a size such as 2g or 512m"), nil),
-	field("build_contexts", func(im *Image) *[]KV { return &im.BuildContexts }, (*decoder).buildContexts, mergeKV),
-	field("cache_from", func(im *Image) *[]string { return &im.CacheFrom }, (*decoder).cacheFrom, nil),
-	field("export_env", func(im *Image) *string { return &im.ExportEnv }, matching(envNameRE, "an environment variable name (letters, digits and '_')"), nil).only(),
-	field("sbom", func(im *Image) *string { return &im.SBOM }, (*decoder).sbom, nil),
-	field("max_age", func(im *Image) *int { return &im.MaxAge }, (*decoder).maxAge, nil),
-	{name: "depends_on", imageOnly: true, decode: (*decoder).imageDependsOn},
-	field("platforms", func(im *Image) *[]string { return &im.Platforms }, (*decoder).platforms, nil),
-	field("multi_arch", func(im *Image) *MultiArch { return &im.MultiArch }, (*decoder).multiArch, nil),
-	field("agents", func(im *Image) **stepvalue.Value { return &im.Agents }, (*decoder).agents, stepvalue.Merge),
-	{name: "platform_agents", decode: (*decoder).platformAgents, inherit: inheritPlatformAgents},
-	field("cache", func(im *Image) *Cache { return &im.Cache }, (*decoder).cache, nil),
-	field("if_changed", func(im *Image) **IfChanged { return &im.IfChanged }, (*decoder).ifChanged, nil).only(),
-	field("tags", func(im *Image) *[]Tag { return &im.Tags }, (*decoder).tags, nil),
-	field("scan", func(im *Image) **Scan { return &im.Scan }, (*decoder).scan, nil),
-	field("step", func(im *Image) *OwnStep { return &im.Step }, (*decoder).ownStep, nil),
-	field("consumers", func(im *Image) *[]*Consumer { return &im.Consumers }, (*decoder).consumers, nil).only(),
-	field("outputs", func(im *Image) *[]*Output { return &im.Outputs }, (*decoder).outputs, nil).only(),
+	field("registry", func(im *Image) *string { return &im.Registry }, (*decoder).name, nil).
+		doc("The registry the image is pushed to, by its name under registries; needed when there are several.", nonBlank()),
+	field("repository", func(im *Image) *string { return &im.Repository }, matching(repositoryRule), nil).only().
+		doc("The image's repository in its registry; the image's name by default.", matches(repositoryRule)),
+	field("context", func(im *Image) *string { return &im.Context }, (*decoder).relPath, nil).only().
+		doc("The build context: a directory of the repository, relative to its root; . by default.", nonBlank()),
+	field("dockerfile", func(im *Image) *string { return &im.Dockerfile }, (*decoder).relPath, nil).only().
+		doc("The Dockerfile, relative to the repository's root; CONTEXT/Dockerfile by default.", nonBlank()),
+	field("target", func(im *Image) *string { return &im.Target }, matching(stageRule), nil).
+		doc("The stage of the Dockerfile to build; its last by default.", matches(stageRule)),
+	field("args", func(im *Image) *[]KV { return &im.Args }, (*decoder).args, mergeKV).
+		doc("Build args, name to value, merged over the defaults'. Values are taken as written, never expanded: they are inputs of the content tag.",
+			mapOf(matches(varNameRule), scalar())),
+	field("secrets", func(im *Image) *[]string { return &im.Secrets }, (*decoder).secrets, nil).
+		doc("Build secrets (RUN --mount=type=secret,id=NAME), each by the name of the environment variable that holds it.", list(matches(envVarRule))),
+	field("labels", func(im *Image) *[]KV { return &im.Labels }, (*decoder).labels, mergeKV).
+		doc("Image labels, name to value, merged over the defaults'; taken as written, never expanded.",
+			mapOf(matches(labelNameRule), scalar())),
+	field("key_salt", func(im *Image) *string { return &im.KeySalt }, (*decoder).nonEmptyText, nil).
+		doc("Text that goes into the content tag and nowhere else: change it to start new tags on purpose.", nonBlank()),
+	field("provenance", func(im *Image) *string { return &im.Provenance }, (*decoder).provenance, nil).
+		doc("The SLSA provenance attestation attached to the image: "+strings.Join(provenanceModes, " or ")+"; false (the default) for none.",
+			schema{"enum": append([]any{false}, anys(provenanceModes)...)}),
+	field("annotations", func(im *Image) *bool { return &im.Annotations }, (*decoder).flag, nil).
+		doc("Record the build that pushed the image (commit, repository, build URL, time) as OCI annotations on what it pushes.", boolean()),
+	field("network", func(im *Image) *string { return &im.Network }, (*decoder).network, nil).
+		doc("The network of the build's RUN steps.", enum(buildNetworks...)),
+	field("add_hosts", func(im *Image) *[]string { return &im.AddHosts }, (*decoder).buildHosts, nil).
+		doc("Extra /etc/hosts entries for the build's RUN steps.", list(matches(hostRule))),
+	field("ssh", func(im *Image) *[]string { return &im.SSH }, (*decoder).sshIDs, nil).
+		doc("The SSH agent sockets RUN --mount=type=ssh may use, by id: "+sshIDWhy+".", oneOrMany(matches(sshIDRule))),
+	field("shm_size", func(im *Image) *string { return &im.ShmSize }, matching(sizeRule), nil).
+		doc("The size of /dev/shm in the build's RUN steps.", matches(sizeRule)),
+	field("build_contexts", func(im *Image) *[]KV { return &im.BuildContexts }, (*decoder).buildContexts, mergeKV).
+		doc("Named build contexts, name to "+dockerImageScheme+"IMAGE, pinned: a directory's files would not be in the content tag.",
+			mapOf(matches(contextNameRule), schema{"type": "string", "pattern": "^" + regexp.QuoteMeta(dockerImageScheme)})),
+	field("cache_from", func(im *Image) *[]string { return &im.CacheFrom }, (*decoder).cacheFrom, nil).
+		doc("Registry caches to read besides bkgen's own (not to write).", oneOrMany(matches(imageRefRule))),
+	field("export_env", func(im *Image) *string { return &im.ExportEnv }, matching(envVarRule), nil).only().
+		doc("The variable the image's consumers find its reference in.", matches(envVarRule)),
+	field("sbom", func(im *Image) *string { return &im.SBOM }, (*decoder).sbom, nil).
+		doc("The SBOM attached to the image: true for BuildKit's Syft generator, pinned by bkgen, or a generator of your own; false (the default) for none.",
+			anyOf(boolean(), object(sbomFields, "generator"))),
+	field("max_age", func(im *Image) *int { return &im.MaxAge }, (*decoder).maxAge, nil).
+		doc("How many days an image found under its content tag is reused: an older one is rebuilt from fresh bases.", integer(1, maxAgeDays)),
+	imageField{name: "depends_on", imageOnly: true, decode: (*decoder).imageDependsOn}.
+		doc("The images of the spec this one is built on: built first, each given to its build as the arg NAME_IMAGE, its content-tag reference (BASE_IMAGE for base).", oneOrMany(nonBlank())),
+	field("platforms", func(im *Image) *[]string { return &im.Platforms }, (*decoder).platforms, nil).
+		doc("The platforms to build; the agent's own by default.",
+			anyOf(matches(platformRule), schema{"type": "array", "items": matches(platformRule), "minItems": 1})),
+	field("multi_arch", func(im *Image) *MultiArch { return &im.MultiArch }, (*decoder).multiArch, nil).
+		doc("How several platforms are built: native (a step per platform on its own agents, then merged; the default) or emulated (one step, under QEMU).",
+			enum(multiArchModes...)),
+	field("agents", func(im *Image) **stepvalue.Value { return &im.Agents }, (*decoder).agents, stepvalue.Merge).
+		doc("The agents the image's steps run on, merged over the defaults'.", ref("agents")),
+	imageField{name: "platform_agents", decode: (*decoder).platformAgents, inherit: inheritPlatformAgents}.
+		doc("The agents each platform's native build runs on, by platform, merged over the defaults'.", mapOf(matches(platformRule), ref("agents"))),
+	field("cache", func(im *Image) *Cache { return &im.Cache }, (*decoder).cache, nil).
+		doc("Where BuildKit keeps the image's layer cache: "+strings.Join(cacheTypes, ", ")+"; registry by default.",
+			anyOf(enum(cacheTypes...), object(cacheFields, "type"))),
+	field("if_changed", func(im *Image) **IfChanged { return &im.IfChanged }, (*decoder).ifChanged, nil).only().
+		doc("The changed paths the image's build runs for; by default its context, Dockerfile and dependencies'.", ref("ifChanged")),
+	field("tags", func(im *Image) *[]Tag { return &im.Tags }, (*decoder).tags, nil).
+		doc("Extra tags pushed with the content tag. A tag may name variables ($NAME, ${NAME}), which the job expands, and may use "+tagTemplateList()+".",
+			oneOrMany(matches(tagRule))),
+	field("scan", func(im *Image) **Scan { return &im.Scan }, (*decoder).scan, nil).
+		doc("The image's vulnerability scan: true (the default, "+scanner.All[0].Name()+"), false for none, or the tool and its options.", ref("scan")),
+	field("step", func(im *Image) *OwnStep { return &im.Step }, (*decoder).ownStep, nil).
+		doc("What the image's own steps (builds, manifest, scan) take besides bkgen's; an image's replaces the default's whole.", stepObject(ownStepFields)),
+	field("consumers", func(im *Image) *[]*Consumer { return &im.Consumers }, (*decoder).consumers, nil).only().
+		doc("Steps that run inside the image, by name: the step's key is IMAGE-NAME.", mapOf(pattern(nameRE), ref("consumer"))),
+	field("outputs", func(im *Image) *[]*Output { return &im.Outputs }, (*decoder).outputs, nil).only().
+		doc("Files taken out of the image, or of a stage of its Dockerfile, and uploaded as the build's artifacts.", list(object(outputFields, "path"))),
 }
 
 func imageFieldNames() []string {
@@ -165,16 +218,37 @@ func (d *decoder) name(n *yaml.Node, what string) string {
 	return s
 }
 
-// matching returns a decoder of a string that must match re, which rule
-// says in words.
-func matching(re *regexp.Regexp, rule string) func(*decoder, *yaml.Node, string) string {
-	return func(d *decoder, n *yaml.Node, what string) string {
-		s, ok := d.nonEmpty(n, what)
-		if ok && !re.MatchString(s) {
-			d.errorf(n, what, "%s is not %s", quoteForMessage(s), rule)
-		}
-		return s
+// A rule is what a string must be, in words: the loader's message for one
+// that is not is `"VALUE" is not TEXT`, and the JSON Schema describes the
+// field as "Must be TEXT." with re as its pattern. A rule without re is
+// checked by code, and only described.
+type rule struct {
+	re   *regexp.Regexp
+	text string
+}
+
+// check reports s, written at n, when r refuses it.
+func (r rule) check(d *decoder, n *yaml.Node, what, s string) bool {
+	if r.re.MatchString(s) {
+		return true
 	}
+	d.errorf(n, what, "%s is not %s", quoteForMessage(s), r.text)
+	return false
+}
+
+// matching returns a decoder of a string r accepts.
+func matching(r rule) func(*decoder, *yaml.Node, string) string {
+	return func(d *decoder, n *yaml.Node, what string) string { return d.matching(n, what, r) }
+}
+
+// matching decodes a string, not blank, that r accepts (reporting one it
+// does not).
+func (d *decoder) matching(n *yaml.Node, what string, r rule) string {
+	s, ok := d.nonEmpty(n, what)
+	if ok {
+		r.check(d, n, what, s)
+	}
+	return s
 }
 
 // relPath decodes a path inside the repository, cleaned.
@@ -196,15 +270,18 @@ func (d *decoder) relPath(n *yaml.Node, what string) string {
 }
 
 func (d *decoder) args(n *yaml.Node, what string) []KV {
-	kvs, _ := d.kvMap(n, what, envNameRE.MatchString, "letters, digits and '_'")
+	kvs, _ := d.kvMap(n, what, varNameRule.re.MatchString, varNameRule.text)
 	d.noVariables(n, what, "build arg", kvs)
 	return kvs
 }
 
+// labelNameRule is what a label's name may be.
+var labelNameRule = rule{text: "a valid name (no '=' or newline)"}
+
 func (d *decoder) labels(n *yaml.Node, what string) []KV {
 	kvs, _ := d.kvMap(n, what, func(k string) bool {
 		return strings.TrimSpace(k) != "" && !strings.ContainsAny(k, "=\n")
-	}, "no '=' or newline")
+	}, labelNameRule.text)
 	d.noVariables(n, what, "label", kvs)
 	return kvs
 }
@@ -249,6 +326,16 @@ func (d *decoder) nonEmptyText(n *yaml.Node, what string) string {
 	return s
 }
 
+// outputFields are an output's.
+var outputFields = []fieldDoc{
+	{"target", "The stage of the Dockerfile the files come from; the image's own by default.", matches(stageRule)},
+	{"from", "The directory in the image whose contents are taken; / by default.", matches(imageDirRule)},
+	{"path", "The directory in the checkout they go to, relative to its root: they are uploaded as PATH/**/*.", nonBlank()},
+}
+
+// imageDirRule is what an output's from must be.
+var imageDirRule = rule{text: "a clean absolute path in the image, such as /app/dist"}
+
 // outputs decodes the files to take out of the image (or a stage of its
 // Dockerfile) as artifacts.
 func (d *decoder) outputs(n *yaml.Node, what string) []*Output {
@@ -261,18 +348,18 @@ func (d *decoder) outputs(n *yaml.Node, what string) []*Output {
 	seen := map[string]bool{}
 	for i, item := range r.Content {
 		at := fmt.Sprintf("%s[%d]", what, i)
-		f, ok := d.fields(item, at, []string{"target", "from", "path"})
+		f, ok := d.fields(item, at, fieldNames(outputFields))
 		if !ok {
 			continue
 		}
 		o := &Output{Pos: posOf(item), From: "/"}
 		if p, ok := f["target"]; ok {
-			o.Target = matching(stageRE, "a build stage name (a letter, then letters, digits, '.', '_' and '-')")(d, p.value, at+".target")
+			o.Target = d.matching(p.value, at+".target", stageRule)
 		}
 		if p, ok := f["from"]; ok {
 			if s, ok := d.nonEmpty(p.value, at+".from"); ok {
 				if !strings.HasPrefix(s, "/") || path.Clean(s) != s || strings.ContainsAny(s, "\n\x00") {
-					d.errorf(p.value, at+".from", "%s is not a clean absolute path in the image, such as /app/dist", quoteForMessage(s))
+					d.errorf(p.value, at+".from", "%s is not %s", quoteForMessage(s), imageDirRule.text)
 				} else {
 					o.From = s
 				}
@@ -305,49 +392,53 @@ func (d *decoder) flag(n *yaml.Node, what string) bool {
 	return b
 }
 
-// network decodes the build's RUN network: default or none. (host needs a
-// builder started with the network.host entitlement, which bkgen's own is
-// not.)
+// buildNetworks are the build's RUN networks. (host needs a builder
+// started with the network.host entitlement, which bkgen's own is not.)
+var buildNetworks = []string{"default", "none"}
+
+// network decodes the build's RUN network.
 func (d *decoder) network(n *yaml.Node, what string) string {
-	s, _ := d.oneOf(n, what, "default", "none")
+	s, _ := d.oneOf(n, what, buildNetworks...)
 	return s
 }
 
 // buildHosts decodes extra /etc/hosts entries for RUN steps, NAME:ADDRESS
 // as a consumer's container takes them.
 func (d *decoder) buildHosts(n *yaml.Node, what string) []string {
-	return d.checkedList(n, what, false, func(it item) bool {
-		if !hostRE.MatchString(it.text) {
-			d.errorf(it.node, what, "%s is not NAME:ADDRESS (an IP address or host-gateway)", quoteForMessage(it.text))
-			return false
-		}
-		return true
-	})
+	return d.checkedList(n, what, false, func(it item) bool { return hostRule.check(d, it.node, what, it.text) })
 }
 
-var sshIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+var sshIDRule = rule{regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`), "an SSH id (default, or letters, digits, '.', '_' and '-')"}
+
+// sshIDWhy says why an SSH id is not a path.
+const sshIDWhy = "the build is given the agent's ssh-agent socket under that id"
 
 // sshIDs decodes the SSH agent sockets RUN --mount=type=ssh may use: ids
 // of the agent's $SSH_AUTH_SOCK (default), never paths on the agent.
 func (d *decoder) sshIDs(n *yaml.Node, what string) []string {
 	return d.checkedList(n, what, true, func(it item) bool {
-		if !sshIDRE.MatchString(it.text) {
-			d.errorf(it.node, what, "%s is not an SSH id (default, or letters, digits, '.', '_' and '-'): the build is given the agent's ssh-agent socket under that id", quoteForMessage(it.text))
+		if !sshIDRule.re.MatchString(it.text) {
+			d.errorf(it.node, what, "%s is not %s: %s", quoteForMessage(it.text), sshIDRule.text, sshIDWhy)
 			return false
 		}
 		return true
 	})
 }
 
+var contextNameRule = rule{stageRE, "a valid name (a letter, then letters, digits, '.', '_' and '-')"}
+
+// dockerImageScheme starts a named build context that is an image.
+const dockerImageScheme = "docker-image://"
+
 // buildContexts decodes named build contexts. Only images can be named,
 // pinned: a local directory's files would not be in the content tag.
 func (d *decoder) buildContexts(n *yaml.Node, what string) []KV {
-	kvs, _ := d.kvMap(n, what, func(k string) bool { return stageRE.MatchString(k) }, "a letter, then letters, digits, '.', '_' and '-'")
+	kvs, _ := d.kvMap(n, what, contextNameRule.re.MatchString, contextNameRule.text)
 	var out []KV
 	for _, kv := range kvs {
-		ref, ok := strings.CutPrefix(kv.Value, "docker-image://")
+		ref, ok := strings.CutPrefix(kv.Value, dockerImageScheme)
 		if !ok {
-			d.errorf(n, what+"."+kv.Key, "%s is not docker-image://IMAGE: only images can be named build contexts here (a directory's files would not be in the content tag)", quoteForMessage(kv.Value))
+			d.errorf(n, what+"."+kv.Key, "%s is not %sIMAGE: only images can be named build contexts here (a directory's files would not be in the content tag)", quoteForMessage(kv.Value), dockerImageScheme)
 			continue
 		}
 		if d.pinnedRef(n, what+"."+kv.Key, ref) {
@@ -369,17 +460,25 @@ func (d *decoder) cacheFrom(n *yaml.Node, what string) []string {
 // own, Syft, pinned (BuildKit would take stable-1, which moves).
 const DefaultSBOMGenerator = "docker.io/docker/buildkit-syft-scanner:1.12.0@sha256:ae4f3b554449e7e25548e7d8ccc029d17357348e30c6e3df01b92bc93654d6a9"
 
-// provenance decodes false, min or max: the SLSA provenance attestation
-// attached to the image, none by default.
+// provenanceModes are the SLSA provenance attestations an image may have.
+var provenanceModes = []string{"min", "max"}
+
+// provenance decodes false or a provenance mode: the SLSA provenance
+// attestation attached to the image, none by default.
 func (d *decoder) provenance(n *yaml.Node, what string) string {
 	if r := resolve(n); r != nil && r.Kind == yaml.ScalarNode && r.Tag == "!!bool" {
 		if b, ok := d.boolean(n, what); ok && b {
-			d.errorf(n, what, "say min or max: the provenance to attach (or false for none)")
+			d.errorf(n, what, "say %s: the provenance to attach (or false for none)", strings.Join(provenanceModes, " or "))
 		}
 		return ""
 	}
-	s, _ := d.oneOf(n, what, "min", "max")
+	s, _ := d.oneOf(n, what, provenanceModes...)
 	return s
+}
+
+// sbomFields are sbom's, in its mapping form.
+var sbomFields = []fieldDoc{
+	{"generator", "The SBOM generator's image, pinned.", matches(pinnedImageRule)},
 }
 
 // sbom decodes true, false or {generator: IMAGE}: the SBOM generator whose
@@ -387,7 +486,7 @@ func (d *decoder) provenance(n *yaml.Node, what string) string {
 func (d *decoder) sbom(n *yaml.Node, what string) string {
 	r := resolve(n)
 	if r != nil && r.Kind == yaml.MappingNode {
-		f, ok := d.fields(n, what, []string{"generator"})
+		f, ok := d.fields(n, what, fieldNames(sbomFields))
 		if !ok {
 			return ""
 		}
@@ -416,8 +515,8 @@ func (d *decoder) secrets(n *yaml.Node, what string) []string {
 	items, _ := d.strList(n, what, false)
 	var out []string
 	for _, it := range items {
-		if !envNameRE.MatchString(it.text) {
-			d.errorf(it.node, what, "%s is not an environment variable name: a secret is passed to BuildKit by the name of the env var that holds it", quoteForMessage(it.text))
+		if !envVarRule.re.MatchString(it.text) {
+			d.errorf(it.node, what, "%s is not %s: a secret is passed to BuildKit by the name of the env var that holds it", quoteForMessage(it.text), envVarRule.text)
 			continue
 		}
 		out = append(out, it.text)
@@ -441,8 +540,7 @@ func (d *decoder) platforms(n *yaml.Node, what string) []string {
 	seen := map[string]bool{}
 	for _, it := range items {
 		switch {
-		case !platformRE.MatchString(it.text):
-			d.errorf(it.node, what, "%s is not a platform such as linux/amd64 or linux/arm/v7", quoteForMessage(it.text))
+		case !platformRule.check(d, it.node, what, it.text):
 		case seen[it.text]:
 			d.errorf(it.node, what, "%s is listed twice", quoteForMessage(it.text))
 		default:
@@ -456,8 +554,11 @@ func (d *decoder) platforms(n *yaml.Node, what string) []string {
 	return out
 }
 
+// multiArchModes are the ways of building several platforms.
+var multiArchModes = []string{string(Native), string(Emulated)}
+
 func (d *decoder) multiArch(n *yaml.Node, what string) MultiArch {
-	s, _ := d.oneOf(n, what, string(Native), string(Emulated))
+	s, _ := d.oneOf(n, what, multiArchModes...)
 	return MultiArch(s)
 }
 
@@ -468,8 +569,7 @@ func (d *decoder) platformAgents(n *yaml.Node, what string, im *Image) {
 	}
 	im.PlatformAgents, im.platformAgentKeys = map[string]*stepvalue.Value{}, map[string]*yaml.Node{}
 	for _, p := range ps {
-		if !platformRE.MatchString(p.key.Value) {
-			d.errorf(p.key, what, "%s is not a platform such as linux/arm64", quoteForMessage(p.key.Value))
+		if !platformRule.check(d, p.key, what, p.key.Value) {
 			continue
 		}
 		if a := d.agents(p.value, what+"."+p.key.Value); a != nil {
@@ -488,6 +588,13 @@ var TagTemplateRE = regexp.MustCompile(`\{\{\s*([A-Za-z_]*)\s*\}\}`)
 // the tag's semantic version and its parts, the build number.
 var TagTemplates = []string{"branch", "tag", "sha", "version", "major", "minor", "patch", "build_number"}
 
+// tagTemplateList names the templates a tag may use.
+func tagTemplateList() string { return "{{" + strings.Join(TagTemplates, "}}, {{") + "}}" }
+
+// tagRule is what a tag must be: checked with tagRE once its templates
+// and variables are replaced, so the text itself has no pattern.
+var tagRule = rule{text: "a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR and {{branch}} and the like allowed)"}
+
 func (d *decoder) tags(n *yaml.Node, what string) []Tag {
 	items, _ := d.strList(n, what, true)
 	var out []Tag
@@ -495,7 +602,7 @@ func (d *decoder) tags(n *yaml.Node, what string) []Tag {
 		bad := false
 		for _, m := range TagTemplateRE.FindAllStringSubmatch(it.text, -1) {
 			if !slices.Contains(TagTemplates, m[1]) {
-				d.errorf(it.node, what, "%s names no value: a tag may use %s", quoteForMessage(m[0]), "{{"+strings.Join(TagTemplates, "}}, {{")+"}}")
+				d.errorf(it.node, what, "%s names no value: a tag may use %s", quoteForMessage(m[0]), tagTemplateList())
 				bad = true
 			}
 		}
@@ -503,7 +610,7 @@ func (d *decoder) tags(n *yaml.Node, what string) []Tag {
 			continue
 		}
 		if !tagRE.MatchString(tagVarRE.ReplaceAllString(TagTemplateRE.ReplaceAllString(it.text, "x"), "x")) {
-			d.errorf(it.node, what, "%s is not a valid tag (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-'; $VAR and {{branch}} and the like allowed)", quoteForMessage(it.text))
+			d.errorf(it.node, what, "%s is not %s", quoteForMessage(it.text), tagRule.text)
 			continue
 		}
 		if strings.HasPrefix(it.text, "bk-") {

@@ -53,7 +53,41 @@ var (
 	stageRE     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
 )
 
-var topFields = []string{"version", "registries", "defaults", "images", "steps", "trust", "signing"}
+// The rules of text fields, each the one statement of what its fields
+// take: the loader's messages and the JSON Schema say them alike.
+var (
+	repositoryRule = rule{repositoryRE, "a valid repository (lowercase letters, digits, '.', '_', '-', components separated by '/')"}
+	stageRule      = rule{stageRE, "a build stage name (a letter, then letters, digits, '.', '_' and '-')"}
+	envVarRule     = rule{envNameRE, "an environment variable name (letters, digits and '_')"}
+	// varNameRule is the names of build args and env.
+	varNameRule   = rule{envNameRE, "a valid name (letters, digits and '_')"}
+	platformRule  = rule{platformRE, "a platform such as linux/amd64 or linux/arm/v7"}
+	bucketRule    = rule{bucketRE, "an S3 bucket name (3 to 63 lowercase letters, digits, '.' and '-')"}
+	awsRegionRule = rule{awsRegionRE, "an AWS region such as us-east-1"}
+	cacheNameRule = rule{cacheNameRE, "a cache name (letters, digits, '.', '_' and '-')"}
+	// Image references, checked by checkRef.
+	imageRefRule    = rule{text: "an image reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST)"}
+	pinnedImageRule = rule{text: imageRefRule.text + ", pinned to " + pinnedText}
+)
+
+// pinnedText says what a pinned image reference names.
+const pinnedText = "a version tag or a digest (IMAGE:1.2.3 or IMAGE@sha256:...)"
+
+// specVersion is the version of the spec's format this loader reads.
+const specVersion = 1
+
+// topFields are the spec's.
+var topFields = []fieldDoc{
+	{"version", "The version of the spec's format.", schema{"const": specVersion}},
+	{"registries", "The registries images are pushed to, by name.",
+		schema{"type": "object", "propertyNames": pattern(nameRE), "additionalProperties": ref("registry"), "minProperties": 1}},
+	{"defaults", "Image fields every image takes unless it sets them itself; mappings (args, labels, agents, platform_agents) are merged key by key, the image's winning.", ref("defaults")},
+	{"images", "The images to build, by name.",
+		schema{"type": "object", "propertyNames": pattern(nameRE), "additionalProperties": ref("image"), "minProperties": 1}},
+	{"steps", "Ordinary Buildkite steps that follow bkgen's in the pipeline: command, trigger, block, input, wait and group steps, as Buildkite has them.", list(ref("step"))},
+	{"trust", "Which builds are trusted, and where the images of the others go.", object(trustFields)},
+	{"signing", "Trusted builds sign every image they push with cosign, and builds verify an image's signature before they reuse it.", object(signingFields)},
+}
 
 func (d *decoder) load(src []byte) *Spec {
 	var doc yaml.Node
@@ -74,16 +108,16 @@ func (d *decoder) load(src []byte) *Spec {
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = resolve(root.Content[0])
 	}
-	top, ok := d.fields(root, "spec", topFields)
+	top, ok := d.fields(root, "spec", fieldNames(topFields))
 	if !ok {
 		return nil
 	}
 	s := &Spec{File: d.file}
 	if p, ok := top["version"]; !ok {
-		d.errorf(root, "", "version is required: add `version: 1`")
+		d.errorf(root, "", "version is required: add `version: %d`", specVersion)
 	} else if v, ok := d.integer(p.value, "version", 0, 1<<30); ok {
-		if v != 1 {
-			d.errorf(p.value, "version", "this bkgen reads version 1, found %d", v)
+		if v != specVersion {
+			d.errorf(p.value, "version", "this bkgen reads version %d, found %d", specVersion, v)
 		}
 		s.Version = v
 	}
@@ -329,8 +363,7 @@ func (d *decoder) providerFields(fields []provider.Field, given map[string]pair,
 		if !ok || !d.pipelineText(p.value, path, s) {
 			continue
 		}
-		if f.Pattern != nil && !f.Pattern.MatchString(s) {
-			d.errorf(p.value, path, "%s is not %s", quoteForMessage(s), f.Rule)
+		if f.Pattern != nil && !(rule{f.Pattern, f.Rule}).check(d, p.value, path, s) {
 			continue
 		}
 		c.Set(name, s)
@@ -369,11 +402,23 @@ func (d *decoder) agents(n *yaml.Node, what string) *stepvalue.Value {
 // nodeAt stands for a position, for errors about values already decoded.
 func nodeAt(p Pos) *yaml.Node { return &yaml.Node{Line: p.Line, Column: p.Col} }
 
+// cacheTypes are the kinds of cache, as the spec names them.
+var cacheTypes = []string{string(CacheRegistry), string(CacheInline), string(CacheLocal), string(CacheS3), string(CacheNone)}
+
+// cacheFields are a cache's, in its mapping form: its type and what that
+// type takes.
+var cacheFields = []fieldDoc{
+	{"type", "The kind of cache.", enum(cacheTypes...)},
+	{"path", "local: an absolute directory on the agent.", nonBlank()},
+	{"bucket", "s3: the bucket.", matches(bucketRule)},
+	{"region", "s3: the bucket's region.", matches(awsRegionRule)},
+	{"name", "s3: the cache's name within the bucket; the image's name by default.", matches(cacheNameRule)},
+}
+
 func (d *decoder) cache(n *yaml.Node, what string) Cache {
-	types := []string{"registry", "inline", "local", "s3", "none"}
 	r := resolve(n)
 	if r.Kind == yaml.ScalarNode {
-		t, ok := d.oneOf(r, what, types...)
+		t, ok := d.oneOf(r, what, cacheTypes...)
 		if !ok {
 			return Cache{}
 		}
@@ -385,17 +430,17 @@ func (d *decoder) cache(n *yaml.Node, what string) Cache {
 		}
 		return Cache{Type: CacheType(t)}
 	}
-	f, ok := d.fields(r, what, []string{"type", "path", "bucket", "region", "name"})
+	f, ok := d.fields(r, what, fieldNames(cacheFields))
 	if !ok {
 		return Cache{}
 	}
 	var c Cache
 	p, ok := f["type"]
 	if !ok {
-		d.errorf(r, what, "type is required (%s)", strings.Join(types, ", "))
+		d.errorf(r, what, "type is required (%s)", strings.Join(cacheTypes, ", "))
 		return Cache{}
 	}
-	t, ok := d.oneOf(p.value, what+".type", types...)
+	t, ok := d.oneOf(p.value, what+".type", cacheTypes...)
 	if !ok {
 		return Cache{}
 	}
@@ -422,19 +467,13 @@ func (d *decoder) cache(n *yaml.Node, what string) Cache {
 			}
 			c.Path = s
 		case "bucket":
-			if !bucketRE.MatchString(s) {
-				d.errorf(fp.value, what+".bucket", "%s is not an S3 bucket name (3 to 63 lowercase letters, digits, '.' and '-')", quoteForMessage(s))
-			}
+			bucketRule.check(d, fp.value, what+".bucket", s)
 			c.Bucket = s
 		case "region":
-			if !awsRegionRE.MatchString(s) {
-				d.errorf(fp.value, what+".region", "%s is not an AWS region such as us-east-1", quoteForMessage(s))
-			}
+			awsRegionRule.check(d, fp.value, what+".region", s)
 			c.Region = s
 		case "name":
-			if !cacheNameRE.MatchString(s) {
-				d.errorf(fp.value, what+".name", "%s is not a cache name (letters, digits, '.', '_' and '-')", quoteForMessage(s))
-			}
+			cacheNameRule.check(d, fp.value, what+".name", s)
 			c.Name = s
 		}
 	}
@@ -451,6 +490,81 @@ func (d *decoder) cache(n *yaml.Node, what string) Cache {
 		}
 	}
 	return c
+}
+
+// A scanOption is how the spec takes one of scanner.Options: its decoder,
+// and its description and shape in the JSON Schema.
+type scanOption struct {
+	decode      func(d *decoder, n *yaml.Node, what string, s *scanner.Settings)
+	description string
+	shape       schema
+}
+
+// scanOptions are every one of scanner.Options.
+var scanOptions = map[scanner.Option]scanOption{
+	scanner.Severity: {
+		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
+			s.Severity = d.severities(n, what)
+		},
+		description: "The severities that count, from " + strings.Join(scanner.Severities, ", ") + ", in any case: a list, or one comma-separated string.",
+		shape:       oneOrMany(nonBlank()),
+	},
+	scanner.Fail: {
+		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
+			s.Fail, _ = d.boolean(n, what)
+		},
+		description: "Fail the step when something counts; false by default (true when fail_on is given).",
+		shape:       boolean(),
+	},
+	scanner.FailOn: {
+		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
+			s.FailOn, _ = d.oneOf(n, what, scanner.FailOnLevels...)
+		},
+		description: "The lowest severity that counts.",
+		shape:       enum(scanner.FailOnLevels...),
+	},
+	scanner.IgnoreUnfixed: {
+		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
+			s.IgnoreUnfixed, _ = d.boolean(n, what)
+		},
+		description: "Leave out vulnerabilities with no fix.",
+		shape:       boolean(),
+	},
+	scanner.Annotate: {
+		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
+			s.Annotate, _ = d.boolean(n, what)
+		},
+		description: "Post what counts as a build annotation; true by default (false leaves it in the log).",
+		shape:       boolean(),
+	},
+	scanner.Image: {
+		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
+			s.Image = d.imageRef(n, what, true)
+		},
+		description: "The scanner's image, run when the agent has none on PATH; the tool's pinned image by default.",
+		shape:       matches(pinnedImageRule),
+	},
+	scanner.DBRepository: {
+		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
+			s.DBRepository = d.imageRef(n, what, false)
+		},
+		description: "The OCI repository trivy fetches its vulnerability database from: a mirror of the default.",
+		shape:       matches(imageRefRule),
+	},
+	scanner.JavaDBRepository: {
+		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
+			s.JavaDBRepository = d.imageRef(n, what, false)
+		},
+		description: "The OCI repository trivy fetches its Java index database from: a mirror of the default.",
+		shape:       matches(imageRefRule),
+	},
+	scanner.DBURL: {
+		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
+			s.DBURL = d.httpURL(n, what)
+		},
+		description: "Where grype lists its databases: a mirror of the default.",
+		shape:       matches(httpURLRule),
+	},
 }
 
 // scan decodes false (no scan), true (the default scanner) or a mapping of
@@ -492,27 +606,7 @@ func (d *decoder) scan(n *yaml.Node, what string) *Scan {
 			d.errorf(p.key, what, "%s does not take %s (it takes %s)", s.Tool.Name(), o, strings.Join(taken, ", "))
 			continue
 		}
-		path := what + "." + string(o)
-		switch o {
-		case scanner.Severity:
-			s.Severity = d.severities(p.value, path)
-		case scanner.FailOn:
-			s.FailOn, _ = d.oneOf(p.value, path, scanner.FailOnLevels...)
-		case scanner.Fail:
-			s.Fail, _ = d.boolean(p.value, path)
-		case scanner.IgnoreUnfixed:
-			s.IgnoreUnfixed, _ = d.boolean(p.value, path)
-		case scanner.Annotate:
-			s.Annotate, _ = d.boolean(p.value, path)
-		case scanner.Image:
-			s.Image = d.imageRef(p.value, path, true)
-		case scanner.DBRepository:
-			s.DBRepository = d.imageRef(p.value, path, false)
-		case scanner.JavaDBRepository:
-			s.JavaDBRepository = d.imageRef(p.value, path, false)
-		case scanner.DBURL:
-			s.DBURL = d.httpURL(p.value, path)
-		}
+		scanOptions[o].decode(d, p.value, what+"."+string(o), &s.Settings)
 	}
 	s.Tool.Defaults(&s.Settings, func(o scanner.Option) bool { _, ok := f[string(o)]; return ok })
 	return s
@@ -538,16 +632,18 @@ func (d *decoder) pinnedRef(n *yaml.Node, what, s string) bool { return d.checkR
 func (d *decoder) checkRef(n *yaml.Node, what, s string, pinned bool) bool {
 	ref, err := name.ParseReference(s)
 	if err != nil || strings.HasPrefix(s, "-") || strings.ContainsAny(s, " \t\n") {
-		d.errorf(n, what, "%s is not an image reference (REGISTRY/REPOSITORY:TAG or @sha256:DIGEST)", quoteForMessage(s))
+		d.errorf(n, what, "%s is not %s", quoteForMessage(s), imageRefRule.text)
 		return false
 	}
 	last := s[strings.LastIndex(s, "/")+1:]
 	if pinned && (!strings.Contains(last, ":") || ref.Identifier() == "latest") {
-		d.errorf(n, what, "%s is not pinned: name a version tag or a digest (IMAGE:1.2.3 or IMAGE@sha256:...), which cannot move under the pipeline", quoteForMessage(s))
+		d.errorf(n, what, "%s is not pinned: name %s, which cannot move under the pipeline", quoteForMessage(s), pinnedText)
 		return false
 	}
 	return true
 }
+
+var httpURLRule = rule{text: "an http or https URL"}
 
 // httpURL decodes an http or https URL.
 func (d *decoder) httpURL(n *yaml.Node, what string) string {
@@ -557,7 +653,7 @@ func (d *decoder) httpURL(n *yaml.Node, what string) string {
 	}
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(s, " \t\n") {
-		d.errorf(n, what, "%s is not an http or https URL", quoteForMessage(s))
+		d.errorf(n, what, "%s is not %s", quoteForMessage(s), httpURLRule.text)
 		return ""
 	}
 	return s
@@ -595,6 +691,12 @@ func indexOf(list []string, s string) int {
 	return -1
 }
 
+// ifChangedFields are if_changed's, in its mapping form.
+var ifChangedFields = []fieldDoc{
+	{"include", "Patterns of changed paths (the agent's glob syntax) the step runs for.", oneOrMany(nonBlank())},
+	{"exclude", "Patterns of changed paths that do not count.", oneOrMany(nonBlank())},
+}
+
 // ifChanged decodes a string, a list, or {include, exclude}, and refuses any
 // pattern the agent could not parse (it would warn and run the step anyway).
 func (d *decoder) ifChanged(n *yaml.Node, what string) *IfChanged {
@@ -617,7 +719,7 @@ func (d *decoder) ifChanged(n *yaml.Node, what string) *IfChanged {
 		return out
 	}
 	if r.Kind == yaml.MappingNode {
-		f, ok := d.fields(r, what, []string{"include", "exclude"})
+		f, ok := d.fields(r, what, fieldNames(ifChangedFields))
 		if !ok {
 			return nil
 		}
@@ -642,11 +744,52 @@ func (d *decoder) ifChanged(n *yaml.Node, what string) *IfChanged {
 	return ic
 }
 
-var consumerFields = []string{
-	"label", "command", "target", "parallelism", "if_changed", "env", "agents", "plugins",
-	"artifact_paths", "timeout_in_minutes", "retry", "soft_fail", "concurrency",
-	"concurrency_group", "priority", "depends_on", "container",
+// Bounds of a step's numbers.
+const (
+	maxParallelism = 10000
+	maxStepNumber  = 1 << 20 // timeout_in_minutes, concurrency, and priority either way
+)
+
+// sharedStepFields are the command-step fields a consumer and an image's own
+// steps share, decoded by stepFields.
+var sharedStepFields = []fieldDoc{
+	{"env", "Environment variables of the step, name to value.", mapOf(matches(varNameRule), scalar())},
+	{"plugins", "Plugins the step runs (an image's own steps run them before the registry's).", ref("plugins")},
+	{"timeout_in_minutes", "How long the step may run.", integer(1, maxStepNumber)},
+	{"retry", "As Buildkite's retry attribute.", names(retryFields)},
+	{"concurrency", "How many jobs of concurrency_group run at once.", integer(1, maxStepNumber)},
+	{"concurrency_group", "The group concurrency limits.", nonBlank()},
+	{"priority", "The step's priority: higher runs first.", integer(-maxStepNumber, maxStepNumber)},
 }
+
+// retryFields, softFailFields, matrixFields and adjustmentFields are those
+// of Buildkite's values of the kind, which the loader checks the shape of.
+var (
+	retryFields      = []string{"automatic", "manual"}
+	softFailFields   = []string{"exit_status"}
+	matrixFields     = []string{"setup", "adjustments"}
+	adjustmentFields = []string{"with", "skip", "soft_fail"}
+)
+
+// consumerFields are a consumer's.
+var consumerFields = slices.Concat([]fieldDoc{
+	{"label", "The step's label.", nonBlank()},
+	{"command", "The command run in the image: a string, or a list of lines.", anyOf(nonBlank(), list(text()))},
+	{"target", "Another stage of the image's Dockerfile to run in, built as the image's variant IMAGE:STAGE.", matches(stageRule)},
+	{"parallelism", "How many jobs the step runs as.", integer(1, maxParallelism)},
+	{"if_changed", "The changed paths the step runs for.", ref("ifChanged")},
+	{"agents", "The agents the step runs on.", ref("agents")},
+	{"artifact_paths", "What the step uploads as artifacts: a glob, or a list of them.", oneOrMany(nonBlank())},
+	{"soft_fail", "Exit statuses that do not fail the build: true, false or a list of {exit_status: N}.", softFailShape},
+	{"depends_on", "Step keys the step waits for besides its image's build.", oneOrMany(matches(stepKeyRule))},
+	{"container", "How the step's container runs.", object(containerFields)},
+}, sharedStepFields, stepAttrFields())
+
+// ownStepFields are an image's step's.
+var ownStepFields = slices.Concat(sharedStepFields, stepAttrFields("secrets", "notify", "cancel_on_build_failing"))
+
+// softFailShape is soft_fail as the loader checks it.
+var softFailShape = anyOf(boolean(), list(names(softFailFields)))
 
 // StepAttrs are the command-step attributes a consumer passes through as
 // Buildkite has them, checked for their type here and against Buildkite's
@@ -655,21 +798,42 @@ var StepAttrs = []struct {
 	Name  string
 	Kinds []stepvalue.Kind // what the value may be
 	Rule  string
+	shape schema // in the JSON Schema, when not just Kinds
 }{
-	{"if", []stepvalue.Kind{stepvalue.String}, "a conditional expression such as build.branch == \"main\""},
-	{"branches", []stepvalue.Kind{stepvalue.String, stepvalue.List}, "branch patterns, a string or a list"},
-	{"allow_dependency_failure", []stepvalue.Kind{stepvalue.Bool}, "true or false"},
-	{"cancel_on_build_failing", []stepvalue.Kind{stepvalue.Bool}, "true or false"},
-	{"notify", []stepvalue.Kind{stepvalue.List}, "a list of notifications"},
-	{"secrets", []stepvalue.Kind{stepvalue.List, stepvalue.Map}, "a list of Buildkite secret names, or a map of env var names to them"},
-	{"cache", []stepvalue.Kind{stepvalue.String, stepvalue.List, stepvalue.Map}, "cache paths: a string, a list, or a map with paths"},
-	{"matrix", []stepvalue.Kind{stepvalue.List, stepvalue.Map}, "a list of values, or {setup, adjustments}"},
+	{Name: "if", Kinds: []stepvalue.Kind{stepvalue.String}, Rule: "a conditional expression such as build.branch == \"main\""},
+	{Name: "branches", Kinds: []stepvalue.Kind{stepvalue.String, stepvalue.List}, Rule: "branch patterns, a string or a list"},
+	{Name: "allow_dependency_failure", Kinds: []stepvalue.Kind{stepvalue.Bool}, Rule: "true or false"},
+	{Name: "cancel_on_build_failing", Kinds: []stepvalue.Kind{stepvalue.Bool}, Rule: "true or false"},
+	{Name: "notify", Kinds: []stepvalue.Kind{stepvalue.List}, Rule: "a list of notifications"},
+	{Name: "secrets", Kinds: []stepvalue.Kind{stepvalue.List, stepvalue.Map}, Rule: "a list of Buildkite secret names, or a map of env var names to them"},
+	{Name: "cache", Kinds: []stepvalue.Kind{stepvalue.String, stepvalue.List, stepvalue.Map}, Rule: "cache paths: a string, a list, or a map with paths"},
+	{Name: "matrix", Kinds: []stepvalue.Kind{stepvalue.List, stepvalue.Map}, Rule: "a list of values, or {setup, adjustments}",
+		shape: matrixShape()},
 }
 
-func init() {
+// matrixShape is a matrix as the loader checks it: a list of values, or
+// setup and adjustments.
+func matrixShape() schema {
+	s := names(matrixFields)
+	s["properties"].(schema)["adjustments"] = list(names(adjustmentFields))
+	return anyOf(list(scalar()), s)
+}
+
+// stepAttrFields are the StepAttrs named, or all of them, as fields: the
+// value passed through as Buildkite has it, its Rule said in words.
+func stepAttrFields(only ...string) []fieldDoc {
+	var out []fieldDoc
 	for _, a := range StepAttrs {
-		consumerFields = append(consumerFields, a.Name)
+		if len(only) > 0 && !slices.Contains(only, a.Name) {
+			continue
+		}
+		shape := a.shape
+		if shape == nil {
+			shape = kindsShape(a.Kinds)
+		}
+		out = append(out, fieldDoc{a.Name, "As Buildkite has it, passed through. Must be " + a.Rule + ".", shape})
 	}
+	return out
 }
 
 func (d *decoder) consumers(n *yaml.Node, what string) []*Consumer {
@@ -690,7 +854,7 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 	if !nameRE.MatchString(key.Value) {
 		d.errorf(key, what, "consumer names use lowercase letters, digits, '.', '_' and '-' (it becomes part of a step key)")
 	}
-	f, ok := d.fields(n, what, consumerFields)
+	f, ok := d.fields(n, what, fieldNames(consumerFields))
 	if !ok {
 		return nil
 	}
@@ -734,9 +898,9 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 				c.Label = l
 			}
 		case "parallelism":
-			c.Parallelism, _ = d.integer(v, field, 1, 10000)
+			c.Parallelism, _ = d.integer(v, field, 1, maxParallelism)
 		case "target":
-			c.Target = d.matching(v, field, stageRE, "a build stage name (a letter, then letters, digits, '.', '_' and '-')")
+			c.Target = d.matching(v, field, stageRule)
 			c.TargetPos = posOf(resolve(v))
 		case "if_changed":
 			c.IfChanged = d.ifChanged(v, field)
@@ -751,8 +915,7 @@ func (d *decoder) consumer(key, n *yaml.Node, what string) *Consumer {
 		case "depends_on":
 			items, _ := d.strList(v, field, true)
 			for _, it := range items {
-				if !stepKeyRE.MatchString(it.text) {
-					d.errorf(it.node, field, "%s is not a step key (letters, digits and _ - : . ,)", quoteForMessage(it.text))
+				if !stepKeyRule.check(d, it.node, field, it.text) {
 					continue
 				}
 				c.DependsOn = append(c.DependsOn, it.text)
@@ -793,7 +956,7 @@ func (d *decoder) checkMatrix(n *yaml.Node, what string) {
 		words(r, what)
 		return
 	}
-	f, ok := d.fields(r, what, []string{"setup", "adjustments"})
+	f, ok := d.fields(r, what, matrixFields)
 	if !ok {
 		return
 	}
@@ -826,7 +989,7 @@ func (d *decoder) checkMatrix(n *yaml.Node, what string) {
 	}
 	for i, a := range ar.Content {
 		at := fmt.Sprintf("%s.adjustments[%d]", what, i)
-		af, ok := d.fields(a, at, []string{"with", "skip", "soft_fail"})
+		af, ok := d.fields(a, at, adjustmentFields)
 		if !ok {
 			continue
 		}
@@ -860,7 +1023,7 @@ func (d *decoder) checkMatrix(n *yaml.Node, what string) {
 // ownStep decodes an image's step: what the spec adds to its own steps.
 func (d *decoder) ownStep(n *yaml.Node, what string) OwnStep {
 	var own OwnStep
-	f, ok := d.fields(n, what, ownStepFields)
+	f, ok := d.fields(n, what, fieldNames(ownStepFields))
 	if !ok {
 		return own
 	}
@@ -877,20 +1040,20 @@ func (d *decoder) stepFields(f map[string]pair, what string, own *OwnStep) {
 		v := p.value
 		switch name {
 		case "env":
-			own.Env, _ = d.kvMap(v, field, envNameRE.MatchString, "letters, digits and '_'")
+			own.Env, _ = d.kvMap(v, field, varNameRule.re.MatchString, varNameRule.text)
 			for _, kv := range own.Env {
 				d.pipelineText(v, field+"."+kv.Key, kv.Value)
 			}
 		case "plugins":
 			own.Plugins = d.plugins(v, field)
 		case "timeout_in_minutes":
-			own.TimeoutInMinutes, _ = d.integer(v, field, 1, 1<<20)
+			own.TimeoutInMinutes, _ = d.integer(v, field, 1, maxStepNumber)
 		case "retry":
-			if _, ok := d.fields(v, field, []string{"automatic", "manual"}); ok {
+			if _, ok := d.fields(v, field, retryFields); ok {
 				own.Retry = d.value(v, field)
 			}
 		case "concurrency":
-			own.Concurrency, _ = d.integer(v, field, 1, 1<<20)
+			own.Concurrency, _ = d.integer(v, field, 1, maxStepNumber)
 			if _, ok := f["concurrency_group"]; !ok {
 				d.errorf(p.key, what, "concurrency needs concurrency_group, the name of the group it limits")
 			}
@@ -899,7 +1062,7 @@ func (d *decoder) stepFields(f map[string]pair, what string, own *OwnStep) {
 				own.ConcurrencyGroup = g
 			}
 		case "priority":
-			if v, ok := d.integer(v, field, -1<<20, 1<<20); ok {
+			if v, ok := d.integer(v, field, -maxStepNumber, maxStepNumber); ok {
 				own.Priority = &v
 			}
 		}
@@ -994,7 +1157,7 @@ func (d *decoder) softFail(n *yaml.Node, what string) *stepvalue.Value {
 	}
 	ok := true
 	for i, item := range r.Content {
-		f, good := d.fields(item, fmt.Sprintf("%s[%d]", what, i), []string{"exit_status"})
+		f, good := d.fields(item, fmt.Sprintf("%s[%d]", what, i), softFailFields)
 		if !good {
 			ok = false
 			continue
@@ -1159,8 +1322,8 @@ func (d *decoder) image(im *Image, what string, ownRegistry bool, names, regName
 // Buildkite's rules for step keys and uploads, which it would otherwise
 // only apply when the pipeline is uploaded.
 var (
-	stepKeyRE = regexp.MustCompile(`^[a-zA-Z0-9_\-:.,]+$`)
-	uuidRE    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	stepKeyRule = rule{regexp.MustCompile(`^[a-zA-Z0-9_\-:.,]+$`), "a step key (letters, digits and _ - : . ,)"}
+	uuidRE      = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 )
 
 // maxKeyLength bounds the characters of a step key.

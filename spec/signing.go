@@ -81,8 +81,25 @@ func (s *Signing) VerifyKey() string {
 
 var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*://`)
 
+// keyForms are what a key reference may be.
+const keyForms = "env://NAME, a KMS key (awskms://, gcpkms://, azurekms://, hashivault://) or a file path"
+
+// signingFields are signing's, and keylessFields those of its keyless.
+var (
+	signingFields = []fieldDoc{
+		{"key", "The signing key, never the key itself: " + keyForms + ". Give key or keyless.", nonBlank()},
+		{"public_key", "The key builds verify with: " + keyForms + "; a KMS key verifies itself. Not with keyless.", nonBlank()},
+		{"keyless", "Sign with a certificate Sigstore's Fulcio issues for the job's Buildkite OIDC token, instead of a key.", object(keylessFields, "identity")},
+		{"transparency_log", "Signatures go to Sigstore's Rekor log, and verifying requires them there; true by default, and with keyless.", boolean()},
+		{"image", "The cosign image run when the agent has no cosign on PATH; " + DefaultCosignImage + " by default.", matches(pinnedImageRule)},
+	}
+	keylessFields = []fieldDoc{
+		{"identity", "A regular expression the signer's certificate identity must match, so that only your pipeline's signatures verify.", nonBlank()},
+	}
+)
+
 func (d *decoder) signing(n *yaml.Node) *Signing {
-	f, ok := d.fields(n, "signing", []string{"key", "public_key", "keyless", "transparency_log", "image"})
+	f, ok := d.fields(n, "signing", fieldNames(signingFields))
 	if !ok {
 		return nil
 	}
@@ -95,7 +112,7 @@ func (d *decoder) signing(n *yaml.Node) *Signing {
 	case hasKey:
 		s.Key = d.keyRef(key.value, "signing.key")
 	case hasKeyless:
-		if kf, ok := d.fields(keyless.value, "signing.keyless", []string{"identity"}); ok {
+		if kf, ok := d.fields(keyless.value, "signing.keyless", fieldNames(keylessFields)); ok {
 			s.Keyless = &Keyless{}
 			if id, ok := kf["identity"]; !ok {
 				d.errorf(keyless.value, "signing.keyless", "identity is required: a regular expression the signing job's certificate identity must match, so that only your pipeline's signatures verify")
@@ -141,7 +158,6 @@ func (d *decoder) keyRef(n *yaml.Node, what string) string {
 	if !ok || !d.pipelineText(n, what, s) {
 		return ""
 	}
-	const forms = "env://NAME, a KMS key (awskms://, gcpkms://, azurekms://, hashivault://) or a file path"
 	switch {
 	case strings.HasPrefix(s, envKeyPrefix):
 		if !envNameRE.MatchString(KeyEnv(s)) {
@@ -154,14 +170,14 @@ func (d *decoder) keyRef(n *yaml.Node, what string) string {
 			return ""
 		}
 	case schemeRE.MatchString(s):
-		d.errorf(n, what, "%s is not a key cosign can use here: give %s", quoteForMessage(s), forms)
+		d.errorf(n, what, "%s is not a key cosign can use here: give %s", quoteForMessage(s), keyForms)
 		return ""
 	case strings.Contains(s, "-----BEGIN") || strings.ContainsAny(s, "\n\r"):
 		// Not quoted: it may be the key.
-		d.errorf(n, what, "this is not a key reference: give %s, never the key itself", forms)
+		d.errorf(n, what, "this is not a key reference: give %s, never the key itself", keyForms)
 		return ""
 	case strings.HasPrefix(s, "-"):
-		d.errorf(n, what, "%s is not a key reference: give %s", quoteForMessage(s), forms)
+		d.errorf(n, what, "%s is not a key reference: give %s", quoteForMessage(s), keyForms)
 		return ""
 	}
 	return s

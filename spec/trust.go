@@ -33,12 +33,29 @@ type Trust struct {
 // spec names neither a prefix nor a registry.
 const DefaultUntrustedPrefix = "untrusted-"
 
-// tagPrefixRE: a tag's first character, then what tags allow, short
+// tagPrefixRule: a tag's first character, then what tags allow, short
 // enough to leave room for the content tag.
-var tagPrefixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,29}$`)
+var tagPrefixRule = rule{regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,29}$`),
+	"a tag prefix (up to 30 lowercase letters, digits, '.', '_' and '-', starting with a letter or digit)"}
+
+// branchPatternRule is what a trusted branch is, checked by path.Match.
+var branchPatternRule = rule{text: "a branch pattern (* ? [...] as in path.Match)"}
+
+// trustFields are trust's, and untrustedFields those of its untrusted.
+var (
+	trustFields = []fieldDoc{
+		{"branches", "The branches whose builds are trusted, unless they build a pull request; the pipeline's default branch by default.",
+			oneOrMany(matches(branchPatternRule))},
+		{"untrusted", "Where the images of untrusted builds go: tag_prefix (" + DefaultUntrustedPrefix + " by default) or registry, not both.", object(untrustedFields)},
+	}
+	untrustedFields = []fieldDoc{
+		{"tag_prefix", "What starts every tag an untrusted build writes, in the same repositories.", matches(tagPrefixRule)},
+		{"registry", "The registry every image of an untrusted build goes to instead of its own, by its name under registries.", nonBlank()},
+	}
+)
 
 func (d *decoder) trust(n *yaml.Node) *Trust {
-	f, ok := d.fields(n, "trust", []string{"branches", "untrusted"})
+	f, ok := d.fields(n, "trust", fieldNames(trustFields))
 	if !ok {
 		return nil
 	}
@@ -47,14 +64,14 @@ func (d *decoder) trust(n *yaml.Node) *Trust {
 		items, _ := d.strList(p.value, "trust.branches", true)
 		for _, it := range items {
 			if _, err := path.Match(it.text, ""); err != nil || strings.TrimSpace(it.text) == "" {
-				d.errorf(it.node, "trust.branches", "%s is not a branch pattern (* ? [...] as in path.Match)", quoteForMessage(it.text))
+				d.errorf(it.node, "trust.branches", "%s is not %s", quoteForMessage(it.text), branchPatternRule.text)
 				continue
 			}
 			t.Branches = append(t.Branches, it.text)
 		}
 	}
 	if p, ok := f["untrusted"]; ok {
-		u, ok := d.fields(p.value, "trust.untrusted", []string{"tag_prefix", "registry"})
+		u, ok := d.fields(p.value, "trust.untrusted", fieldNames(untrustedFields))
 		if !ok {
 			return t
 		}
@@ -66,8 +83,7 @@ func (d *decoder) trust(n *yaml.Node) *Trust {
 		case hasPrefix:
 			if s, ok := d.nonEmpty(prefix.value, "trust.untrusted.tag_prefix"); ok {
 				switch {
-				case !tagPrefixRE.MatchString(s):
-					d.errorf(prefix.value, "trust.untrusted.tag_prefix", "%s is not a tag prefix (up to 30 lowercase letters, digits, '.', '_' and '-', starting with a letter or digit)", quoteForMessage(s))
+				case !tagPrefixRule.check(d, prefix.value, "trust.untrusted.tag_prefix", s):
 				case strings.HasPrefix(s, "bk-") || strings.HasPrefix(s, "buildcache"):
 					d.errorf(prefix.value, "trust.untrusted.tag_prefix", "%s would make tags a trusted build writes: choose another prefix", quoteForMessage(s))
 				default:

@@ -240,9 +240,6 @@ type OwnStep struct {
 	Attrs            []StepAttr // secrets, notify, cancel_on_build_failing
 }
 
-// ownStepFields are the fields of an image's step.
-var ownStepFields = []string{"env", "plugins", "timeout_in_minutes", "retry", "concurrency", "concurrency_group", "priority", "secrets", "notify", "cancel_on_build_failing"}
-
 // StepAttr is a command-step attribute passed through as written.
 type StepAttr struct {
 	Key   string

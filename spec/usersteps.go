@@ -30,15 +30,22 @@ type UserStep struct {
 // schema gives it (less id, identifier, name, type and signature, which
 // the spec has no use for). The kind is the field that names it.
 var userStepKinds = []struct {
-	kind   string
-	fields []string
+	kind        string
+	fields      []string
+	description string // in the JSON Schema
 }{
-	{"command", []string{"command", "commands", "label", "key", "depends_on", "if", "if_changed", "branches", "agents", "env", "plugins", "parallelism", "matrix", "artifact_paths", "timeout_in_minutes", "retry", "soft_fail", "skip", "concurrency", "concurrency_group", "concurrency_method", "priority", "allow_dependency_failure", "cancel_on_build_failing", "notify", "secrets", "cache", "image"}},
-	{"trigger", []string{"trigger", "label", "key", "depends_on", "if", "if_changed", "branches", "async", "build", "skip", "soft_fail", "allow_dependency_failure"}},
-	{"block", []string{"block", "label", "key", "depends_on", "if", "branches", "prompt", "fields", "blocked_state", "allowed_teams", "allow_dependency_failure"}},
-	{"input", []string{"input", "label", "key", "depends_on", "if", "branches", "prompt", "fields", "blocked_state", "allowed_teams", "allow_dependency_failure"}},
-	{"wait", []string{"wait", "key", "depends_on", "if", "branches", "continue_on_failure", "allow_dependency_failure"}},
-	{"group", []string{"group", "label", "key", "depends_on", "if", "if_changed", "skip", "notify", "allow_dependency_failure", "steps"}},
+	{"command", []string{"command", "commands", "label", "key", "depends_on", "if", "if_changed", "branches", "agents", "env", "plugins", "parallelism", "matrix", "artifact_paths", "timeout_in_minutes", "retry", "soft_fail", "skip", "concurrency", "concurrency_group", "concurrency_method", "priority", "allow_dependency_failure", "cancel_on_build_failing", "notify", "secrets", "cache", "image"},
+		"A command step, as Buildkite has it; if_changed is decided by bkgen."},
+	{"trigger", []string{"trigger", "label", "key", "depends_on", "if", "if_changed", "branches", "async", "build", "skip", "soft_fail", "allow_dependency_failure"},
+		"A trigger step, as Buildkite has it; if_changed is decided by bkgen."},
+	{"block", []string{"block", "label", "key", "depends_on", "if", "branches", "prompt", "fields", "blocked_state", "allowed_teams", "allow_dependency_failure"},
+		"A block step, as Buildkite has it."},
+	{"input", []string{"input", "label", "key", "depends_on", "if", "branches", "prompt", "fields", "blocked_state", "allowed_teams", "allow_dependency_failure"},
+		"An input step, as Buildkite has it."},
+	{"wait", []string{"wait", "key", "depends_on", "if", "branches", "continue_on_failure", "allow_dependency_failure"},
+		"A wait step, as Buildkite has it."},
+	{"group", []string{"group", "label", "key", "depends_on", "if", "if_changed", "skip", "notify", "allow_dependency_failure", "steps"},
+		"A group step, as Buildkite has it, of steps that are not groups; if_changed is decided by bkgen."},
 }
 
 // userSteps decodes the spec's steps.
@@ -107,9 +114,7 @@ func (d *decoder) userStep(n *yaml.Node, what string, inGroup bool) *UserStep {
 			continue
 		case "key":
 			if k, ok := d.str(p.value, field); ok {
-				if !stepKeyRE.MatchString(k) {
-					d.errorf(p.value, field, "%s is not a step key (letters, digits and _ - : . ,)", quoteForMessage(k))
-				}
+				stepKeyRule.check(d, p.value, field, k)
 				s.Key = k
 			}
 		case "depends_on":
@@ -130,6 +135,10 @@ func (d *decoder) userStep(n *yaml.Node, what string, inGroup bool) *UserStep {
 	return s
 }
 
+// dependencyFields are those of a user step's dependency in its mapping
+// form.
+var dependencyFields = []string{"step", "allow_failure"}
+
 // userDependsOn reads depends_on as Buildkite takes it: a key, or a list
 // of keys or {step, allow_failure}.
 func (d *decoder) userDependsOn(n *yaml.Node, what string, s *UserStep) {
@@ -138,8 +147,7 @@ func (d *decoder) userDependsOn(n *yaml.Node, what string, s *UserStep) {
 		if !ok {
 			return
 		}
-		if !stepKeyRE.MatchString(key) {
-			d.errorf(k, what, "%s is not a step key (letters, digits and _ - : . ,)", quoteForMessage(key))
+		if !stepKeyRule.check(d, k, what, key) {
 			return
 		}
 		s.DependsOn = append(s.DependsOn, key)
@@ -153,7 +161,7 @@ func (d *decoder) userDependsOn(n *yaml.Node, what string, s *UserStep) {
 		for _, it := range r.Content {
 			it = resolve(it)
 			if it.Kind == yaml.MappingNode {
-				if f, ok := d.fields(it, what, []string{"step", "allow_failure"}); ok {
+				if f, ok := d.fields(it, what, dependencyFields); ok {
 					if p, ok := f["step"]; ok {
 						add(p.value)
 					} else {
