@@ -155,8 +155,8 @@ EOF
   [[ $output == *"set the download-url option"* ]]
 }
 
-@test "an unpinned plugin is refused" {
-  export BUILDKITE_PLUGINS='[{"github.com/bkgen/bkgen":{}}]'
+@test "an unpinned plugin is refused, whatever other plugins are pinned" {
+  export BUILDKITE_PLUGINS='[{"github.com/acme/notbkgen#v9.9.9":{}},{"github.com/bkgen/bkgen":{}}]'
   run "$hook"
   echo "$output"
   [ "$status" -eq 1 ]
