@@ -9,8 +9,9 @@ import (
 	"github.com/bkgen/bkgen/templates"
 )
 
-// cosign is how a step of im's signs and verifies, or nil when the spec
-// does not sign. A trusted build signs every digest it pushes and
+// cosign is how an image's build or manifest step signs and verifies
+// (reusesTrusted: it may copy what a trusted build pushed), or nil when it
+// has nothing to sign or verify. A trusted build signs every digest it pushes and
 // verifies an image's signature before it reuses it. An untrusted build
 // signs nothing (its pull request's author should not hold the key) and
 // verifies what a trusted build pushed before it copies it (reuses
