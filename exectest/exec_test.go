@@ -97,6 +97,9 @@ func TestExecution(t *testing.T) {
 			t.Run(sc.Name, func(t *testing.T) {
 				t.Parallel()
 				for _, p := range profiles {
+					if !sc.RunsUnder(p) {
+						continue
+					}
 					for _, r := range h.Run(ctx, sc, p) {
 						if r.Result == Fail {
 							t.Errorf("%s / %s / %s: FAIL\n  %s", r.Scenario, r.Profile, r.Phase, strings.Join(r.Failures, "\n  "))

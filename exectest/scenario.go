@@ -43,6 +43,14 @@ type Scenario struct {
 	// Skip are every scenario's phases it leaves out (exec file:
 	// skip=changed,cold): those that show nothing other scenarios do not.
 	Skip []string
+	// Profiles, when set, are the only builder profiles it runs under
+	// (exec file: profiles=container): for what no builder changes.
+	Profiles []string
+}
+
+// RunsUnder reports whether the scenario runs under profile p.
+func (sc *Scenario) RunsUnder(p Profile) bool {
+	return len(sc.Profiles) == 0 || slices.Contains(sc.Profiles, p.Name)
 }
 
 // Phases are the phases the scenario runs, in order.
@@ -132,6 +140,13 @@ func loadScenario(dir string, extra bool) (*Scenario, error) {
 						return nil, fmt.Errorf("%s/exec: skip: %q is not a phase a scenario may leave out (%s, %s)", dir, p, PhaseChanged, PhaseCold)
 					}
 					sc.Skip = append(sc.Skip, p)
+				}
+			case "profiles":
+				for _, name := range strings.Split(v, ",") {
+					if !slices.ContainsFunc(Profiles, func(p Profile) bool { return p.Name == name }) {
+						return nil, fmt.Errorf("%s/exec: profiles: %q is not a profile", dir, name)
+					}
+					sc.Profiles = append(sc.Profiles, name)
 				}
 			case "max_jobs":
 				if sc.MaxJobs, err = strconv.Atoi(v); err != nil {
