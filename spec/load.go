@@ -500,6 +500,17 @@ type scanOption struct {
 	shape       schema
 }
 
+// flagOption is a scan option that is true or false, held at at(s).
+func flagOption(at func(*scanner.Settings) *bool, description string) scanOption {
+	return scanOption{
+		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
+			*at(s), _ = d.boolean(n, what)
+		},
+		description: description,
+		shape:       boolean(),
+	}
+}
+
 // scanOptions are every one of scanner.Options.
 var scanOptions = map[scanner.Option]scanOption{
 	scanner.Severity: {
@@ -509,13 +520,7 @@ var scanOptions = map[scanner.Option]scanOption{
 		description: "The severities that count, from " + strings.Join(scanner.Severities, ", ") + ", in any case: a list, or one comma-separated string.",
 		shape:       oneOrMany(nonBlank()),
 	},
-	scanner.Fail: {
-		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
-			s.Fail, _ = d.boolean(n, what)
-		},
-		description: "Fail the step when something counts; false by default (true when fail_on is given).",
-		shape:       boolean(),
-	},
+	scanner.Fail: flagOption(func(s *scanner.Settings) *bool { return &s.Fail }, "Fail the step when something counts; false by default (true when fail_on is given)."),
 	scanner.FailOn: {
 		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
 			s.FailOn, _ = d.oneOf(n, what, scanner.FailOnLevels...)
@@ -523,20 +528,8 @@ var scanOptions = map[scanner.Option]scanOption{
 		description: "The lowest severity that counts.",
 		shape:       enum(scanner.FailOnLevels...),
 	},
-	scanner.IgnoreUnfixed: {
-		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
-			s.IgnoreUnfixed, _ = d.boolean(n, what)
-		},
-		description: "Leave out vulnerabilities with no fix.",
-		shape:       boolean(),
-	},
-	scanner.Annotate: {
-		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
-			s.Annotate, _ = d.boolean(n, what)
-		},
-		description: "Post what counts as a build annotation; true by default (false leaves it in the log).",
-		shape:       boolean(),
-	},
+	scanner.IgnoreUnfixed: flagOption(func(s *scanner.Settings) *bool { return &s.IgnoreUnfixed }, "Leave out vulnerabilities with no fix."),
+	scanner.Annotate:      flagOption(func(s *scanner.Settings) *bool { return &s.Annotate }, "Post what counts as a build annotation; true by default (false leaves it in the log)."),
 	scanner.Image: {
 		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
 			s.Image = d.imageRef(n, what, true)
