@@ -511,6 +511,22 @@ func flagOption(at func(*scanner.Settings) *bool, description string) scanOption
 	}
 }
 
+// refOption is a scan option naming an image or repository (pinned: by a
+// version tag or digest), held at at(s).
+func refOption(at func(*scanner.Settings) *string, pinned bool, description string) scanOption {
+	rule := imageRefRule
+	if pinned {
+		rule = pinnedImageRule
+	}
+	return scanOption{
+		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
+			*at(s) = d.imageRef(n, what, pinned)
+		},
+		description: description,
+		shape:       matches(rule),
+	}
+}
+
 // scanOptions are every one of scanner.Options.
 var scanOptions = map[scanner.Option]scanOption{
 	scanner.Severity: {
@@ -530,27 +546,12 @@ var scanOptions = map[scanner.Option]scanOption{
 	},
 	scanner.IgnoreUnfixed: flagOption(func(s *scanner.Settings) *bool { return &s.IgnoreUnfixed }, "Leave out vulnerabilities with no fix."),
 	scanner.Annotate:      flagOption(func(s *scanner.Settings) *bool { return &s.Annotate }, "Post what counts as a build annotation; true by default (false leaves it in the log)."),
-	scanner.Image: {
-		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
-			s.Image = d.imageRef(n, what, true)
-		},
-		description: "The scanner's image, run when the agent has none on PATH; the tool's pinned image by default.",
-		shape:       matches(pinnedImageRule),
-	},
-	scanner.DBRepository: {
-		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
-			s.DBRepository = d.imageRef(n, what, false)
-		},
-		description: "The OCI repository trivy fetches its vulnerability database from: a mirror of the default.",
-		shape:       matches(imageRefRule),
-	},
-	scanner.JavaDBRepository: {
-		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
-			s.JavaDBRepository = d.imageRef(n, what, false)
-		},
-		description: "The OCI repository trivy fetches its Java index database from: a mirror of the default.",
-		shape:       matches(imageRefRule),
-	},
+	scanner.Image: refOption(func(s *scanner.Settings) *string { return &s.Image }, true,
+		"The scanner's image, run when the agent has none on PATH; the tool's pinned image by default."),
+	scanner.DBRepository: refOption(func(s *scanner.Settings) *string { return &s.DBRepository }, false,
+		"The OCI repository trivy fetches its vulnerability database from: a mirror of the default."),
+	scanner.JavaDBRepository: refOption(func(s *scanner.Settings) *string { return &s.JavaDBRepository }, false,
+		"The OCI repository trivy fetches its Java index database from: a mirror of the default."),
 	scanner.DBURL: {
 		decode: func(d *decoder, n *yaml.Node, what string, s *scanner.Settings) {
 			s.DBURL = d.httpURL(n, what)
