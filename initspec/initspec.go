@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -40,6 +41,7 @@ type Image struct {
 	Stages     []string
 	DependsOn  []string
 	Notes      []string // said in a comment above it
+	file       *dockerfile.File
 }
 
 // Result is what init found.
@@ -98,7 +100,7 @@ func Scan(o Options) (*Result, error) {
 	if len(r.Images) == 0 {
 		return r, ErrNoDockerfiles
 	}
-	r.dependencies(o.Root)
+	r.dependencies()
 	r.chooseRegistry(o.Registry, getenv)
 	return r, nil
 }
@@ -206,6 +208,7 @@ func (r *Result) image(root, f string, present map[string]bool) (*Image, error) 
 	}
 	im.Name = r.unique(slug(name, "app"))
 	df := dockerfile.Parse(src)
+	im.file = df
 	for _, s := range df.Stages {
 		if s.Name != "" {
 			im.Stages = append(im.Stages, s.Name)
@@ -235,32 +238,14 @@ func readFile(name string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(&limited{f, maxDockerfile}); err != nil {
+	b, err := io.ReadAll(io.LimitReader(f, maxDockerfile+1))
+	if err != nil {
 		return "", err
 	}
-	return b.String(), nil
-}
-
-// limited reads at most n bytes, then reports the file too big.
-type limited struct {
-	f *os.File
-	n int
-}
-
-func (l *limited) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, fmt.Errorf("larger than %d bytes", maxDockerfile)
+	if len(b) > maxDockerfile {
+		return "", fmt.Errorf("larger than %d bytes", maxDockerfile)
 	}
-	if len(p) > l.n+1 {
-		p = p[:l.n+1]
-	}
-	n, err := l.f.Read(p)
-	l.n -= n
-	if l.n < 0 {
-		return 0, fmt.Errorf("larger than %d bytes", maxDockerfile)
-	}
-	return n, err
+	return string(b), nil
 }
 
 func stageNames(df *dockerfile.File) []string {
@@ -327,22 +312,14 @@ func (r *Result) unique(name string) string {
 // dependencies finds the images built on others: a global ARG NAME_IMAGE
 // (what bkgen passes an image built on NAME), or a FROM whose repository's
 // last part names a sibling image.
-func (r *Result) dependencies(root string) {
+func (r *Result) dependencies() {
 	byArg, byName := map[string]string{}, map[string]bool{}
 	for _, im := range r.Images {
 		byArg[imagebuild.DependencyArg(im.Name)] = im.Name
 		byName[im.Name] = true
 	}
 	for _, im := range r.Images {
-		file := im.Dockerfile
-		if file == "" {
-			file = path.Join(im.Context, "Dockerfile")
-		}
-		src, err := readFile(filepath.Join(root, filepath.FromSlash(file)))
-		if err != nil {
-			continue
-		}
-		df := dockerfile.Parse(src)
+		df := im.file
 		add := func(dep, note string) {
 			if dep == im.Name || slices.Contains(im.DependsOn, dep) || r.reaches(dep, im.Name) {
 				return
