@@ -56,11 +56,13 @@ type BuildData struct {
 	// runs every step again.
 	FreshWhyQ string
 	// Renewable: the build may rebuild an image found under its content
-	// tag, for its age (MaxAgeDays) or because an image it is built on was
+	// tag, for its age (MaxAgeDays), because an image it is built on was
 	// rebuilt for its age in this build (RenewedKeysQ, the meta-data keys
-	// those images set). Such a rebuild pulls its bases afresh; one for
-	// age also runs every step again. RenewedKeyQ, when set, is the key
-	// this image sets, to RenewedQ, when it is rebuilt so.
+	// those images set), or because its signature does not verify
+	// (Cosign, in a trusted build). Such a rebuild pulls its bases afresh;
+	// one for age or a signature also runs every step again. RenewedKeyQ,
+	// when set, is the key this image sets, to RenewedQ, when it is
+	// rebuilt so.
 	Renewable             bool
 	MaxAgeDays            int
 	CreatedFormatQ        string // the imagetools format printing each platform's creation time, in Unix seconds
